@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "vmplan",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "vmplan", targets: ["vmplan"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // libvirt's C API, from the system (apt: libvirt-dev).
+        .systemLibrary(
+            name: "CLibvirt",
+            pkgConfig: "libvirt",
+            providers: [.apt(["libvirt-dev"])]
+        ),
+        // Resource model, YAML loading with file:line:column diagnostics, validation, units.
+        .target(
+            name: "Spec",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        // Recorded state in SQLite: resources, runs, journal, lock.
+        .target(
+            name: "State",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // The Hypervisor protocol and the libvirt driver (KVM flavour).
+        .target(
+            name: "Drivers",
+            dependencies: ["Spec", "CLibvirt", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Pure planner, journaled applier.
+        .target(
+            name: "Reconciler",
+            dependencies: ["Spec", "State", "Drivers", .product(name: "Logging", package: "swift-log")]
+        ),
+        // The command-line interface.
+        .executableTarget(
+            name: "vmplan",
+            dependencies: [
+                "Spec", "State", "Drivers", "Reconciler",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "SpecTests", dependencies: ["Spec"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "StateTests", dependencies: ["State"]),
+        .testTarget(name: "DriversTests", dependencies: ["Drivers", "Spec"]),
+        .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Spec", "State", "Drivers"]),
+        .testTarget(name: "vmplanTests", dependencies: ["State", "Drivers", "Spec"]),
+    ]
+)

@@ -1,0 +1,29 @@
+/// One problem found in a manifest, with where it is and what would be valid.
+public struct Diagnostic: Hashable, Sendable, CustomStringConvertible {
+    public var location: SourceLocation?
+    public var message: String
+
+    public init(_ message: String, at location: SourceLocation?) {
+        self.message = message
+        self.location = location
+    }
+
+    public var description: String {
+        guard let location else { return "error: \(message)" }
+        return "\(location): error: \(message)"
+    }
+}
+
+/// All problems of one load, reported together.
+public struct ManifestError: Error, Sendable, CustomStringConvertible {
+    public var diagnostics: [Diagnostic]
+
+    public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
+
+    public var description: String {
+        let lines = diagnostics.map(\.description)
+        let count = diagnostics.count
+        return (lines + ["\(count) error\(count == 1 ? "" : "s") in manifests; nothing was changed."])
+            .joined(separator: "\n")
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+
+/// Where a value came from in a manifest, for error messages: `file:line:column`.
+public struct SourceLocation: Hashable, Sendable, Codable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+public enum HypervisorKind: String, Sendable, Codable, CaseIterable {
+    case kvm
+    case xen
+}
+
+public enum Firmware: String, Sendable, Codable, CaseIterable {
+    case bios
+    case uefi
+}
+
+public enum PowerState: String, Sendable, Codable, CaseIterable {
+    case running
+    case stopped
+}
+
+/// A `kind: Host` document: a hypervisor vmplan can reach through libvirt.
+public struct HostSpec: Hashable, Sendable, Codable {
+    public var name: String
+    public var uri: String
+    public var hypervisor: HypervisorKind
+    public var labels: [String: String]
+
+    public init(name: String, uri: String, hypervisor: HypervisorKind, labels: [String: String] = [:]) {
+        self.name = name
+        self.uri = uri
+        self.hypervisor = hypervisor
+        self.labels = labels
+    }
+}
+
+/// A `kind: VirtualMachine` document. Optional maxima default to the current values.
+public struct VirtualMachineSpec: Hashable, Sendable, Codable {
+    public var name: String
+    public var host: String
+    public var vcpus: Int
+    public var maxVcpus: Int?
+    public var memory: ByteCount
+    public var maxMemory: ByteCount?
+    public var firmware: Firmware
+    public var state: PowerState
+    public var description: String?
+    public var labels: [String: String]
+
+    public init(
+        name: String, host: String, vcpus: Int, maxVcpus: Int? = nil,
+        memory: ByteCount, maxMemory: ByteCount? = nil,
+        firmware: Firmware = .bios, state: PowerState = .running,
+        description: String? = nil, labels: [String: String] = [:]
+    ) {
+        self.name = name
+        self.host = host
+        self.vcpus = vcpus
+        self.maxVcpus = maxVcpus
+        self.memory = memory
+        self.maxMemory = maxMemory
+        self.firmware = firmware
+        self.state = state
+        self.description = description
+        self.labels = labels
+    }
+
+    /// The vCPU ceiling the domain is defined with.
+    public var effectiveMaxVcpus: Int { maxVcpus ?? vcpus }
+    /// The memory ceiling the domain is defined with.
+    public var effectiveMaxMemory: ByteCount { maxMemory ?? memory }
+}
+
+/// One document of a manifest with the place it was read from.
+public struct Located<Value: Sendable>: Sendable {
+    public var value: Value
+    public var location: SourceLocation
+
+    public init(_ value: Value, at location: SourceLocation) {
+        self.value = value
+        self.location = location
+    }
+}
+
+/// Everything the manifests under one path declare, already validated.
+public struct Manifest: Sendable {
+    public var hosts: [Located<HostSpec>]
+    public var virtualMachines: [Located<VirtualMachineSpec>]
+
+    public init(hosts: [Located<HostSpec>] = [], virtualMachines: [Located<VirtualMachineSpec>] = []) {
+        self.hosts = hosts
+        self.virtualMachines = virtualMachines
+    }
+
+    public func host(named name: String) -> HostSpec? {
+        hosts.first { $0.value.name == name }?.value
+    }
+}
