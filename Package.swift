@@ -49,10 +49,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Shared by the integration tests: the private libvirt host, virsh, subprocesses.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SpecTests", dependencies: ["Spec"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StateTests", dependencies: ["State"]),
-        .testTarget(name: "DriversTests", dependencies: ["Drivers", "Spec"]),
+        .testTarget(name: "DriversTests", dependencies: ["Drivers", "Spec", "TestSupport"]),
         .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Spec", "State", "Drivers"]),
-        .testTarget(name: "vmplanTests", dependencies: ["State", "Drivers", "Spec"]),
+        .testTarget(name: "vmplanTests", dependencies: ["State", "Spec", "TestSupport"]),
     ]
 )

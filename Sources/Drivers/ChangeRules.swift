@@ -1,0 +1,28 @@
+/// How a change to one VirtualMachine field reaches a running domain on a hypervisor flavour.
+public enum FieldChange: String, Sendable, Hashable {
+    /// Applied to the running domain without a reboot (and to its config).
+    case live
+    /// The config changes; the running domain only sees it after a restart.
+    case restart
+}
+
+/// The capability table of a hypervisor flavour: what can change live, what needs a restart.
+public struct ChangeRules: Sendable, Hashable {
+    public var fields: [String: FieldChange]
+
+    public init(fields: [String: FieldChange]) { self.fields = fields }
+
+    /// Fields missing from the table are treated as needing a restart: the safe answer.
+    public func change(for field: String) -> FieldChange { fields[field] ?? .restart }
+
+    /// QEMU/KVM: vCPUs and balloon memory move live within the maxima the domain was started with.
+    public static let kvm = ChangeRules(fields: [
+        "vcpus": .live,
+        "memory": .live,
+        "description": .live,
+        "labels": .live,
+        "maxVcpus": .restart,
+        "maxMemory": .restart,
+        "firmware": .restart,
+    ])
+}

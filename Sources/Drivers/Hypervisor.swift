@@ -1,0 +1,83 @@
+import Spec
+
+/// The ownership marker vmplan writes into a domain's `<metadata>`.
+public struct OwnershipMarker: Sendable, Hashable, Codable {
+    public static let namespace = "urn:vmplan:1"
+
+    /// The VirtualMachine resource the domain belongs to.
+    public var resource: String
+    /// `VirtualMachineSpec.specHash` of the spec last applied to the domain.
+    public var specHash: String
+
+    public init(resource: String, specHash: String) {
+        self.resource = resource
+        self.specHash = specHash
+    }
+}
+
+/// A domain as the hypervisor reports it right now.
+public struct ObservedDomain: Sendable, Hashable {
+    public var name: String
+    public var uuid: String
+    /// The running domain's id; nil when it is shut off.
+    public var id: Int?
+    /// nil for a domain vmplan does not own: such a domain is never changed or deleted.
+    public var owner: OwnershipMarker?
+    /// The persistent definition read back into the resource model (host is the Host name).
+    public var spec: VirtualMachineSpec
+    /// libvirt's domain type, `kvm` or `qemu`.
+    public var domainType: String
+
+    public init(name: String, uuid: String, id: Int?, owner: OwnershipMarker?, spec: VirtualMachineSpec, domainType: String) {
+        self.name = name
+        self.uuid = uuid
+        self.id = id
+        self.owner = owner
+        self.spec = spec
+        self.domainType = domainType
+    }
+
+    public var isRunning: Bool { id != nil }
+    public var isManaged: Bool { owner != nil }
+}
+
+/// Progress of long operations (graceful shutdowns), for the CLI to show.
+public typealias ProgressHandler = @Sendable (String) -> Void
+
+/// How a stop of a running domain goes: a graceful request first, then, if allowed, a forced stop.
+public struct StopPolicy: Sendable, Hashable {
+    public var timeout: Duration
+    public var forceAfterTimeout: Bool
+
+    public init(timeout: Duration = .seconds(120), forceAfterTimeout: Bool = true) {
+        self.timeout = timeout
+        self.forceAfterTimeout = forceAfterTimeout
+    }
+}
+
+/// One hypervisor host. Every mutating call refuses domains without vmplan's marker.
+public protocol Hypervisor: Sendable {
+    /// The Host resource name.
+    var hostName: String { get }
+
+    /// What this flavour can change on a running domain.
+    var changeRules: ChangeRules { get }
+
+    /// Every domain on the host, managed or not, with its persistent definition.
+    func observe() async throws -> [ObservedDomain]
+
+    /// Defines a new domain for `spec` (not started).
+    func define(_ spec: VirtualMachineSpec) async throws
+
+    /// Redefines a managed domain's persistent config from `spec`; when it is running, also
+    /// applies vCPU and memory changes live where they fit within the running maxima.
+    func update(_ spec: VirtualMachineSpec, progress: ProgressHandler?) async throws
+
+    func start(_ name: String) async throws
+
+    /// Stops a running managed domain: graceful request, wait, then force if the policy allows.
+    func stop(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws
+
+    /// Stops (as `stop`) and undefines a managed domain.
+    func delete(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws
+}

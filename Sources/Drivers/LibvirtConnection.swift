@@ -1,0 +1,165 @@
+internal import CLibvirt
+import Foundation
+
+/// Owns one `virConnectPtr`. libvirt connections are thread-safe, so one connection is
+/// shared by every operation on a host; libvirt's thread-local error is copied right
+/// after each failing call, before anything else can overwrite it.
+final class LibvirtConnection: @unchecked Sendable {
+    let uri: String
+    private let pointer: virConnectPtr
+
+    private static let silenceDefaultErrorPrinter: Void = {
+        // libvirt prints every error to stderr unless a handler is installed.
+        virSetErrorFunc(nil) { _, _ in }
+    }()
+
+    init(uri: String) throws {
+        _ = LibvirtConnection.silenceDefaultErrorPrinter
+        guard let pointer = virConnectOpen(uri) else {
+            throw LibvirtConnection.lastError(.connection, "cannot connect to \(uri)")
+        }
+        self.uri = uri
+        self.pointer = pointer
+    }
+
+    deinit {
+        virConnectClose(pointer)
+    }
+
+    /// The error libvirt recorded for this thread, wrapped with what vmplan was doing.
+    static func lastError(_ code: DriverError.Code, _ context: String) -> DriverError {
+        guard let error = virGetLastError() else {
+            return DriverError(code, "\(context): libvirt gave no reason")
+        }
+        let message = error.pointee.message.map { String(cString: $0) } ?? "unknown libvirt error"
+        let number = error.pointee.code
+        let mapped: DriverError.Code = number == Int32(VIR_ERR_NO_DOMAIN.rawValue) ? .notFound : code
+        return DriverError(mapped, "\(context): \(message)", libvirtCode: number)
+    }
+
+    func capabilitiesXML() throws -> String {
+        guard let raw = virConnectGetCapabilities(pointer) else {
+            throw LibvirtConnection.lastError(.connection, "cannot read capabilities of \(uri)")
+        }
+        defer { free(raw) }
+        return String(cString: raw)
+    }
+
+    /// Every domain on the host, active or not, in one call.
+    func allDomains() throws -> [LibvirtDomain] {
+        var list: UnsafeMutablePointer<virDomainPtr?>?
+        let count = virConnectListAllDomains(pointer, &list, 0)
+        guard count >= 0, let list else {
+            throw LibvirtConnection.lastError(.connection, "cannot list domains on \(uri)")
+        }
+        defer { free(list) }
+        return (0..<Int(count)).compactMap { list[$0].map(LibvirtDomain.init) }
+    }
+
+    func domain(named name: String) throws -> LibvirtDomain {
+        guard let pointer = virDomainLookupByName(pointer, name) else {
+            throw LibvirtConnection.lastError(.notFound, "domain \(name) on \(uri)")
+        }
+        return LibvirtDomain(pointer)
+    }
+
+    func define(xml: String) throws -> LibvirtDomain {
+        guard let domain = virDomainDefineXMLFlags(pointer, xml, UInt32(VIR_DOMAIN_DEFINE_VALIDATE.rawValue)) else {
+            throw LibvirtConnection.lastError(.operation, "libvirt refused the domain definition")
+        }
+        return LibvirtDomain(domain)
+    }
+}
+
+/// Owns one `virDomainPtr`.
+final class LibvirtDomain: @unchecked Sendable {
+    private let pointer: virDomainPtr
+
+    init(_ pointer: virDomainPtr) { self.pointer = pointer }
+
+    deinit { virDomainFree(pointer) }
+
+    var name: String {
+        virDomainGetName(pointer).map { String(cString: $0) } ?? ""
+    }
+
+    /// The domain id, nil when it is not running. Known from the listing, no round trip.
+    var id: Int? {
+        let id = virDomainGetID(pointer)
+        return id == UInt32.max ? nil : Int(id)
+    }
+
+    var uuid: String {
+        var buffer = [CChar](repeating: 0, count: Int(VIR_UUID_STRING_BUFLEN))
+        guard virDomainGetUUIDString(pointer, &buffer) == 0 else { return "" }
+        return String(cString: buffer)
+    }
+
+    /// The persistent definition (what the next boot uses), or the live one.
+    func xml(inactive: Bool) throws -> String {
+        let flags = inactive ? UInt32(VIR_DOMAIN_XML_INACTIVE.rawValue) : 0
+        guard let raw = virDomainGetXMLDesc(pointer, flags) else {
+            throw LibvirtConnection.lastError(.operation, "cannot read the XML of domain \(name)")
+        }
+        defer { free(raw) }
+        return String(cString: raw)
+    }
+
+    enum RunState { case running, paused, shutoff, other }
+
+    func state() throws -> RunState {
+        var state: Int32 = 0
+        var reason: Int32 = 0
+        guard virDomainGetState(pointer, &state, &reason, 0) == 0 else {
+            throw LibvirtConnection.lastError(.operation, "cannot read the state of domain \(name)")
+        }
+        switch UInt32(state) {
+        case VIR_DOMAIN_RUNNING.rawValue, VIR_DOMAIN_BLOCKED.rawValue: return .running
+        case VIR_DOMAIN_PAUSED.rawValue, VIR_DOMAIN_PMSUSPENDED.rawValue: return .paused
+        case VIR_DOMAIN_SHUTOFF.rawValue, VIR_DOMAIN_CRASHED.rawValue: return .shutoff
+        default: return .other
+        }
+    }
+
+    func start() throws {
+        guard virDomainCreate(pointer) == 0 else {
+            throw LibvirtConnection.lastError(.operation, "cannot start domain \(name)")
+        }
+    }
+
+    /// Asks the guest to power off (ACPI); returns at once.
+    func requestShutdown() throws {
+        guard virDomainShutdown(pointer) == 0 else {
+            throw LibvirtConnection.lastError(.operation, "cannot ask domain \(name) to shut down")
+        }
+    }
+
+    /// Pulls the plug.
+    func destroy() throws {
+        guard virDomainDestroy(pointer) == 0 else {
+            throw LibvirtConnection.lastError(.operation, "cannot force domain \(name) off")
+        }
+    }
+
+    func undefine() throws {
+        let flags = VIR_DOMAIN_UNDEFINE_NVRAM.rawValue | VIR_DOMAIN_UNDEFINE_MANAGED_SAVE.rawValue
+            | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA.rawValue | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA.rawValue
+        guard virDomainUndefineFlags(pointer, UInt32(flags)) == 0 else {
+            throw LibvirtConnection.lastError(.operation, "cannot undefine domain \(name)")
+        }
+    }
+
+    /// Changes the vCPU count of the running domain only; its config is redefined separately.
+    func setLiveVcpus(_ count: Int) throws {
+        guard virDomainSetVcpusFlags(pointer, UInt32(count), UInt32(VIR_DOMAIN_AFFECT_LIVE.rawValue)) == 0 else {
+            throw LibvirtConnection.lastError(.operation, "cannot set \(count) vCPUs on running domain \(name)")
+        }
+    }
+
+    /// Asks the running domain's balloon for a new size.
+    func setLiveMemory(kibibytes: UInt64) throws {
+        guard virDomainSetMemoryFlags(pointer, UInt(kibibytes), UInt32(VIR_DOMAIN_AFFECT_LIVE.rawValue)) == 0 else {
+            throw LibvirtConnection.lastError(.operation, "cannot set memory of running domain \(name)")
+        }
+    }
+}

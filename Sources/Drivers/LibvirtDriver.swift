@@ -1,0 +1,155 @@
+import Dispatch
+import Foundation
+import Spec
+
+/// The libvirt implementation of `Hypervisor`. One connection per host, opened once;
+/// libvirt calls block, so they run on a dispatch queue, never on Swift's cooperative pool.
+public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
+    public let hostName: String
+    public let uri: String
+    public let capabilities: HostCapabilities
+    public var changeRules: ChangeRules { .kvm }
+    private let connection: LibvirtConnection
+
+    /// Connects to `uri` and reads the host's capabilities.
+    public static func connect(host: String, uri: String) async throws -> LibvirtDriver {
+        try await blocking {
+            let connection = try LibvirtConnection(uri: uri)
+            let capabilities = try HostCapabilities(parsing: connection.capabilitiesXML())
+            return LibvirtDriver(hostName: host, connection: connection, capabilities: capabilities)
+        }
+    }
+
+    private init(hostName: String, connection: LibvirtConnection, capabilities: HostCapabilities) {
+        self.hostName = hostName
+        self.uri = connection.uri
+        self.connection = connection
+        self.capabilities = capabilities
+    }
+
+    public func observe() async throws -> [ObservedDomain] {
+        try await blocking { [connection, hostName] in
+            try connection.allDomains().map { domain in
+                let id = domain.id
+                let reader = try DomainXMLReader.read(domain.xml(inactive: true))
+                return ObservedDomain(
+                    name: reader.name, uuid: domain.uuid, id: id, owner: reader.owner,
+                    spec: reader.spec(host: hostName, running: id != nil), domainType: reader.domainType
+                )
+            }
+        }
+    }
+
+    public func define(_ spec: VirtualMachineSpec) async throws {
+        let xml = try DomainXML.kvm(for: spec, capabilities: capabilities)
+        try await blocking { [connection] in
+            if let existing = try? connection.domain(named: spec.name) {
+                throw DriverError(.operation, "a domain named \(spec.name) already exists on \(connection.uri) (uuid \(existing.uuid))")
+            }
+            _ = try connection.define(xml: xml)
+        }
+    }
+
+    public func update(_ spec: VirtualMachineSpec, progress: ProgressHandler?) async throws {
+        try await blocking { [connection, capabilities] in
+            let domain = try connection.domain(named: spec.name)
+            let current = try Self.owned(domain, on: connection)
+            _ = try connection.define(xml: try DomainXML.kvm(for: spec, capabilities: capabilities, uuid: domain.uuid))
+            guard domain.id != nil else { return }
+            // The persistent config now holds the new spec; bring the running domain along
+            // where it fits inside the maxima it was started with.
+            if spec.vcpus != current.vcpus, spec.vcpus <= current.maxVcpus {
+                progress?("\(spec.name): setting \(spec.vcpus) vCPUs live")
+                try domain.setLiveVcpus(spec.vcpus)
+            }
+            if spec.memory != (current.memory ?? current.maxMemory), spec.memory <= current.maxMemory {
+                progress?("\(spec.name): setting memory to \(spec.memory) live")
+                try domain.setLiveMemory(kibibytes: spec.memory.kibibytes)
+            }
+        }
+    }
+
+    public func start(_ name: String) async throws {
+        try await blocking { [connection] in
+            let domain = try connection.domain(named: name)
+            _ = try Self.owned(domain, on: connection)
+            guard domain.id == nil else { return }
+            try domain.start()
+        }
+    }
+
+    public func stop(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws {
+        try await blocking { [connection] in
+            let domain = try connection.domain(named: name)
+            _ = try Self.owned(domain, on: connection)
+            try Self.stop(domain, policy: policy, progress: progress)
+        }
+    }
+
+    public func delete(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws {
+        try await blocking { [connection] in
+            let domain = try connection.domain(named: name)
+            _ = try Self.owned(domain, on: connection)
+            try Self.stop(domain, policy: policy, progress: progress)
+            try domain.undefine()
+        }
+    }
+
+    /// Re-reads the domain and refuses it unless it carries vmplan's marker for this name:
+    /// the last line of defence for domains vmplan does not own.
+    private static func owned(_ domain: LibvirtDomain, on connection: LibvirtConnection) throws -> DomainXMLReader {
+        let reader = try DomainXMLReader.read(domain.xml(inactive: true))
+        guard let owner = reader.owner, owner.resource == reader.name else {
+            throw DriverError(.notOwned, "domain \(domain.name) on \(connection.uri) is not managed by vmplan; it was left untouched")
+        }
+        return reader
+    }
+
+    private static func stop(_ domain: LibvirtDomain, policy: StopPolicy, progress: ProgressHandler?) throws {
+        guard try domain.state() != .shutoff else { return }
+        if try domain.state() == .running {
+            try domain.requestShutdown()
+            let clock = ContinuousClock()
+            let deadline = clock.now.advanced(by: policy.timeout)
+            var nextReport = clock.now.advanced(by: .seconds(5))
+            progress?("\(domain.name): shutting down (waiting up to \(policy.timeout.formattedSeconds))")
+            while clock.now < deadline {
+                if try domain.state() == .shutoff { return }
+                Thread.sleep(forTimeInterval: 0.2)
+                if clock.now >= nextReport {
+                    let waited = policy.timeout - (deadline - clock.now)
+                    progress?("\(domain.name): still shutting down (\(waited.formattedSeconds) of \(policy.timeout.formattedSeconds))")
+                    nextReport = clock.now.advanced(by: .seconds(5))
+                }
+            }
+            if try domain.state() == .shutoff { return }
+        }
+        guard policy.forceAfterTimeout else {
+            throw DriverError(.timeout, "domain \(domain.name) did not shut down within \(policy.timeout.formattedSeconds) and a forced stop is not allowed; it is still running")
+        }
+        progress?("\(domain.name): forcing off")
+        do {
+            try domain.destroy()
+        } catch {
+            // The guest may have finished its own shutdown in the meantime.
+            if (try? domain.state()) == .shutoff { return }
+            throw error
+        }
+    }
+}
+
+extension Duration {
+    var formattedSeconds: String {
+        let seconds = Double(components.seconds) + Double(components.attoseconds) / 1e18
+        return seconds == seconds.rounded() ? "\(Int(seconds))s" : String(format: "%.1fs", seconds)
+    }
+}
+
+/// Runs a blocking libvirt call off Swift's cooperative thread pool.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async {
+            continuation.resume(with: Result { try body() })
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import Drivers
+import Foundation
+import Spec
+import State
+
+/// What the applier reports while it works, for the CLI to print.
+public enum ApplyEvent: Sendable {
+    case started(Change)
+    case progress(Change, String)
+    case finished(Change, Duration)
+    case failed(Change, String)
+}
+
+public struct ApplyOutcome: Sendable {
+    public var applied: [Change] = []
+    public var failed: [(change: Change, error: String)] = []
+
+    public var succeeded: Bool { failed.isEmpty }
+}
+
+/// Executes a plan through the drivers, journaling each change before and after the driver call.
+public struct Applier: Sendable {
+    public var drivers: [String: any Hypervisor]
+    public var database: StateDatabase
+    public var stopPolicy: StopPolicy
+    public var commitID: String?
+
+    public init(drivers: [String: any Hypervisor], database: StateDatabase, stopPolicy: StopPolicy, commitID: String? = nil) {
+        self.drivers = drivers
+        self.database = database
+        self.stopPolicy = stopPolicy
+        self.commitID = commitID
+    }
+
+    /// Applies every change of `plan`. A failed change is recorded and the others go on:
+    /// VMs do not depend on each other.
+    public func apply(_ plan: Plan, recorded: [String: RecordedVM], runID: Int64,
+                      events: @escaping @Sendable (ApplyEvent) -> Void) async throws -> ApplyOutcome {
+        var outcome = ApplyOutcome()
+        for change in plan.changes where change.action != .noop || change.recordsOnly {
+            let entry = JournalEntry(runID: runID, kind: change.kind, name: change.name, host: change.host,
+                                     action: change.action.rawValue, detail: summary(of: change))
+            let journalID = try database.journalBegin(entry)
+            if change.action != .noop { events(.started(change)) }
+            let clock = ContinuousClock()
+            let started = clock.now
+            do {
+                try await execute(change) { events(.progress(change, $0)) }
+                try database.journalDone(journalID, update: recordUpdate(for: change, recorded: recorded[change.name]))
+                if change.action != .noop { events(.finished(change, clock.now - started)) }
+                outcome.applied.append(change)
+            } catch {
+                let message = "\(error)"
+                try database.journalFailed(journalID, error: message)
+                events(.failed(change, message))
+                outcome.failed.append((change, message))
+            }
+        }
+        return outcome
+    }
+
+    private func execute(_ change: Change, progress: @escaping ProgressHandler) async throws {
+        switch change.action {
+        case .noop:
+            return
+        case .create:
+            guard let spec = change.desired else { return }
+            try await create(spec, progress: progress)
+        case .update:
+            guard let spec = change.desired, let observed = change.observed else { return }
+            let driver = try self.driver(for: change.host)
+            if change.diffs.contains(where: { $0.field != "state" }) {
+                try await driver.update(spec, progress: progress)
+            }
+            let wasRunning = observed.isRunning
+            if spec.state == .stopped {
+                if wasRunning { try await driver.stop(spec.name, policy: stopPolicy, progress: progress) }
+            } else if !wasRunning {
+                try await driver.start(spec.name)
+            } else if change.mode == .restart {
+                try await driver.stop(spec.name, policy: stopPolicy, progress: progress)
+                try await driver.start(spec.name)
+            }
+        case .replace:
+            guard let spec = change.desired, let old = change.previousHost else { return }
+            try await driver(for: old).delete(spec.name, policy: stopPolicy, progress: progress)
+            try await create(spec, progress: progress)
+        case .delete:
+            guard change.observed != nil, let host = change.previousHost else { return }
+            try await driver(for: host).delete(change.name, policy: stopPolicy, progress: progress)
+        }
+    }
+
+    private func create(_ spec: VirtualMachineSpec, progress: @escaping ProgressHandler) async throws {
+        let driver = try self.driver(for: spec.host)
+        try await driver.define(spec)
+        if spec.state == .running {
+            progress("\(spec.name): starting")
+            try await driver.start(spec.name)
+        }
+    }
+
+    private func driver(for host: String) throws -> any Hypervisor {
+        guard let driver = drivers[host] else {
+            throw DriverError(.connection, "no connection to host '\(host)'")
+        }
+        return driver
+    }
+
+    private func recordUpdate(for change: Change, recorded: RecordedVM?) throws -> StateDatabase.RecordUpdate {
+        guard let spec = change.desired else {
+            return .remove(kind: change.kind, name: change.name)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(spec), as: UTF8.self)
+        let generation = (recorded?.generation ?? 0) + (recorded?.specHash == spec.specHash ? 0 : 1)
+        return .upsert(ResourceRecord(
+            kind: change.kind, name: spec.name, host: spec.host, specJSON: json, specHash: spec.specHash,
+            generation: max(generation, 1), commitID: commitID, appliedAt: Date()))
+    }
+
+    private func summary(of change: Change) -> String {
+        let fields = change.diffs.map { "\($0.field): \($0.before ?? "-") -> \($0.after ?? "-")" }
+        return ([change.mode.map { "mode \($0.rawValue)" }].compactMap { $0 } + fields).joined(separator: "; ")
+    }
+}

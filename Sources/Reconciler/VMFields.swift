@@ -1,0 +1,38 @@
+import Spec
+
+/// The VirtualMachine fields vmplan compares, rendered for people.
+enum VMFields {
+    static func values(of spec: VirtualMachineSpec) -> [(field: String, value: String)] {
+        var values: [(String, String)] = [
+            ("vcpus", String(spec.vcpus)),
+            ("maxVcpus", String(spec.effectiveMaxVcpus)),
+            ("memory", spec.memory.description),
+            ("maxMemory", spec.effectiveMaxMemory.description),
+            ("firmware", spec.firmware.rawValue),
+            ("state", spec.state.rawValue),
+        ]
+        if let description = spec.description { values.append(("description", description)) }
+        if !spec.labels.isEmpty { values.append(("labels", render(spec.labels))) }
+        return values
+    }
+
+    static func render(_ labels: [String: String]) -> String {
+        "{" + labels.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
+    }
+
+    /// Fields where live differs from desired. A field is drift when live also differs from what was
+    /// recorded while the manifests did not move; otherwise the manifests changed it.
+    static func diff(live: VirtualMachineSpec, desired: VirtualMachineSpec, recorded: VirtualMachineSpec?) -> [FieldDiff] {
+        let liveValues = Dictionary(uniqueKeysWithValues: values(of: live).map { ($0.field, $0.value) })
+        let desiredValues = Dictionary(uniqueKeysWithValues: values(of: desired).map { ($0.field, $0.value) })
+        let recordedValues = recorded.map { Dictionary(uniqueKeysWithValues: values(of: $0).map { ($0.field, $0.value) }) }
+        let order = ["vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "state", "description", "labels"]
+        return order.compactMap { field in
+            let before = liveValues[field]
+            let after = desiredValues[field]
+            guard before != after else { return nil }
+            let manifestMoved = recordedValues.map { $0[field] != after } ?? true
+            return FieldDiff(field: field, before: before, after: after, origin: manifestMoved ? .manifest : .drift)
+        }
+    }
+}

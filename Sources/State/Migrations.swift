@@ -1,0 +1,56 @@
+import GRDB
+
+/// The schema, as append-only migrations: a migration that has shipped is never edited.
+enum Migrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: resource, run, journal, lock") { db in
+            try db.execute(sql: """
+                CREATE TABLE resource (
+                    kind TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    host TEXT NOT NULL,
+                    spec_json TEXT NOT NULL,
+                    spec_hash TEXT NOT NULL,
+                    generation INTEGER NOT NULL CHECK (generation >= 1),
+                    commit_id TEXT,
+                    applied_at DATETIME NOT NULL,
+                    PRIMARY KEY (kind, name)
+                );
+                CREATE TABLE run (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    kind TEXT NOT NULL CHECK (kind IN ('plan', 'apply')),
+                    started_at DATETIME NOT NULL,
+                    finished_at DATETIME,
+                    commit_id TEXT,
+                    actor TEXT NOT NULL,
+                    result TEXT NOT NULL CHECK (result IN ('running', 'succeeded', 'failed', 'refused')),
+                    summary TEXT
+                );
+                CREATE TABLE journal (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    run_id INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+                    kind TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    host TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    detail TEXT NOT NULL,
+                    status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed')),
+                    error TEXT,
+                    started_at DATETIME NOT NULL,
+                    finished_at DATETIME
+                );
+                CREATE INDEX journal_status ON journal(status);
+                CREATE TABLE lock (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    holder TEXT NOT NULL,
+                    pid INTEGER NOT NULL,
+                    hostname TEXT NOT NULL,
+                    acquired_at DATETIME NOT NULL,
+                    expires_at DATETIME NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import GRDB
+
+/// What vmplan last applied for one resource.
+public struct ResourceRecord: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "resource"
+
+    public var kind: String
+    public var name: String
+    public var host: String
+    /// The applied spec as JSON (sorted keys).
+    public var specJSON: String
+    public var specHash: String
+    /// Counts the applies that changed this resource, starting at 1.
+    public var generation: Int
+    /// The git commit the manifests came from, when known.
+    public var commitID: String?
+    public var appliedAt: Date
+
+    public init(kind: String, name: String, host: String, specJSON: String, specHash: String,
+                generation: Int, commitID: String?, appliedAt: Date) {
+        self.kind = kind
+        self.name = name
+        self.host = host
+        self.specJSON = specJSON
+        self.specHash = specHash
+        self.generation = generation
+        self.commitID = commitID
+        self.appliedAt = appliedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case kind, name, host, generation
+        case specJSON = "spec_json", specHash = "spec_hash", commitID = "commit_id", appliedAt = "applied_at"
+    }
+}
+
+public enum RunKind: String, Codable, Sendable { case plan, apply }
+
+public enum RunResult: String, Codable, Sendable {
+    case running, succeeded, failed, refused
+}
+
+/// One plan or apply.
+public struct RunRecord: Codable, Sendable, Hashable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "run"
+
+    public var id: Int64?
+    public var kind: RunKind
+    public var startedAt: Date
+    public var finishedAt: Date?
+    public var commitID: String?
+    public var actor: String
+    public var result: RunResult
+    public var summary: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, actor, result, summary
+        case startedAt = "started_at", finishedAt = "finished_at", commitID = "commit_id"
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+public enum JournalStatus: String, Codable, Sendable { case pending, done, failed }
+
+/// One change of an apply: written as pending before the driver is called, then done or failed.
+public struct JournalEntry: Codable, Sendable, Hashable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "journal"
+
+    public var id: Int64?
+    public var runID: Int64
+    public var kind: String
+    public var name: String
+    public var host: String
+    public var action: String
+    public var detail: String
+    public var status: JournalStatus
+    public var error: String?
+    public var startedAt: Date
+    public var finishedAt: Date?
+
+    public init(runID: Int64, kind: String, name: String, host: String, action: String, detail: String) {
+        self.runID = runID
+        self.kind = kind
+        self.name = name
+        self.host = host
+        self.action = action
+        self.detail = detail
+        self.status = .pending
+        self.startedAt = Date()
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, name, host, action, detail, status, error
+        case runID = "run_id", startedAt = "started_at", finishedAt = "finished_at"
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// Who holds the writer lock.
+public struct LockHolder: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "lock"
+
+    public var id: Int = 1
+    public var holder: String
+    public var pid: Int32
+    public var hostname: String
+    public var acquiredAt: Date
+    public var expiresAt: Date
+
+    public init(holder: String, pid: Int32, hostname: String, acquiredAt: Date, expiresAt: Date) {
+        self.holder = holder
+        self.pid = pid
+        self.hostname = hostname
+        self.acquiredAt = acquiredAt
+        self.expiresAt = expiresAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, holder, pid, hostname
+        case acquiredAt = "acquired_at", expiresAt = "expires_at"
+    }
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import State
+
+struct StateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "state",
+        abstract: "Inspect the recorded state.",
+        subcommands: [List.self]
+    )
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the resources vmplan has applied.")
+
+        @OptionGroup var manifests: ManifestOptions
+
+        func run() async throws {
+            let records = try await reportingFailures {
+                guard FileManager.default.fileExists(atPath: manifests.statePath) else {
+                    throw CLIFailure("no state database at \(manifests.statePath): nothing has been applied from \(manifests.path) yet (or pass --state FILE)")
+                }
+                return try manifests.openState().resources()
+            }
+            guard !records.isEmpty else {
+                print("No resources recorded in \(manifests.statePath).")
+                return
+            }
+            let formatter = ISO8601DateFormatter()
+            let rows = [["KIND", "NAME", "HOST", "GENERATION", "SPEC HASH", "APPLIED AT"]]
+                + records.map { [$0.kind, $0.name, $0.host, String($0.generation), $0.specHash, formatter.string(from: $0.appliedAt)] }
+            let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
+            for row in rows {
+                print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
+                    .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+            }
+        }
+    }
+}

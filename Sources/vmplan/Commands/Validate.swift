@@ -1,0 +1,23 @@
+import ArgumentParser
+import Spec
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check manifests without contacting any host.",
+        discussion: "Reports every problem at once, each with file:line:column. Exit status 0 when valid, 1 otherwise."
+    )
+
+    @Argument(help: "A manifest file or a directory of manifests.", completion: .file())
+    var path: String = "."
+
+    func run() throws {
+        do {
+            let manifest = try ManifestLoader.load(path: path)
+            print("Valid: \(manifest.hosts.count) host\(manifest.hosts.count == 1 ? "" : "s"), "
+                + "\(manifest.virtualMachines.count) virtual machine\(manifest.virtualMachines.count == 1 ? "" : "s").")
+        } catch let error as ManifestError {
+            printError(error.description)
+            throw ExitCode.failure
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+import TestSupport
+import Drivers
+import Spec
+
+/// Against the real private libvirtd (scripts/host-up). Results are read back with virsh, not through vmplan.
+@Suite("LibvirtDriver on a real libvirtd", .enabled(if: TestHost.shouldRun(), "needs a libvirt host: run scripts/host-up"))
+struct LibvirtDriverTests {
+    let quickStop = StopPolicy(timeout: .seconds(1), forceAfterTimeout: true)
+
+    func connect() async throws -> LibvirtDriver {
+        try await LibvirtDriver.connect(host: "local", uri: TestHost.uri)
+    }
+
+    @Test func defineStartUpdateLiveAndDelete() async throws {
+        let name = TestHost.uniqueName("drv")
+        defer { TestHost.removeDomains([name]) }
+        let driver = try await connect()
+        var spec = VirtualMachineSpec(name: name, host: "local", vcpus: 1, maxVcpus: 2, memory: .mebibytes(64),
+                                      maxMemory: .mebibytes(128), state: .running, labels: ["tier": "test"])
+        try await driver.define(spec)
+
+        let xml = try #require(try TestHost.inactiveXML(name))
+        #expect(TestHost.element("currentMemory", in: xml) == "65536")
+        #expect(TestHost.element("memory", in: xml) == "131072")
+        #expect(TestHost.openingTag("vcpu", in: xml)?.contains("current='1'") == true)
+        #expect(TestHost.element("vcpu", in: xml) == "2")
+        #expect(xml.contains("urn:vmplan:1"))
+        #expect(try TestHost.domainState(name) == "shut off")
+
+        try await driver.start(name)
+        #expect(try TestHost.domainState(name) == "running")
+        let observed = try #require(try await driver.observe().first { $0.name == name })
+        #expect(observed.isManaged)
+        #expect(observed.spec.labels == ["tier": "test"])
+        let id = try #require(observed.id)
+
+        spec.vcpus = 2
+        spec.memory = .mebibytes(96)
+        try await driver.update(spec, progress: nil)
+        let after = try TestHost.virsh("vcpucount", name, "--live", "--current").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(after == "2")
+        let config = try #require(try TestHost.inactiveXML(name))
+        #expect(TestHost.element("currentMemory", in: config) == "98304")
+        let again = try #require(try await driver.observe().first { $0.name == name })
+        #expect(again.id == id, "a live change must not restart the domain")
+
+        try await driver.delete(name, policy: quickStop, progress: nil)
+        #expect(try TestHost.domainState(name) == nil)
+    }
+
+    @Test func refusesToTouchADomainItDoesNotOwn() async throws {
+        let name = TestHost.uniqueName("foreign")
+        defer { TestHost.removeDomains([name]) }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).xml")
+        try """
+            <domain type='qemu'><name>\(name)</name><memory unit='KiB'>65536</memory><vcpu>1</vcpu>
+            <os><type arch='x86_64'>hvm</type></os></domain>
+            """.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        #expect(try TestHost.virsh("define", file.path).status == 0)
+
+        let driver = try await connect()
+        let observed = try #require(try await driver.observe().first { $0.name == name })
+        #expect(!observed.isManaged)
+        let spec = VirtualMachineSpec(name: name, host: "local", vcpus: 2, memory: .mebibytes(128))
+        await #expect(throws: DriverError.self) { try await driver.update(spec, progress: nil) }
+        await #expect(throws: DriverError.self) { try await driver.delete(name, policy: quickStop, progress: nil) }
+        await #expect(throws: DriverError.self) { try await driver.start(name) }
+        await #expect(throws: DriverError.self) { try await driver.define(spec) }
+        let xml = try #require(try TestHost.inactiveXML(name), "the foreign domain must still exist")
+        #expect(TestHost.element("memory", in: xml) == "65536")
+        #expect(try TestHost.domainState(name) == "shut off")
+    }
+
+    @Test func stopWithoutForceLeavesAnUnresponsiveGuestRunning() async throws {
+        let name = TestHost.uniqueName("noforce")
+        defer { TestHost.removeDomains([name]) }
+        let driver = try await connect()
+        try await driver.define(VirtualMachineSpec(name: name, host: "local", vcpus: 1, memory: .mebibytes(64)))
+        try await driver.start(name)
+        // No guest OS answers ACPI, so the graceful stop runs out of time.
+        let policy = StopPolicy(timeout: .milliseconds(500), forceAfterTimeout: false)
+        await #expect(throws: DriverError.self) { try await driver.stop(name, policy: policy, progress: nil) }
+        #expect(try TestHost.domainState(name) == "running")
+        try await driver.stop(name, policy: quickStop, progress: nil)
+        #expect(try TestHost.domainState(name) == "shut off")
+    }
+
+    @Test func unreachableHostIsATypedConnectionError() async {
+        await #expect {
+            _ = try await LibvirtDriver.connect(host: "nowhere", uri: "qemu+unix:///system?socket=/nonexistent/sock")
+        } throws: { error in
+            (error as? DriverError)?.code == .connection
+        }
+    }
+}

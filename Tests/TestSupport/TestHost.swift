@@ -1,0 +1,113 @@
+import Foundation
+
+/// The private libvirt host the integration tests run against (scripts/host-up starts it).
+public enum TestHost {
+    public static let uri = ProcessInfo.processInfo.environment["VMPLAN_TEST_URI"] ?? "qemu:///system"
+
+    /// CI sets VMPLAN_REQUIRE_LIBVIRT=1: a missing host then fails the tests instead of skipping them.
+    public static let required = ProcessInfo.processInfo.environment["VMPLAN_REQUIRE_LIBVIRT"] == "1"
+
+    public static let skipReason = "needs a libvirt host at \(uri): run scripts/host-up (as root) first"
+
+    /// True when the tests should run: the host answers, or CI requires it (and the tests then fail loudly).
+    public static func shouldRun() -> Bool {
+        if required { return true }
+        let reachable = (try? run("virsh", ["-c", uri, "version"]).status) == 0
+        if !reachable { print("SKIP: \(skipReason)") }
+        return reachable
+    }
+
+    /// A domain name no other test (or earlier run) uses.
+    public static func uniqueName(_ prefix: String) -> String {
+        "vmplan-test-\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
+    public struct Output: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+    }
+
+    /// Runs a program found on PATH and collects its output.
+    @discardableResult
+    public static func run(_ program: String, _ arguments: [String], input: String? = nil,
+                           environment: [String: String]? = nil) throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [program] + arguments
+        if let environment {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        let inPipe = Pipe()
+        process.standardInput = inPipe
+        try process.run()
+        if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
+        try? inPipe.fileHandleForWriting.close()
+        // Read both pipes fully before waiting, so a chatty child never blocks on a full pipe.
+        let group = DispatchGroup()
+        nonisolated(unsafe) var errData = Data()
+        group.enter()
+        DispatchQueue.global().async {
+            errData = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus,
+                      stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// `virsh -c URI ...`
+    @discardableResult
+    public static func virsh(_ arguments: String...) throws -> Output {
+        try run("virsh", ["-c", uri] + arguments)
+    }
+
+    /// Removes test domains whatever state they are in.
+    public static func removeDomains(_ names: [String]) {
+        for name in names {
+            _ = try? virsh("destroy", name)
+            _ = try? virsh("undefine", name, "--nvram")
+        }
+    }
+
+    /// The persistent XML of a domain as libvirt reports it, or nil when it does not exist.
+    public static func inactiveXML(_ name: String) throws -> String? {
+        let output = try virsh("dumpxml", "--inactive", name)
+        return output.status == 0 ? output.stdout : nil
+    }
+
+    /// `virsh domstate` ("running", "shut off", ...), or nil when the domain does not exist.
+    public static func domainState(_ name: String) throws -> String? {
+        let output = try virsh("domstate", name)
+        return output.status == 0 ? output.stdout.trimmingCharacters(in: .whitespacesAndNewlines) : nil
+    }
+
+    /// The text of the first `<tag ...>text</tag>` in `xml`.
+    public static func element(_ tag: String, in xml: String) -> String? {
+        guard let open = xml.range(of: "<\(tag)[ >]", options: .regularExpression),
+              let end = xml.range(of: ">", range: open.lowerBound..<xml.endIndex),
+              let close = xml.range(of: "</\(tag)>", range: end.upperBound..<xml.endIndex) else { return nil }
+        return String(xml[end.upperBound..<close.lowerBound])
+    }
+
+    /// The whole opening tag `<tag ...>` of the first `tag` in `xml`.
+    public static func openingTag(_ tag: String, in xml: String) -> String? {
+        guard let open = xml.range(of: "<\(tag)[ >/]", options: .regularExpression),
+              let end = xml.range(of: ">", range: open.lowerBound..<xml.endIndex) else { return nil }
+        return String(xml[open.lowerBound..<end.upperBound])
+    }
+}
+
+extension TestHost {
+    /// True when `command` is on PATH.
+    public static func commandExists(_ command: String) -> Bool {
+        (try? run("sh", ["-c", "command -v \(command)"]).status) == 0
+    }
+}
