@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+@testable import State
+
+@Suite("State database (real SQLite file)")
+struct StateDatabaseTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vmplan-state-\(UUID().uuidString)")
+    var path: String { directory.appendingPathComponent(".vmplan/state.db").path }
+
+    func record(_ name: String, generation: Int = 1) -> ResourceRecord {
+        ResourceRecord(kind: "VirtualMachine", name: name, host: "kvm-01", specJSON: "{\"name\":\"\(name)\"}",
+                       specHash: "00000000000000\(generation)", generation: generation, commitID: nil, appliedAt: Date())
+    }
+
+    @Test func createsTheFileAndItsDirectoryAndMigrates() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        _ = try StateDatabase(path: path)
+        #expect(FileManager.default.fileExists(atPath: path))
+        let tables = try TestSQL.tables(path)
+        #expect(Set(["resource", "run", "journal", "lock", "grdb_migrations"]).isSubset(of: tables))
+        // Opening again runs no migration twice and keeps the data.
+        let database = try StateDatabase(path: path)
+        #expect(try database.resources().isEmpty)
+    }
+
+    @Test func journalDoneAndResourceUpdateLandTogether() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = try StateDatabase(path: path)
+        let run = try database.beginRun(.apply, actor: "test")
+        let id = try database.journalBegin(JournalEntry(runID: run, kind: "VirtualMachine", name: "web-1", host: "kvm-01", action: "create", detail: ""))
+        #expect(try database.pendingJournal().map(\.name) == ["web-1"])
+        try database.journalDone(id, update: .upsert(record("web-1")))
+        #expect(try database.pendingJournal().isEmpty)
+        #expect(try database.resources().map(\.name) == ["web-1"])
+        #expect(try database.journal(runID: run).first?.status == .done)
+
+        let delete = try database.journalBegin(JournalEntry(runID: run, kind: "VirtualMachine", name: "web-1", host: "kvm-01", action: "delete", detail: ""))
+        try database.journalDone(delete, update: .remove(kind: "VirtualMachine", name: "web-1"))
+        #expect(try database.resources().isEmpty)
+        try database.finishRun(run, result: .succeeded, summary: "ok")
+        #expect(try database.runs().first?.result == .succeeded)
+    }
+
+    @Test func failedChangesKeepTheirErrorAndTouchNoResource() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = try StateDatabase(path: path)
+        let run = try database.beginRun(.apply, actor: "test")
+        let id = try database.journalBegin(JournalEntry(runID: run, kind: "VirtualMachine", name: "db", host: "kvm-01", action: "create", detail: ""))
+        try database.journalFailed(id, error: "libvirt said no")
+        let entry = try #require(try database.journal(runID: run).first)
+        #expect(entry.status == .failed)
+        #expect(entry.error == "libvirt said no")
+        #expect(try database.resources().isEmpty)
+    }
+
+    @Test func aSecondWriterIsRefusedWithTheHolderNamed() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let first = try StateDatabase(path: path)
+        let lock = try first.acquireLock(holder: "vmplan apply (alice@ci)")
+        let second = try StateDatabase(path: path)
+        #expect {
+            _ = try second.acquireLock(holder: "vmplan apply (bob@laptop)")
+        } throws: { error in
+            "\(error)".contains("locked by vmplan apply (alice@ci)") && "\(error)".contains("pid \(getpid())")
+        }
+        try lock.release()
+        let again = try second.acquireLock(holder: "vmplan apply (bob@laptop)")
+        #expect(try second.lockHolder()?.holder == "vmplan apply (bob@laptop)")
+        try again.release()
+        #expect(try second.lockHolder() == nil)
+    }
+
+    @Test func aLockWhoseProcessIsGoneIsTakenOver() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = try StateDatabase(path: path)
+        // A pid that cannot be alive: above the kernel's pid_max.
+        try TestSQL.execute(path, """
+            INSERT INTO lock (id, holder, pid, hostname, acquired_at, expires_at)
+            VALUES (1, 'crashed apply', 99999999, '\(ProcessInfo.processInfo.hostName)', '2026-01-01 00:00:00.000', '2999-01-01 00:00:00.000')
+            """)
+        let lock = try database.acquireLock(holder: "next apply")
+        #expect(try database.lockHolder()?.holder == "next apply")
+        try lock.release()
+    }
+
+    @Test func anExpiredLockIsTakenOverButALiveOneOnAnotherHostIsNot() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = try StateDatabase(path: path)
+        try TestSQL.execute(path, """
+            INSERT INTO lock (id, holder, pid, hostname, acquired_at, expires_at)
+            VALUES (1, 'runner-7', 1, 'other-machine', '2026-01-01 00:00:00.000', '2999-01-01 00:00:00.000')
+            """)
+        #expect(throws: StateError.self) { try database.acquireLock(holder: "me") }
+        try TestSQL.execute(path, "UPDATE lock SET expires_at = '2000-01-01 00:00:00.000'")
+        let lock = try database.acquireLock(holder: "me")
+        try lock.release()
+    }
+
+    @Test func anUnreadableFileIsAClearError() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let bogus = directory.appendingPathComponent("not-a-db")
+        try Data("this is not sqlite at all, not even close".utf8).write(to: bogus)
+        #expect {
+            _ = try StateDatabase(path: bogus.path)
+        } throws: { error in
+            "\(error)".contains("cannot open state database \(bogus.path)")
+        }
+    }
+}
+
+/// Reads the file with the sqlite3 command, not through vmplan's own code.
+enum TestSQL {
+    static func tables(_ path: String) throws -> Set<String> {
+        Set(try query(path, "SELECT name FROM sqlite_master WHERE type = 'table'").split(separator: "\n").map(String.init))
+    }
+
+    static func execute(_ path: String, _ sql: String) throws {
+        _ = try query(path, sql)
+    }
+
+    static func query(_ path: String, _ sql: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["sqlite3", path, sql]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw CocoaError(.fileReadUnknown) }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
