@@ -111,7 +111,7 @@ public enum ManifestLoader {
         for document in documents where document.kind == .virtualMachine {
             guard let reference = document.hostReference, !hosts.contains(reference.name) else { continue }
             let hint = DidYouMean.hint(for: reference.name, among: hosts)
-            log.error("host '\(reference.name)' is not defined by any Host document\(hint); known hosts: \(known)", at: reference.location)
+            log.error("host '\(reference.name)' is not defined by any Host document; known hosts: \(known)\(hint)", at: reference.location)
         }
     }
 }

@@ -39,7 +39,7 @@ struct CrossDocumentTests {
     @Test("a VM naming an unknown host lists the known ones")
     func unknownHost() {
         #expect(diagnostics(hostAndVM(spec: "host: kvm-1\nvcpus: 1\nmemory: 1GiB")) == [
-            "m.yaml:14:9: error: host 'kvm-1' is not defined by any Host document; did you mean 'kvm-01'?; known hosts: kvm-01",
+            "m.yaml:14:9: error: host 'kvm-1' is not defined by any Host document; known hosts: kvm-01; did you mean 'kvm-01'?",
         ])
         let lonely = "apiVersion: vmplan/v1\nkind: VirtualMachine\nmetadata: {name: v}\nspec: {host: h, vcpus: 1, memory: 1GiB}\n"
         #expect(diagnostics(lonely) == [
@@ -72,6 +72,12 @@ struct CrossDocumentTests {
         #expect(unclosed.count == 1)
         #expect(unclosed.first?.hasPrefix("m.yaml:3:1: error: invalid YAML: did not find expected ',' or ']'") == true)
         #expect(unclosed.first?.contains("while parsing a flow sequence at line 2, column 7") == true)
+    }
+
+    @Test("control characters are a YAML reader error with a location")
+    func readerError() {
+        let errors = diagnostics("apiVersion: vmplan/v1\nkind: Ho\u{01}st\n")
+        #expect(errors == ["m.yaml:2:9: error: invalid YAML text: control characters are not allowed"])
     }
 
     @Test("several errors in two files are reported together, sorted by file, line, column")

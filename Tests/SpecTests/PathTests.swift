@@ -64,7 +64,7 @@ struct PathTests {
     func invalidUTF8() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        FileManager.default.createFile(atPath: dir + "/a.yaml", contents: Data([0x6b, 0x3a, 0x20, 0xff, 0xfe]))
+        #expect(FileManager.default.createFile(atPath: dir + "/a.yaml", contents: Data([0x6b, 0x3a, 0x20, 0xff, 0xfe])))
         try write("kind: Host\n", to: dir + "/b.yaml")
         #expect(errors(loading: dir) == [
             "\(dir)/a.yaml:1:1: error: file is not valid UTF-8 text",
