@@ -61,6 +61,12 @@ struct CrossDocumentTests {
         ])
     }
 
+    @Test("duplicate keys in a flow mapping are reported at the first occurrence")
+    func duplicateFlowKeys() {
+        let yaml = "apiVersion: vmplan/v1\nkind: Host\nmetadata: {name: h}\nspec: {uri: 'a:b', hypervisor: kvm, uri: 'c:d'}\n"
+        #expect(diagnostics(yaml) == ["m.yaml:4:8: error: duplicate key 'uri' in mapping; each key may appear only once"])
+    }
+
     @Test("YAML syntax errors carry file:line:column")
     func syntaxErrors() {
         let badIndent = "apiVersion: vmplan/v1\nkind: Host\nmetadata:\n  name: h\n   uri: x\n"
