@@ -3,8 +3,115 @@ import Yams
 
 /// Reads `*.yaml` / `*.yml` files (a file, or a directory tree) into a validated `Manifest`.
 public enum ManifestLoader {
+    public static let manifestExtensions = ["yaml", "yml"]
+
     /// Loads and validates everything under `path`. Throws `ManifestError` with every problem found.
+    /// Locations name files as they were reached from `path` (relative stays relative).
     public static func load(path: String) throws -> Manifest {
-        throw ManifestError([Diagnostic("not implemented", at: nil)])
+        var log = DiagnosticLog()
+        let paths = try manifestPaths(at: path)
+        var files: [(path: String, text: String)] = []
+        for file in paths {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                log.error("cannot read '\(file)'", at: nil)
+                continue
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                log.error("file is not valid UTF-8 text", at: SourceLocation(file: file, line: 1, column: 1))
+                continue
+            }
+            files.append((file, text))
+        }
+        return try load(files: files, log: log)
+    }
+
+    /// Loads and validates manifests given as texts (e.g. read from a git commit).
+    /// `path` is only used in locations. Files are taken in the given order.
+    public static func load(files: [(path: String, text: String)]) throws -> Manifest {
+        try load(files: files, log: DiagnosticLog())
+    }
+
+    /// The manifest files under `path`, sorted; hidden files and directories (`.git`, `.vmplan`) are skipped.
+    /// A file named explicitly is taken whatever its extension.
+    public static func manifestPaths(at path: String) throws -> [String] {
+        let fileManager = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fileManager.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ManifestError([Diagnostic("no such file or directory: '\(path)'", at: nil)])
+        }
+        guard isDirectory.boolValue else { return [path] }
+        var found: [String] = []
+        var pending = [path]
+        while let directory = pending.popLast() {
+            let entries: [String]
+            do {
+                entries = try fileManager.contentsOfDirectory(atPath: directory)
+            } catch {
+                throw ManifestError([Diagnostic("cannot list directory '\(directory)': \(error.localizedDescription)", at: nil)])
+            }
+            for entry in entries where !entry.hasPrefix(".") {
+                let child = directory.hasSuffix("/") ? directory + entry : directory + "/" + entry
+                var childIsDirectory: ObjCBool = false
+                guard fileManager.fileExists(atPath: child, isDirectory: &childIsDirectory) else { continue }
+                if childIsDirectory.boolValue {
+                    // Symlinked directories are not followed: they could form cycles.
+                    let type = (try? fileManager.attributesOfItem(atPath: child))?[.type] as? FileAttributeType
+                    if type != .typeSymbolicLink { pending.append(child) }
+                } else if manifestExtensions.contains((entry as NSString).pathExtension) {
+                    found.append(child)
+                }
+            }
+        }
+        guard !found.isEmpty else {
+            throw ManifestError([Diagnostic("no manifests found in '\(path)': expected *.yaml or *.yml files", at: nil)])
+        }
+        return found.sorted()
+    }
+
+    static func load(files: [(path: String, text: String)], log initial: DiagnosticLog) throws -> Manifest {
+        var log = initial
+        var decoded: [DecodedDocument] = []
+        var syntaxErrors = false
+        for file in files {
+            let before = log.diagnostics.count
+            let documents = YAMLReader.documents(file: file.path, text: file.text, log: &log)
+            if log.diagnostics.count > before { syntaxErrors = true }
+            for document in documents {
+                if let result = DocumentDecoder.decode(document, log: &log) { decoded.append(result) }
+            }
+        }
+        checkDuplicateNames(decoded, log: &log)
+        // After a syntax error the rest of that file is unread, so a "missing" host may just be there.
+        if !syntaxErrors { checkHostReferences(decoded, log: &log) }
+        guard log.isEmpty else { throw ManifestError(log.sorted) }
+        return Manifest(
+            hosts: decoded.compactMap(\.host),
+            virtualMachines: decoded.compactMap(\.virtualMachine))
+    }
+
+    private static func checkDuplicateNames(_ documents: [DecodedDocument], log: inout DiagnosticLog) {
+        var first: [String: SourceLocation] = [:]
+        for document in documents {
+            guard let name = document.name, let location = document.nameLocation else { continue }
+            let key = "\(document.kind.rawValue)/\(name)"
+            if let earlier = first[key] {
+                log.error("duplicate \(document.kind.rawValue) name '\(name)'; first defined at \(earlier)", at: location)
+            } else {
+                first[key] = location
+            }
+        }
+    }
+
+    private static func checkHostReferences(_ documents: [DecodedDocument], log: inout DiagnosticLog) {
+        var hosts: [String] = []
+        for document in documents where document.kind == .host {
+            if let name = document.name, !hosts.contains(name) { hosts.append(name) }
+        }
+        let known = hosts.isEmpty ? "none (declare one with kind: Host)" : hosts.sorted().joined(separator: ", ")
+        for document in documents where document.kind == .virtualMachine {
+            guard let reference = document.hostReference, !hosts.contains(reference.name) else { continue }
+            let hint = DidYouMean.hint(for: reference.name, among: hosts)
+            log.error("host '\(reference.name)' is not defined by any Host document; known hosts: \(known)\(hint)", at: reference.location)
+        }
     }
 }

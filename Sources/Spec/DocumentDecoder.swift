@@ -1,0 +1,149 @@
+import Yams
+
+/// What one document declared, kept even when parts of it are invalid so that
+/// cross-document checks (duplicates, host references) still see its name.
+struct DecodedDocument {
+    enum Kind: String, CaseIterable {
+        case host = "Host"
+        case virtualMachine = "VirtualMachine"
+    }
+
+    var kind: Kind
+    var name: String?
+    var nameLocation: SourceLocation?
+    /// For virtual machines: the host it names and where.
+    var hostReference: (name: String, location: SourceLocation)?
+    var host: Located<HostSpec>?
+    var virtualMachine: Located<VirtualMachineSpec>?
+}
+
+/// Turns one YAML document into a `HostSpec` or `VirtualMachineSpec`, reporting every problem in it.
+enum DocumentDecoder {
+    static let apiVersion = "vmplan/v1"
+    static let topFields = ["apiVersion", "kind", "metadata", "spec"]
+    static let metadataFields = ["name", "labels"]
+    static let hostFields = ["uri", "hypervisor"]
+    static let hostRequired = ["uri", "hypervisor"]
+    static let vmFields = ["host", "vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "state", "description"]
+    static let vmRequired = ["host", "vcpus", "memory"]
+
+    static func decode(_ document: YAMLDocument, log: inout DiagnosticLog) -> DecodedDocument? {
+        var checker = NodeChecker(document: document, log: log)
+        defer { log = checker.log }
+        let root = document.root
+        guard case .mapping = root else {
+            checker.error("a manifest document must be a mapping with fields \(topFields.joined(separator: ", ")); got \(root.shownInMessage)", at: root)
+            return nil
+        }
+        guard let top = checker.fields(of: root, what: "document", allowed: topFields, required: topFields) else { return nil }
+
+        if let field = top["apiVersion"], let version = checker.string(field, name: "apiVersion"), version != apiVersion {
+            checker.error("unsupported apiVersion '\(version)'; expected '\(apiVersion)'", at: field.value)
+        }
+        var kind: DecodedDocument.Kind?
+        if let field = top["kind"], let text = checker.string(field, name: "kind") {
+            kind = DecodedDocument.Kind(rawValue: text)
+            if kind == nil {
+                let valid = DecodedDocument.Kind.allCases.map(\.rawValue)
+                checker.error("unknown kind '\(text)'; valid kinds: \(valid.joined(separator: ", "))\(DidYouMean.hint(for: text, among: valid))", at: field.value)
+            }
+        }
+
+        // An invalid name is still kept for duplicate and host-reference checks, to avoid knock-on errors.
+        var name: String?, nameIsValid = false, nameLocation: SourceLocation?, labels: [String: String]?
+        if let field = top["metadata"],
+           let metadata = checker.fields(of: field.value, what: "metadata", allowed: metadataFields, required: ["name"]) {
+            if let nameField = metadata["name"], let text = checker.string(nameField, name: "metadata.name") {
+                nameLocation = document.location(of: nameField.value)
+                name = text
+                nameIsValid = ResourceName.isValid(text)
+                if !nameIsValid {
+                    checker.error("metadata.name '\(text)' is not a valid name: \(ResourceName.rule)", at: nameField.value)
+                }
+            }
+            labels = metadata["labels"].map { checker.labels($0) } ?? [:]
+        }
+
+        guard let kind else { return nil }  // without a kind the spec's fields are unknown
+        var decoded = DecodedDocument(kind: kind, name: name, nameLocation: nameLocation)
+        let location = document.location(of: root)
+        guard let specField = top["spec"] else { return decoded }
+        switch kind {
+        case .host:
+            let spec = decodeHost(specField.value, checker: &checker)
+            if let name, nameIsValid, let labels, let spec {
+                decoded.host = Located(HostSpec(name: name, uri: spec.uri, hypervisor: spec.hypervisor, labels: labels), at: location)
+            }
+        case .virtualMachine:
+            let spec = decodeVirtualMachine(specField.value, checker: &checker, decoded: &decoded)
+            if let name, nameIsValid, let labels, var spec {
+                spec.name = name
+                spec.labels = labels
+                decoded.virtualMachine = Located(spec, at: location)
+            }
+        }
+        return decoded
+    }
+
+    private static func decodeHost(_ node: Node, checker: inout NodeChecker) -> (uri: String, hypervisor: HypervisorKind)? {
+        guard let spec = checker.fields(of: node, what: "Host spec", allowed: hostFields, required: hostRequired) else { return nil }
+        var uri: String?
+        if let field = spec["uri"], let text = checker.string(field, name: "uri") {
+            if NodeChecker.isPlausibleURI(text) {
+                uri = text
+            } else {
+                checker.error("uri must be a libvirt URI such as qemu:///system (non-empty, containing ':', no whitespace or control characters); got '\(text)'", at: field.value)
+            }
+        }
+        let hypervisor = spec["hypervisor"].flatMap { checker.choice($0, name: "hypervisor", as: HypervisorKind.self) }
+        guard let uri, let hypervisor else { return nil }
+        return (uri, hypervisor)
+    }
+
+    /// Returns a spec with an empty name and labels (filled in by the caller), or nil when invalid.
+    private static func decodeVirtualMachine(_ node: Node, checker: inout NodeChecker, decoded: inout DecodedDocument) -> VirtualMachineSpec? {
+        guard let spec = checker.fields(of: node, what: "VirtualMachine spec", allowed: vmFields, required: vmRequired) else { return nil }
+        var valid = true
+        // Reads an optional field; a present but invalid value makes the whole spec invalid.
+        func read<T>(_ key: String, _ body: (Field) -> T?) -> T? {
+            guard let field = spec[key] else { return nil }
+            let value = body(field)
+            if value == nil { valid = false }
+            return value
+        }
+        let cpuRange = 1...NodeChecker.maximumVcpus
+        let host = read("host") { checker.string($0, name: "host") }
+        if let host, let field = spec["host"] {
+            decoded.hostReference = (host, checker.document.location(of: field.value))
+        }
+        let vcpus = read("vcpus") { checker.integer($0, name: "vcpus", range: cpuRange) }
+        let maxVcpus = read("maxVcpus") { checker.integer($0, name: "maxVcpus", range: cpuRange) }
+        let memory = read("memory") { checker.size($0, name: "memory") }
+        let maxMemory = read("maxMemory") { checker.size($0, name: "maxMemory") }
+        let firmware = read("firmware") { checker.choice($0, name: "firmware", as: Firmware.self) } ?? .bios
+        let state = read("state") { checker.choice($0, name: "state", as: PowerState.self) } ?? .running
+        let description = read("description") { field -> String? in
+            guard let text = checker.string(field, name: "description") else { return nil }
+            // Descriptions end up in domain XML, where most control characters are not allowed.
+            if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" && $0 != "\t" }) {
+                checker.error("description must not contain control characters other than newline and tab", at: field.value)
+                return nil
+            }
+            return text
+        }
+
+        // The ceilings are checked where they are written: that is the value to change.
+        if let vcpus, let maxVcpus, let field = spec["maxVcpus"], maxVcpus < vcpus {
+            checker.error("maxVcpus must be at least vcpus (\(vcpus)); got \(maxVcpus)", at: field.value)
+            valid = false
+        }
+        if let memory, let maxMemory, let field = spec["maxMemory"], maxMemory < memory {
+            checker.error("maxMemory must be at least memory (\(memory)); got \(maxMemory)", at: field.value)
+            valid = false
+        }
+        guard valid, let host, let vcpus, let memory else { return nil }
+        return VirtualMachineSpec(
+            name: "", host: host, vcpus: vcpus, maxVcpus: maxVcpus, memory: memory, maxMemory: maxMemory,
+            firmware: firmware, state: state, description: description)
+    }
+}
