@@ -27,14 +27,16 @@ final class LibvirtConnection: @unchecked Sendable {
     }
 
     /// The error libvirt recorded for this thread, wrapped with what vmplan was doing.
-    static func lastError(_ code: DriverError.Code, _ context: String) -> DriverError {
+    /// `context` is evaluated only after the error is copied: building it may call libvirt
+    /// (a domain's name, say), and any libvirt call resets the thread's last error.
+    static func lastError(_ code: DriverError.Code, _ context: @autoclosure () -> String) -> DriverError {
         guard let error = virGetLastError() else {
-            return DriverError(code, "\(context): libvirt gave no reason")
+            return DriverError(code, "\(context()): libvirt gave no reason")
         }
         let message = error.pointee.message.map { String(cString: $0) } ?? "unknown libvirt error"
         let number = error.pointee.code
         let mapped: DriverError.Code = number == Int32(VIR_ERR_NO_DOMAIN.rawValue) ? .notFound : code
-        return DriverError(mapped, "\(context): \(message)", libvirtCode: number)
+        return DriverError(mapped, "\(context()): \(message)", libvirtCode: number)
     }
 
     func capabilitiesXML() throws -> String {

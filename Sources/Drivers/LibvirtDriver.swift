@@ -29,9 +29,15 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
 
     public func observe() async throws -> [ObservedDomain] {
         try await blocking { [connection, hostName] in
-            try connection.allDomains().map { domain in
+            try connection.allDomains().compactMap { domain in
                 let id = domain.id
-                let reader = try DomainXMLReader.read(domain.xml(inactive: true))
+                let xml: String
+                do {
+                    xml = try domain.xml(inactive: true)
+                } catch let error as DriverError where error.code == .notFound {
+                    return nil  // undefined by someone else between the listing and this read
+                }
+                let reader = try DomainXMLReader.read(xml)
                 return ObservedDomain(
                     name: reader.name, uuid: domain.uuid, id: id, owner: reader.owner,
                     spec: reader.spec(host: hostName, running: id != nil), domainType: reader.domainType

@@ -38,6 +38,14 @@ struct ManifestOptions: ParsableArguments {
     }
 }
 
+/// How much of the plan to show.
+struct OutputOptions: ParsableArguments {
+    @Flag(help: "Name every unmanaged domain instead of the first 10 per host.")
+    var showUnmanaged = false
+
+    var unmanagedShown: Int { showUnmanaged ? Int.max : 10 }
+}
+
 /// A failure already explained in full; printed as is, exit status 1.
 struct CLIFailure: Error, CustomStringConvertible {
     var description: String

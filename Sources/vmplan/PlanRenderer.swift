@@ -3,13 +3,11 @@ import Reconciler
 
 /// Renders a plan in the shape Terraform users know: `+ ~ - -/+`, one line per field, a summary.
 enum PlanRenderer {
-    static func render(_ plan: Plan) -> String {
+    /// - Parameter unmanagedShown: how many unmanaged domains to name per host; the rest are counted.
+    static func render(_ plan: Plan, unmanagedShown: Int = 10) -> String {
         var lines: [String] = []
         if !plan.unmanaged.isEmpty {
-            lines.append("Unmanaged domains (not created by vmplan; never changed or deleted):")
-            for domain in plan.unmanaged {
-                lines.append("    \(domain.host): \(domain.name) (\(domain.isRunning ? "running" : "shut off"))")
-            }
+            lines.append(contentsOf: renderUnmanaged(plan.unmanaged, shown: unmanagedShown))
             lines.append("")
         }
         let actionable = plan.actionable
@@ -25,6 +23,19 @@ enum PlanRenderer {
         }
         lines.append(summary(plan))
         return lines.joined(separator: "\n")
+    }
+
+    /// A fleet host can carry thousands of foreign domains: name a few per host, count the rest.
+    static func renderUnmanaged(_ domains: [UnmanagedDomain], shown: Int) -> [String] {
+        var lines = ["Unmanaged domains (not created by vmplan; never changed or deleted):"]
+        let byHost = Dictionary(grouping: domains, by: \.host)
+        for host in byHost.keys.sorted() {
+            let hostDomains = byHost[host] ?? []
+            let names = hostDomains.prefix(shown).map { "\($0.name) (\($0.isRunning ? "running" : "shut off"))" }
+            let more = hostDomains.count > shown ? ", and \(hostDomains.count - shown) more (--show-unmanaged lists them)" : ""
+            lines.append("    \(host): \(names.joined(separator: ", "))\(more)")
+        }
+        return lines
     }
 
     static func summary(_ plan: Plan) -> String {

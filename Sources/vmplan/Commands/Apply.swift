@@ -16,6 +16,7 @@ struct Apply: AsyncParsableCommand {
     )
 
     @OptionGroup var manifests: ManifestOptions
+    @OptionGroup var output: OutputOptions
 
     @Flag(help: "Apply without asking for confirmation.")
     var autoApprove = false
@@ -60,7 +61,7 @@ struct Apply: AsyncParsableCommand {
         }
         let snapshot = try await Reconciliation.snapshot(of: manifest, database: database)
         let plan = try snapshot.plan()
-        print(PlanRenderer.render(plan))
+        print(PlanRenderer.render(plan, unmanagedShown: output.unmanagedShown))
         try database.resolvePending(interrupted.compactMap(\.id), note: "interrupted; re-observed by run \(runID)")
 
         guard plan.hasChanges || plan.changes.contains(where: \.recordsOnly) else {

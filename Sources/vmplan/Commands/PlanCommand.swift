@@ -13,6 +13,7 @@ struct PlanCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var manifests: ManifestOptions
+    @OptionGroup var output: OutputOptions
 
     @Flag(help: "Exit with 2 when there are changes, 0 when there are none.")
     var detailedExitcode = false
@@ -31,7 +32,7 @@ struct PlanCommand: AsyncParsableCommand {
                 throw error
             }
         }
-        print(PlanRenderer.render(plan))
+        print(PlanRenderer.render(plan, unmanagedShown: output.unmanagedShown))
         if detailedExitcode && plan.hasChanges {
             throw ExitCode(2)
         }
