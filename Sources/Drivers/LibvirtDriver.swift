@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Logging
 import Spec
 
 /// The libvirt implementation of `Hypervisor`. One connection per host, opened once;
@@ -10,12 +11,16 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
     public let capabilities: HostCapabilities
     public var changeRules: ChangeRules { .kvm }
     private let connection: LibvirtConnection
+    private let logger: Logger
 
     /// Connects to `uri` and reads the host's capabilities.
     public static func connect(host: String, uri: String) async throws -> LibvirtDriver {
         try await blocking {
             let connection = try LibvirtConnection(uri: uri)
             let capabilities = try HostCapabilities(parsing: connection.capabilitiesXML())
+            var logger = Logger(label: "vmplan.driver")
+            logger[metadataKey: "host"] = "\(host)"
+            logger.debug("connected", metadata: ["uri": "\(uri)", "arch": "\(capabilities.arch)", "domainType": "\(capabilities.preferredDomainType)"])
             return LibvirtDriver(hostName: host, connection: connection, capabilities: capabilities)
         }
     }
@@ -25,11 +30,15 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
         self.uri = connection.uri
         self.connection = connection
         self.capabilities = capabilities
+        var logger = Logger(label: "vmplan.driver")
+        logger[metadataKey: "host"] = "\(hostName)"
+        self.logger = logger
     }
 
     public func observe() async throws -> [ObservedDomain] {
-        try await blocking { [connection, hostName] in
-            try connection.allDomains().compactMap { domain in
+        let started = ContinuousClock.now
+        let domains = try await blocking { [connection, hostName] in
+            try connection.allDomains().compactMap { domain -> ObservedDomain? in
                 let id = domain.id
                 let xml: String
                 do {
@@ -44,10 +53,13 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
                 )
             }
         }
+        logger.debug("observed domains", metadata: ["count": "\(domains.count)", "elapsed": "\(ContinuousClock.now - started)"])
+        return domains
     }
 
     public func define(_ spec: VirtualMachineSpec) async throws {
         let xml = try DomainXML.kvm(for: spec, capabilities: capabilities)
+        logger.trace("defining domain", metadata: ["xml": "\(xml)"])
         try await blocking { [connection] in
             if let existing = try? connection.domain(named: spec.name) {
                 throw DriverError(.operation, "a domain named \(spec.name) already exists on \(connection.uri) (uuid \(existing.uuid))")

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Logging
 
 @main
 struct VMPlan: AsyncParsableCommand {
@@ -12,4 +14,24 @@ struct VMPlan: AsyncParsableCommand {
             """,
         subcommands: [Validate.self, PlanCommand.self, Apply.self, StateCommand.self]
     )
+
+    /// Diagnostics go to standard error; VMPLAN_LOG=debug (or trace) shows libvirt traffic.
+    static func main() async {
+        let level = ProcessInfo.processInfo.environment["VMPLAN_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
