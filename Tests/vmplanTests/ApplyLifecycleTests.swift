@@ -135,3 +135,39 @@ struct ApplyLifecycleTests {
         #expect(try TestHost.domainState(name) == nil)
     }
 }
+
+@Suite("The shipped demo on a real libvirtd", .enabled(if: TestHost.shouldRun(), "needs a libvirt host: run scripts/host-up"))
+struct DemoTests {
+    /// Applies manifests/demo as shipped, with the VM names made unique so the user's own demo stays untouched.
+    @Test func theDemoManifestsApply() throws {
+        let web = TestHost.uniqueName("demo-web")
+        let batch = TestHost.uniqueName("demo-batch")
+        let workspace = try Workspace()
+        defer {
+            TestHost.removeDomains([web, batch])
+            workspace.delete()
+        }
+        let demo = ValidationTests.repository.appendingPathComponent("manifests/demo")
+        for file in try FileManager.default.contentsOfDirectory(atPath: demo.path) where file.hasSuffix(".yaml") {
+            let text = try String(contentsOf: demo.appendingPathComponent(file), encoding: .utf8)
+                .replacingOccurrences(of: "name: demo-web", with: "name: \(web)")
+                .replacingOccurrences(of: "name: demo-batch", with: "name: \(batch)")
+            try workspace.write(file, text)
+        }
+        #expect(try String(contentsOf: workspace.directory.appendingPathComponent("vms.yaml"), encoding: .utf8).contains(web))
+
+        let apply = try CLI.run("apply", workspace.path, "--auto-approve", "--shutdown-timeout", "1")
+        #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+        #expect(try TestHost.domainState(web) == "running")
+        #expect(try TestHost.domainState(batch) == "shut off")
+        let webXML = try #require(try TestHost.inactiveXML(web))
+        #expect(TestHost.openingTag("vcpu", in: webXML)?.contains("current='1'") == true)
+        #expect(TestHost.element("vcpu", in: webXML) == "2")
+        #expect(TestHost.element("currentMemory", in: webXML) == "131072")
+        #expect(TestHost.element("memory", in: webXML) == "262144")
+        #expect(TestHost.element("currentMemory", in: try #require(try TestHost.inactiveXML(batch))) == "65536")
+        let list = try CLI.run("state", "list", workspace.path)
+        #expect(list.stdout.contains(web) && list.stdout.contains(batch))
+        #expect(try CLI.run("plan", workspace.path, "--detailed-exitcode").status == 0)
+    }
+}
