@@ -114,25 +114,12 @@ public struct Plan: Sendable {
     public var toDestroy: Int { changes.filter { $0.action == .delete || $0.action == .replace }.count }
 }
 
-/// A problem that makes the whole plan invalid; nothing is touched.
-public struct PlanProblem: Sendable, Hashable, CustomStringConvertible {
-    public var location: SourceLocation?
-    public var message: String
-
-    public init(_ message: String, at location: SourceLocation? = nil) {
-        self.message = message
-        self.location = location
-    }
-
-    public var description: String {
-        location.map { "\($0): error: \(message)" } ?? "error: \(message)"
-    }
-}
-
+/// Problems that make the whole plan invalid (unknown host, a name taken by an unmanaged
+/// domain, …); nothing is touched. Each is a `Diagnostic`, located in the manifests when it can be.
 public struct PlanError: Error, Sendable, CustomStringConvertible {
-    public var problems: [PlanProblem]
+    public var problems: [Diagnostic]
 
-    public init(_ problems: [PlanProblem]) { self.problems = problems }
+    public init(_ problems: [Diagnostic]) { self.problems = problems }
 
     public var description: String {
         (problems.map(\.description) + ["The plan failed; nothing was changed."]).joined(separator: "\n")

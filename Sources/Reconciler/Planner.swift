@@ -27,7 +27,7 @@ public enum Planner {
         live: [String: [ObservedDomain]],
         rules: [String: ChangeRules] = [:]
     ) throws(PlanError) -> Plan {
-        var problems: [PlanProblem] = []
+        var problems: [Diagnostic] = []
         var changes: [Change] = []
         var unmanaged: [UnmanagedDomain] = []
 
@@ -49,11 +49,11 @@ public enum Planner {
         for located in desired {
             let spec = located.value
             guard live[spec.host] != nil else {
-                problems.append(PlanProblem("host '\(spec.host)' of VirtualMachine '\(spec.name)' was not observed", at: located.location))
+                problems.append(Diagnostic("host '\(spec.host)' of VirtualMachine '\(spec.name)' was not observed", at: located.location))
                 continue
             }
             if foreign.contains(HostDomain(host: spec.host, name: spec.name)) {
-                problems.append(PlanProblem(
+                problems.append(Diagnostic(
                     "a domain named '\(spec.name)' already exists on host '\(spec.host)' and is not managed by vmplan; "
                         + "vmplan never takes over a domain it did not create: rename the VirtualMachine or remove that domain by hand",
                     at: located.location))
@@ -69,9 +69,9 @@ public enum Planner {
             let host = record.spec.host
             let observed = managed[name]
             if observed == nil, live[host] == nil {
-                problems.append(PlanProblem(
+                problems.append(Diagnostic(
                     "VirtualMachine '\(name)' is recorded on host '\(host)', which no Host document names any more; "
-                        + "keep the Host document until its VMs are deleted"))
+                        + "keep the Host document until its VMs are deleted", at: nil))
                 continue
             }
             let reasons = observed == nil

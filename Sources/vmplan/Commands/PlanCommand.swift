@@ -23,6 +23,11 @@ struct PlanCommand: AsyncParsableCommand {
             let manifest = try manifests.loadManifest()
             let database = try manifests.openState()
             let runID = try database.beginRun(.plan, actor: currentActor)
+            let interrupted = try database.pendingJournal()
+            if !interrupted.isEmpty {
+                print("An earlier apply stopped before finishing \(interrupted.count) change\(interrupted.count == 1 ? "" : "s") "
+                    + "(\(interrupted.map { $0.name }.joined(separator: ", "))); this plan starts from what the hosts show now.\n")
+            }
             do {
                 let plan = try await Reconciliation.snapshot(of: manifest, database: database).plan()
                 try database.finishRun(runID, result: .succeeded, summary: PlanRenderer.summary(plan))
