@@ -25,15 +25,20 @@ public struct ObservedDomain: Sendable, Hashable {
     public var owner: OwnershipMarker?
     /// The persistent definition read back into the resource model (host is the Host name).
     public var spec: VirtualMachineSpec
+    /// What the running domain runs with (its live XML); nil when it is shut off. It lags `spec`
+    /// when a change waits for the next boot.
+    public var runningSpec: VirtualMachineSpec?
     /// libvirt's domain type, `kvm` or `qemu`.
     public var domainType: String
 
-    public init(name: String, uuid: String, id: Int?, owner: OwnershipMarker?, spec: VirtualMachineSpec, domainType: String) {
+    public init(name: String, uuid: String, id: Int?, owner: OwnershipMarker?, spec: VirtualMachineSpec,
+                runningSpec: VirtualMachineSpec? = nil, domainType: String) {
         self.name = name
         self.uuid = uuid
         self.id = id
         self.owner = owner
         self.spec = spec
+        self.runningSpec = runningSpec
         self.domainType = domainType
     }
 

@@ -47,9 +47,16 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
                     return nil  // undefined by someone else between the listing and this read
                 }
                 let reader = try DomainXMLReader.read(xml)
+                // Only vmplan's running domains need their live definition (a second read), to
+                // tell which changes still wait for a restart.
+                var running: VirtualMachineSpec?
+                if id != nil, reader.owner != nil, let live = try? domain.xml(inactive: false) {
+                    running = try DomainXMLReader.read(live).spec(host: hostName, running: true)
+                }
                 return ObservedDomain(
                     name: reader.name, uuid: domain.uuid, id: id, owner: reader.owner,
-                    spec: reader.spec(host: hostName, running: id != nil), domainType: reader.domainType
+                    spec: reader.spec(host: hostName, running: id != nil), runningSpec: running,
+                    domainType: reader.domainType
                 )
             }
         }
@@ -71,11 +78,12 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
     public func update(_ spec: VirtualMachineSpec, progress: ProgressHandler?) async throws {
         try await blocking { [connection, capabilities] in
             let domain = try connection.domain(named: spec.name)
-            let current = try Self.owned(domain, on: connection)
+            _ = try Self.owned(domain, on: connection)
             _ = try connection.define(xml: try DomainXML.kvm(for: spec, capabilities: capabilities, uuid: domain.uuid))
             guard domain.id != nil else { return }
             // The persistent config now holds the new spec; bring the running domain along
-            // where it fits inside the maxima it was started with.
+            // where it fits inside the maxima it was started with (its live XML, not the config).
+            let current = try DomainXMLReader.read(domain.xml(inactive: false))
             if spec.vcpus != current.vcpus, spec.vcpus <= current.maxVcpus {
                 progress?("\(spec.name): setting \(spec.vcpus) vCPUs live")
                 try domain.setLiveVcpus(spec.vcpus)

@@ -22,13 +22,14 @@ public struct ApplyOutcome: Sendable {
 public struct Applier: Sendable {
     public var drivers: [String: any Hypervisor]
     public var database: StateDatabase
-    public var stopPolicy: StopPolicy
+    /// How long a graceful stop may take; whether it may then be forced is each VM's `lifecycle.forceStop`.
+    public var shutdownTimeout: Duration
     public var commitID: String?
 
-    public init(drivers: [String: any Hypervisor], database: StateDatabase, stopPolicy: StopPolicy, commitID: String? = nil) {
+    public init(drivers: [String: any Hypervisor], database: StateDatabase, shutdownTimeout: Duration, commitID: String? = nil) {
         self.drivers = drivers
         self.database = database
-        self.stopPolicy = stopPolicy
+        self.shutdownTimeout = shutdownTimeout
         self.commitID = commitID
     }
 
@@ -45,7 +46,9 @@ public struct Applier: Sendable {
             let clock = ContinuousClock()
             let started = clock.now
             do {
-                try await execute(change) { events(.progress(change, $0)) }
+                let lifecycle = change.desired?.lifecycle ?? recorded[change.name]?.spec.lifecycle ?? Lifecycle()
+                let policy = StopPolicy(timeout: shutdownTimeout, forceAfterTimeout: lifecycle.forceStop)
+                try await execute(change, stopPolicy: policy) { events(.progress(change, $0)) }
                 try database.journalDone(journalID, update: recordUpdate(for: change, recorded: recorded[change.name]))
                 if change.action != .noop { events(.finished(change, clock.now - started)) }
                 outcome.applied.append(change)
@@ -59,7 +62,7 @@ public struct Applier: Sendable {
         return outcome
     }
 
-    private func execute(_ change: Change, progress: @escaping ProgressHandler) async throws {
+    private func execute(_ change: Change, stopPolicy: StopPolicy, progress: @escaping ProgressHandler) async throws {
         switch change.action {
         case .noop:
             return
@@ -117,7 +120,8 @@ public struct Applier: Sendable {
         let generation = (recorded?.generation ?? 0) + (recorded?.specHash == spec.specHash ? 0 : 1)
         return .upsert(ResourceRecord(
             kind: change.kind, name: spec.name, host: spec.host, specJSON: json, specHash: spec.specHash,
-            generation: max(generation, 1), commitID: commitID, appliedAt: Date()))
+            generation: max(generation, 1), commitID: commitID, appliedAt: Date(),
+            pendingRestart: change.pendingRestart))
     }
 
     private func summary(of change: Change) -> String {

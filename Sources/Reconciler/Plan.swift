@@ -66,6 +66,10 @@ public struct Change: Sendable, Hashable {
     public var previousHost: String?
     /// True when the recorded state must be written even though nothing on the host changes.
     public var recordsOnly: Bool
+    /// Differences left alone because `lifecycle.ignoreChanges` names their field.
+    public var ignored: [FieldDiff] = []
+    /// Fields whose new value the running VM will only see at its next boot, once this change is applied.
+    public var pendingRestart: [String] = []
 
     public init(name: String, host: String, action: Action, mode: UpdateMode? = nil, diffs: [FieldDiff] = [],
                 reasons: [String] = [], desired: VirtualMachineSpec?, observed: ObservedDomain?,
@@ -107,6 +111,10 @@ public struct Plan: Sendable {
     }
 
     public var actionable: [Change] { changes.filter { $0.action != .noop } }
+    /// VMs whose config is ahead of what they run, because they may not be restarted.
+    public var waitingForBoot: [Change] { changes.filter { !$0.pendingRestart.isEmpty } }
+    /// Changes that touch nothing on a host but must be recorded (first sight of an adopted VM, …).
+    public var hasRecordUpdates: Bool { changes.contains { $0.recordsOnly } }
     public var hasChanges: Bool { !actionable.isEmpty }
 
     public var toAdd: Int { changes.filter { $0.action == .create || $0.action == .replace }.count }

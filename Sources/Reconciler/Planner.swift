@@ -6,11 +6,27 @@ public struct RecordedVM: Sendable, Hashable {
     public var spec: VirtualMachineSpec
     public var specHash: String
     public var generation: Int
+    /// Fields applied to the config that the running VM has not booted with yet.
+    public var pendingRestart: [String]
 
-    public init(spec: VirtualMachineSpec, specHash: String, generation: Int) {
+    public init(spec: VirtualMachineSpec, specHash: String, generation: Int, pendingRestart: [String] = []) {
         self.spec = spec
         self.specHash = specHash
         self.generation = generation
+        self.pendingRestart = pendingRestart
+    }
+}
+
+/// Narrows or forces a plan, as `--target` and `--replace` ask.
+public struct PlanOptions: Sendable, Hashable, Codable {
+    /// Only these VMs are planned; empty means all.
+    public var targets: Set<String>
+    /// These VMs are deleted and created again even if nothing changed.
+    public var replace: Set<String>
+
+    public init(targets: Set<String> = [], replace: Set<String> = []) {
+        self.targets = targets
+        self.replace = replace
     }
 }
 
@@ -25,11 +41,19 @@ public enum Planner {
         desired: [Located<VirtualMachineSpec>],
         recorded: [String: RecordedVM],
         live: [String: [ObservedDomain]],
-        rules: [String: ChangeRules] = [:]
+        rules: [String: ChangeRules] = [:],
+        options: PlanOptions = PlanOptions()
     ) throws(PlanError) -> Plan {
         var problems: [Diagnostic] = []
         var changes: [Change] = []
         var unmanaged: [UnmanagedDomain] = []
+
+        let known = Set(desired.map(\.value.name)).union(recorded.keys)
+        for name in options.targets.union(options.replace).sorted() where !known.contains(name) {
+            problems.append(Diagnostic("no VirtualMachine named '\(name)' in the manifests or the state; "
+                + "--target and --replace take VirtualMachine names\(DidYouMean.hint(for: name, among: known.sorted()))", at: nil))
+        }
+        func inScope(_ name: String) -> Bool { options.targets.isEmpty || options.targets.contains(name) }
 
         // Managed domains by resource name, and unmanaged ones by (host, name).
         var managed: [String: ObservedDomain] = [:]
@@ -46,7 +70,7 @@ public enum Planner {
         }
 
         let desiredNames = Set(desired.map(\.value.name))
-        for located in desired {
+        for located in desired where inScope(located.value.name) {
             let spec = located.value
             guard live[spec.host] != nil else {
                 problems.append(Diagnostic("host '\(spec.host)' of VirtualMachine '\(spec.name)' was not observed", at: located.location))
@@ -59,19 +83,32 @@ public enum Planner {
                     at: located.location))
                 continue
             }
-            let record = recorded[spec.name]
-            let hostRules = rules[spec.host] ?? .kvm
-            changes.append(change(for: spec, record: record, observed: managed[spec.name], rules: hostRules))
+            let change = change(for: spec, record: recorded[spec.name], observed: managed[spec.name],
+                                rules: rules[spec.host] ?? .kvm, forceReplace: options.replace.contains(spec.name))
+            if change.action == .replace, spec.lifecycle.protect {
+                let cause = change.reasons.first ?? "a replace"
+                problems.append(Diagnostic(
+                    "VirtualMachine '\(spec.name)' is protected (lifecycle.protect: true), but \(cause); "
+                        + "set protect: false and apply first if the replace is intended", at: located.location))
+                continue
+            }
+            changes.append(change)
         }
 
         // Recorded VMs no longer in the manifests are deleted, but only domains vmplan owns.
-        for (name, record) in recorded where !desiredNames.contains(name) {
+        for (name, record) in recorded where !desiredNames.contains(name) && inScope(name) {
             let host = record.spec.host
             let observed = managed[name]
             if observed == nil, live[host] == nil {
                 problems.append(Diagnostic(
                     "VirtualMachine '\(name)' is recorded on host '\(host)', which no Host document names any more; "
                         + "keep the Host document until its VMs are deleted", at: nil))
+                continue
+            }
+            if observed != nil, record.spec.lifecycle.protect {
+                problems.append(Diagnostic(
+                    "VirtualMachine '\(name)' is protected (lifecycle.protect: true), but it was removed from the manifests, "
+                        + "which would delete it; put it back, or apply it once with protect: false before removing it", at: nil))
                 continue
             }
             let reasons = observed == nil
@@ -87,54 +124,97 @@ public enum Planner {
         return Plan(changes: changes, unmanaged: unmanaged)
     }
 
-    private static func change(for spec: VirtualMachineSpec, record: RecordedVM?, observed: ObservedDomain?,
-                               rules: ChangeRules) -> Change {
+    private static func change(for manifest: VirtualMachineSpec, record: RecordedVM?, observed: ObservedDomain?,
+                               rules: ChangeRules, forceReplace: Bool) -> Change {
         guard let observed else {
             let reason = record == nil
                 ? "new in the manifests"
-                : "recorded as applied, but the domain is gone from \(spec.host): it was deleted outside vmplan"
+                : "recorded as applied, but the domain is gone from \(manifest.host): it was deleted outside vmplan"
             let origin: DiffOrigin = record == nil ? .manifest : .drift
-            let diffs = VMFields.values(of: spec).map { FieldDiff(field: $0.field, before: nil, after: $0.value, origin: origin) }
-            return Change(name: spec.name, host: spec.host, action: .create, diffs: diffs, reasons: [reason],
-                          desired: spec, observed: nil)
+            let diffs = VMFields.values(of: manifest).map { FieldDiff(field: $0.field, before: nil, after: $0.value, origin: origin) }
+            return Change(name: manifest.name, host: manifest.host, action: .create, diffs: diffs, reasons: [reason],
+                          desired: manifest, observed: nil)
         }
 
-        let live = observed.spec
-        if live.host != spec.host {
-            return Change(name: spec.name, host: spec.host, action: .replace,
-                          diffs: [FieldDiff(field: "host", before: live.host, after: spec.host, origin: .manifest)],
-                          reasons: ["host changed from \(live.host) to \(spec.host): the VM is deleted there and created here"],
-                          desired: spec, observed: observed, previousHost: live.host)
+        let config = observed.spec
+        if config.host != manifest.host || forceReplace {
+            let moved = config.host != manifest.host
+            return Change(name: manifest.name, host: manifest.host, action: .replace,
+                          diffs: moved ? [FieldDiff(field: "host", before: config.host, after: manifest.host, origin: .manifest)] : [],
+                          reasons: [moved ? "host changed from \(config.host) to \(manifest.host)" : "a replace was requested with --replace"],
+                          desired: manifest, observed: observed, previousHost: config.host)
         }
 
-        let diffs = VMFields.diff(live: live, desired: spec, recorded: record?.spec)
-        let recordsOnly = record?.specHash != spec.specHash
-        guard !diffs.isEmpty else {
-            let reasons = record == nil ? ["the domain carries vmplan's marker but was not recorded; recording it"] : []
-            return Change(name: spec.name, host: spec.host, action: .noop, reasons: reasons,
-                          desired: spec, observed: observed, recordsOnly: recordsOnly)
+        // Ignored fields keep whatever the host has: the spec to apply takes them from there.
+        let ignoredFields = Set(manifest.lifecycle.ignoreChanges)
+        let allDiffs = VMFields.diff(live: config, desired: manifest, recorded: record?.spec)
+        let ignored = allDiffs.filter { ignoredFields.contains($0.field) }
+        let diffs = allDiffs.filter { !ignoredFields.contains($0.field) }
+        var desired = manifest
+        for field in ignoredFields { VMFields.copy(field, from: config, to: &desired) }
+        let ignoredReasons = ignored.map { "\($0.field) differs (\($0.before ?? "-") on the host, \($0.after ?? "-") in the manifests) but is ignored (lifecycle.ignoreChanges)" }
+
+        let restartClass = { (field: String) in rules.change(for: field) == .restart }
+        // What the running VM has not booted with yet, from an earlier apply with restart: never.
+        let waiting = observed.runningSpec.map { running in
+            VMFields.diff(live: running, desired: config, recorded: nil).map(\.field).filter(restartClass)
+        } ?? []
+        let willRun = desired.state == .running
+
+        if diffs.isEmpty {
+            if !waiting.isEmpty, observed.isRunning, willRun, desired.lifecycle.restart == .allowed {
+                return Change(name: desired.name, host: desired.host, action: .update, mode: .restart,
+                              reasons: ignoredReasons + ["\(waiting.joined(separator: ", ")) wait for a restart, and lifecycle.restart allows one now"],
+                              desired: desired, observed: observed)
+            }
+            var reasons = ignoredReasons
+            if record == nil { reasons.append("the domain carries vmplan's marker but was not recorded; recording it") }
+            let recordsOnly = record?.specHash != desired.specHash || record?.pendingRestart != waiting
+            var change = Change(name: desired.name, host: desired.host, action: .noop, reasons: reasons,
+                                desired: desired, observed: observed, recordsOnly: recordsOnly)
+            change.ignored = ignored
+            change.pendingRestart = waiting
+            return change
         }
 
         var mode: UpdateMode = .live
+        var pending = waiting
         var reasons: [String] = []
-        let configFields = diffs.filter { $0.field != "state" }
-        if !configFields.isEmpty {
-            if !observed.isRunning || spec.state == .stopped {
+        let configFields = diffs.filter { $0.field != "state" }.map(\.field)
+        let restartFields = configFields.filter(restartClass)
+        if !observed.isRunning {
+            pending = []
+            if !configFields.isEmpty {
                 mode = .nextBoot
-                reasons.append("the VM is \(observed.isRunning ? "being stopped" : "stopped"): only its config changes")
+                reasons.append("the VM is stopped: only its config changes")
+            }
+        } else if !willRun {
+            pending = []
+            if !configFields.isEmpty {
+                mode = .nextBoot
+                reasons.append("the VM is being stopped: its config changes for the next boot")
+            }
+        } else if !restartFields.isEmpty || !waiting.isEmpty {
+            let needing = Array(Set(restartFields + waiting)).sorted()
+            if desired.lifecycle.restart == .never {
+                mode = .nextBoot
+                pending = needing
+                reasons.append("\(needing.joined(separator: ", ")) cannot change on a running VM and lifecycle.restart is never: "
+                    + "the config changes now, the VM sees it at its next boot")
             } else {
-                let restartFields = configFields.filter { rules.change(for: $0.field) == .restart }.map(\.field)
-                if !restartFields.isEmpty {
-                    mode = .restart
-                    reasons.append("\(restartFields.joined(separator: ", ")) cannot change on a running VM: it restarts")
-                }
+                mode = .restart
+                pending = []
+                reasons.append("\(needing.joined(separator: ", ")) cannot change on a running VM: it restarts (graceful shutdown, then start)")
             }
         }
         for diff in diffs where diff.origin == .drift {
             reasons.append("\(diff.field) was changed on the host outside vmplan (drift)")
         }
-        return Change(name: spec.name, host: spec.host, action: .update, mode: mode, diffs: diffs,
-                      reasons: reasons, desired: spec, observed: observed)
+        var change = Change(name: desired.name, host: desired.host, action: .update, mode: mode, diffs: diffs,
+                            reasons: reasons + ignoredReasons, desired: desired, observed: observed)
+        change.ignored = ignored
+        change.pendingRestart = pending
+        return change
     }
 
     private struct HostDomain: Hashable {

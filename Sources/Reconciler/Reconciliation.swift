@@ -11,9 +11,12 @@ public struct Snapshot: Sendable {
     public var drivers: [String: any Hypervisor]
     public var rules: [String: ChangeRules]
 
-    public func plan() throws(PlanError) -> Plan {
-        try Planner.plan(desired: desired, recorded: recorded, live: live, rules: rules)
+    public func plan(_ options: PlanOptions = PlanOptions()) throws(PlanError) -> Plan {
+        try Planner.plan(desired: desired, recorded: recorded, live: live, rules: rules, options: options)
     }
+
+    /// The compared fields of every view, to save with a plan and check again before applying it.
+    public var inputs: PlanInputs { PlanInputs(self) }
 }
 
 /// A host that could not be observed.
@@ -78,7 +81,8 @@ public enum Reconciliation {
         var recorded: [String: RecordedVM] = [:]
         for record in try database.resources(kind: "VirtualMachine") {
             let spec = try decoder.decode(VirtualMachineSpec.self, from: Data(record.specJSON.utf8))
-            recorded[record.name] = RecordedVM(spec: spec, specHash: record.specHash, generation: record.generation)
+            recorded[record.name] = RecordedVM(spec: spec, specHash: record.specHash, generation: record.generation,
+                                               pendingRestart: record.pendingRestart)
         }
         return recorded
     }

@@ -16,6 +16,24 @@ enum VMFields {
         return values
     }
 
+    /// Sets `field` of `target` to its value in `source`.
+    static func copy(_ field: String, from source: VirtualMachineSpec, to target: inout VirtualMachineSpec) {
+        switch field {
+        case "vcpus": target.vcpus = source.vcpus
+        case "maxVcpus": target.maxVcpus = source.effectiveMaxVcpus
+        case "memory": target.memory = source.memory
+        case "maxMemory": target.maxMemory = source.effectiveMaxMemory
+        case "firmware": target.firmware = source.firmware
+        case "state": target.state = source.state
+        case "description": target.description = source.description
+        case "labels": target.labels = source.labels
+        default: break
+        }
+        // A copied value may cross the other side's ceiling; keep the spec consistent.
+        if target.effectiveMaxVcpus < target.vcpus { target.maxVcpus = target.vcpus }
+        if target.effectiveMaxMemory < target.memory { target.maxMemory = target.memory }
+    }
+
     static func render(_ labels: [String: String]) -> String {
         "{" + labels.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
     }

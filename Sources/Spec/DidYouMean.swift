@@ -1,8 +1,8 @@
 /// Suggestions for misspelled field names, kinds, enum values and host names.
-enum DidYouMean {
+public enum DidYouMean {
     /// The candidate closest to `word`, if it is close enough to be a plausible typo.
     /// Case is ignored so that `maxvcpus` still finds `maxVcpus`.
-    static func suggestion(for word: String, among candidates: [String]) -> String? {
+    public static func suggestion(for word: String, among candidates: [String]) -> String? {
         let lowered = word.lowercased()
         var best: (candidate: String, distance: Int)?
         for candidate in candidates {
@@ -18,7 +18,7 @@ enum DidYouMean {
     }
 
     /// `; did you mean 'x'?` or an empty string, ready to append to a message.
-    static func hint(for word: String, among candidates: [String]) -> String {
+    public static func hint(for word: String, among candidates: [String]) -> String {
         suggestion(for: word, among: candidates).map { "; did you mean '\($0)'?" } ?? ""
     }
 

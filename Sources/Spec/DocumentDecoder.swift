@@ -24,7 +24,8 @@ enum DocumentDecoder {
     static let metadataFields = ["name", "labels"]
     static let hostFields = ["uri", "hypervisor"]
     static let hostRequired = ["uri", "hypervisor"]
-    static let vmFields = ["host", "vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "state", "description"]
+    static let vmFields = ["host", "vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "state", "description", "lifecycle"]
+    static let lifecycleFields = ["protect", "restart", "forceStop", "ignoreChanges"]
     static let vmRequired = ["host", "vcpus", "memory"]
 
     static func decode(_ document: YAMLDocument, log: inout DiagnosticLog) -> DecodedDocument? {
@@ -131,6 +132,7 @@ enum DocumentDecoder {
             }
             return text
         }
+        let lifecycle = read("lifecycle") { decodeLifecycle($0.value, checker: &checker) } ?? Lifecycle()
 
         // The ceilings are checked where they are written: that is the value to change.
         if let vcpus, let maxVcpus, let field = spec["maxVcpus"], maxVcpus < vcpus {
@@ -144,6 +146,29 @@ enum DocumentDecoder {
         guard valid, let host, let vcpus, let memory else { return nil }
         return VirtualMachineSpec(
             name: "", host: host, vcpus: vcpus, maxVcpus: maxVcpus, memory: memory, maxMemory: maxMemory,
-            firmware: firmware, state: state, description: description)
+            firmware: firmware, state: state, description: description, lifecycle: lifecycle)
+    }
+
+    private static func decodeLifecycle(_ node: Node, checker: inout NodeChecker) -> Lifecycle? {
+        guard let fields = checker.fields(of: node, what: "lifecycle", allowed: lifecycleFields, required: []) else { return nil }
+        var lifecycle = Lifecycle()
+        var valid = true
+        if let field = fields["protect"] {
+            if let value = checker.boolean(field, name: "lifecycle.protect") { lifecycle.protect = value } else { valid = false }
+        }
+        if let field = fields["forceStop"] {
+            if let value = checker.boolean(field, name: "lifecycle.forceStop") { lifecycle.forceStop = value } else { valid = false }
+        }
+        if let field = fields["restart"] {
+            if let value = checker.choice(field, name: "lifecycle.restart", as: RestartPolicy.self) { lifecycle.restart = value } else { valid = false }
+        }
+        if let field = fields["ignoreChanges"] {
+            if let names = checker.words(field, name: "lifecycle.ignoreChanges", among: Lifecycle.ignorableFields) {
+                lifecycle.ignoreChanges = names
+            } else {
+                valid = false
+            }
+        }
+        return valid ? lifecycle : nil
     }
 }

@@ -57,12 +57,13 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
     public var state: PowerState
     public var description: String?
     public var labels: [String: String]
+    public var lifecycle: Lifecycle
 
     public init(
         name: String, host: String, vcpus: Int, maxVcpus: Int? = nil,
         memory: ByteCount, maxMemory: ByteCount? = nil,
         firmware: Firmware = .bios, state: PowerState = .running,
-        description: String? = nil, labels: [String: String] = [:]
+        description: String? = nil, labels: [String: String] = [:], lifecycle: Lifecycle = Lifecycle()
     ) {
         self.name = name
         self.host = host
@@ -74,6 +75,27 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         self.state = state
         self.description = description
         self.labels = labels
+        self.lifecycle = lifecycle
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, host, vcpus, maxVcpus, memory, maxMemory, firmware, state, description, labels, lifecycle
+    }
+
+    // Specs recorded by older versions lack newer fields; they load with the defaults.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        host = try c.decode(String.self, forKey: .host)
+        vcpus = try c.decode(Int.self, forKey: .vcpus)
+        maxVcpus = try c.decodeIfPresent(Int.self, forKey: .maxVcpus)
+        memory = try c.decode(ByteCount.self, forKey: .memory)
+        maxMemory = try c.decodeIfPresent(ByteCount.self, forKey: .maxMemory)
+        firmware = try c.decodeIfPresent(Firmware.self, forKey: .firmware) ?? .bios
+        state = try c.decodeIfPresent(PowerState.self, forKey: .state) ?? .running
+        description = try c.decodeIfPresent(String.self, forKey: .description)
+        labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
+        lifecycle = try c.decodeIfPresent(Lifecycle.self, forKey: .lifecycle) ?? Lifecycle()
     }
 
     /// The vCPU ceiling the domain is defined with.

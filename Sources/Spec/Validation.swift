@@ -91,6 +91,36 @@ struct NodeChecker {
         return nil
     }
 
+    mutating func boolean(_ field: Field, name: String) -> Bool? {
+        let node = field.value
+        guard case let .scalar(scalar) = node, node.tagName == Tag.Name.bool.rawValue,
+              let value = ["true": true, "false": false][scalar.string.lowercased()] else {
+            error("\(name) must be true or false; got \(node.shownInMessage)", at: node)
+            return nil
+        }
+        return value
+    }
+
+    /// A list of names, each one of `valid` (with a did-you-mean), without repeats.
+    mutating func words(_ field: Field, name: String, among valid: [String]) -> [String]? {
+        guard case let .sequence(sequence) = field.value else {
+            error("\(name) must be a list of field names such as [memory, vcpus]; got \(field.value.shownInMessage)", at: field.value)
+            return nil
+        }
+        var words: [String] = []
+        var ok = true
+        for item in sequence {
+            guard let word = string(Field(key: item, value: item), name: "an entry of \(name)") else { ok = false; continue }
+            if !valid.contains(word) {
+                error("\(name) cannot name '\(word)'; valid: \(valid.joined(separator: ", "))\(DidYouMean.hint(for: word, among: valid))", at: item)
+                ok = false
+            } else if !words.contains(word) {
+                words.append(word)
+            }
+        }
+        return ok ? words : nil
+    }
+
     /// A memory size with a binary unit. Bare numbers are refused: nobody should guess the unit.
     mutating func size(_ field: Field, name: String) -> ByteCount? {
         let node = field.value

@@ -51,6 +51,10 @@ enum Migrations {
                 );
                 """)
         }
+        migrator.registerMigration("v2: resource.pending_restart") { db in
+            // Fields applied to the config that the running VM only sees at its next boot (JSON array).
+            try db.execute(sql: "ALTER TABLE resource ADD COLUMN pending_restart TEXT NOT NULL DEFAULT '[]'")
+        }
         return migrator
     }
 }

@@ -16,9 +16,11 @@ public struct ResourceRecord: Codable, Sendable, Hashable, FetchableRecord, Pers
     /// The git commit the manifests came from, when known.
     public var commitID: String?
     public var appliedAt: Date
+    /// Fields applied to the config that the running VM has not booted with yet.
+    public var pendingRestart: [String]
 
     public init(kind: String, name: String, host: String, specJSON: String, specHash: String,
-                generation: Int, commitID: String?, appliedAt: Date) {
+                generation: Int, commitID: String?, appliedAt: Date, pendingRestart: [String] = []) {
         self.kind = kind
         self.name = name
         self.host = host
@@ -27,11 +29,13 @@ public struct ResourceRecord: Codable, Sendable, Hashable, FetchableRecord, Pers
         self.generation = generation
         self.commitID = commitID
         self.appliedAt = appliedAt
+        self.pendingRestart = pendingRestart
     }
 
     enum CodingKeys: String, CodingKey {
         case kind, name, host, generation
         case specJSON = "spec_json", specHash = "spec_hash", commitID = "commit_id", appliedAt = "applied_at"
+        case pendingRestart = "pending_restart"
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Reconciler
 import Spec
 import State
 
@@ -22,6 +23,14 @@ struct ManifestOptions: ParsableArguments {
     }
 
     func loadManifest() throws -> Manifest {
+        try Self.loadManifest(at: path)
+    }
+
+    func openState() throws -> StateDatabase {
+        try Self.openState(at: statePath)
+    }
+
+    static func loadManifest(at path: String) throws -> Manifest {
         do {
             return try ManifestLoader.load(path: path)
         } catch let error as ManifestError {
@@ -29,19 +38,33 @@ struct ManifestOptions: ParsableArguments {
         }
     }
 
-    func openState() throws -> StateDatabase {
+    static func openState(at path: String) throws -> StateDatabase {
         do {
-            return try StateDatabase(path: statePath)
+            return try StateDatabase(path: path)
         } catch {
             throw CLIFailure("\(error)")
         }
     }
 }
 
-/// How much of the plan to show.
+/// Which VMs a plan covers.
+struct ScopeOptions: ParsableArguments {
+    @Option(name: .customLong("target"), help: ArgumentHelp("Plan only this VirtualMachine (repeatable). For exceptions, not routine use.", valueName: "name"))
+    var targets: [String] = []
+
+    @Option(name: .customLong("replace"), help: ArgumentHelp("Delete and create this VirtualMachine again even if nothing changed (repeatable).", valueName: "name"))
+    var replace: [String] = []
+
+    var planOptions: PlanOptions { PlanOptions(targets: Set(targets), replace: Set(replace)) }
+}
+
+/// How much of the plan to show, and in which form.
 struct OutputOptions: ParsableArguments {
     @Flag(help: "Name every unmanaged domain instead of the first 10 per host.")
     var showUnmanaged = false
+
+    @Flag(help: "Print the machine-readable form (docs/json-format.md) instead of text.")
+    var json = false
 
     var unmanagedShown: Int { showUnmanaged ? Int.max : 10 }
 }
@@ -61,4 +84,21 @@ var currentActor: String {
 /// Prints to standard error.
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Prints an explained failure to standard error and turns it into exit status 1.
+func reportingFailures<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        printError("\(error)")
+        throw ExitCode.failure
+    }
+}
+
+/// An absolute form of a path, for plan files that may be applied from another directory.
+func absolutePath(_ path: String) -> String {
+    URL(fileURLWithPath: path).standardizedFileURL.path
 }

@@ -10,6 +10,25 @@ enum PlanRenderer {
             lines.append(contentsOf: renderUnmanaged(plan.unmanaged, shown: unmanagedShown))
             lines.append("")
         }
+        let quiet = plan.changes.filter { $0.action == .noop }
+        let ignored = quiet.filter { !$0.ignored.isEmpty }
+        if !ignored.isEmpty {
+            lines.append("Ignored differences (lifecycle.ignoreChanges; not acted on):")
+            for change in ignored {
+                for diff in change.ignored {
+                    lines.append("    \(change.name).\(diff.field): \(diff.before ?? "-") on the host, \(diff.after ?? "-") in the manifests")
+                }
+            }
+            lines.append("")
+        }
+        let waiting = quiet.filter { !$0.pendingRestart.isEmpty }
+        if !waiting.isEmpty {
+            lines.append("Waiting for the next boot (lifecycle.restart: never; the config already has the new value):")
+            for change in waiting {
+                lines.append("    \(change.name): \(change.pendingRestart.joined(separator: ", "))")
+            }
+            lines.append("")
+        }
         let actionable = plan.actionable
         guard !actionable.isEmpty else {
             lines.append("No changes. The hosts match the manifests.")
@@ -55,14 +74,18 @@ enum PlanRenderer {
     private static func render(_ change: Change) -> [String] {
         var header = "  \(symbol(change.action)) \(change.name)"
         switch change.action {
-        case .update: header += " (\(change.host), \(change.mode?.rawValue ?? "config"))"
-        case .replace: header += " (replace: \(change.diffs.map(\.field).joined(separator: ", ")) changed)"
+        case .update: header += " (\(change.mode?.rawValue ?? "next-boot"))"
+        case .replace:
+            header += change.diffs.contains { $0.field == "host" } ? " (replace: host changed)" : " (replace: requested)"
         case .delete: header += " (\(change.previousHost ?? change.host))"
         default: header += " (\(change.host))"
         }
         var lines = [header]
         for reason in change.reasons {
             lines.append("      # \(reason)")
+        }
+        if !change.pendingRestart.isEmpty {
+            lines.append("      # after this, waiting for the next boot: \(change.pendingRestart.joined(separator: ", "))")
         }
         let width = change.diffs.map(\.field.count).max() ?? 0
         for diff in change.diffs {

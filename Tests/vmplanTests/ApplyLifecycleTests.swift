@@ -49,7 +49,7 @@ struct ApplyLifecycleTests {
             + "\n---\n" + Workspace.vm(batch, memory: "64MiB", state: "stopped"))
         let updatePlan = try CLI.run("plan", workspace.path, "--detailed-exitcode")
         #expect(updatePlan.status == 2)
-        #expect(updatePlan.stdout.contains("~ \(web) (local, live)"))
+        #expect(updatePlan.stdout.contains("~ \(web) (live)"))
         #expect(updatePlan.stdout.contains("~ memory = 128MiB -> 192MiB"))
         #expect(updatePlan.stdout.contains("Plan: 0 to add, 1 to change, 0 to destroy."))
         let update = try CLI.run("apply", workspace.path, "--auto-approve", "--shutdown-timeout", "1")

@@ -26,8 +26,11 @@ struct StateCommand: AsyncParsableCommand {
                 return
             }
             let formatter = ISO8601DateFormatter()
-            let rows = [["KIND", "NAME", "HOST", "GENERATION", "SPEC HASH", "APPLIED AT"]]
-                + records.map { [$0.kind, $0.name, $0.host, String($0.generation), $0.specHash, formatter.string(from: $0.appliedAt)] }
+            let rows = [["KIND", "NAME", "HOST", "GENERATION", "SPEC HASH", "APPLIED AT", "PENDING"]]
+                + records.map {
+                    [$0.kind, $0.name, $0.host, String($0.generation), $0.specHash, formatter.string(from: $0.appliedAt),
+                     $0.pendingRestart.isEmpty ? "-" : "restart: \($0.pendingRestart.joined(separator: ", "))"]
+                }
             let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
             for row in rows {
                 print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }

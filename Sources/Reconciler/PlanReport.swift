@@ -1,0 +1,196 @@
+import Drivers
+import Foundation
+import Spec
+
+/// The machine-readable form of a plan (`plan --json`, `plan --out FILE`) and of an apply
+/// (`apply --json`). Versioned; docs/json-format.md describes every field.
+public struct PlanReport: Codable, Sendable {
+    public static let currentFormatVersion = 1
+    /// Marks a saved plan file, so `apply FILE` can tell it from a manifest.
+    public static let formatName = "vmplan-plan"
+
+    public var format: String
+    public var formatVersion: Int
+    /// `plan` or `apply`.
+    public var kind: String
+    public var createdAt: Date
+    /// Absolute paths the plan was made from.
+    public var manifests: String
+    public var state: String
+    public var options: PlanOptions
+    public var summary: Summary
+    public var changes: [ChangeReport]
+    public var unmanaged: [UnmanagedDomainReport]
+    /// What the plan was made from; `apply FILE` refuses when any of it moved.
+    public var inputs: PlanInputs
+    /// Only for `apply --json`.
+    public var result: ApplyResult?
+
+    public struct Summary: Codable, Sendable, Hashable {
+        public var add: Int
+        public var change: Int
+        public var destroy: Int
+    }
+
+    public struct ChangeReport: Codable, Sendable, Hashable {
+        public var kind: String
+        public var name: String
+        public var host: String
+        public var previousHost: String?
+        public var action: Action
+        public var mode: UpdateMode?
+        public var reasons: [String]
+        public var fields: [FieldDiff]
+        public var ignored: [FieldDiff]
+        public var pendingRestart: [String]
+    }
+
+    public struct UnmanagedDomainReport: Codable, Sendable, Hashable {
+        public var host: String
+        public var name: String
+        public var running: Bool
+    }
+
+    public struct ApplyResult: Codable, Sendable, Hashable {
+        public var succeeded: Bool
+        public var applied: [String]
+        public var failed: [Failure]
+
+        public init(succeeded: Bool, applied: [String], failed: [Failure]) {
+            self.succeeded = succeeded
+            self.applied = applied
+            self.failed = failed
+        }
+
+        public struct Failure: Codable, Sendable, Hashable {
+            public var name: String
+            public var host: String
+            public var error: String
+
+            public init(name: String, host: String, error: String) {
+                self.name = name
+                self.host = host
+                self.error = error
+            }
+        }
+    }
+
+    public init(kind: String, plan: Plan, inputs: PlanInputs, options: PlanOptions, manifests: String, state: String, createdAt: Date = Date()) {
+        self.format = Self.formatName
+        self.formatVersion = Self.currentFormatVersion
+        self.kind = kind
+        self.createdAt = createdAt
+        self.manifests = manifests
+        self.state = state
+        self.options = options
+        self.summary = Summary(add: plan.toAdd, change: plan.toChange, destroy: plan.toDestroy)
+        self.changes = plan.changes
+            .filter { $0.action != .noop || !$0.pendingRestart.isEmpty || !$0.ignored.isEmpty }
+            .map { change in
+                ChangeReport(kind: change.kind, name: change.name, host: change.host, previousHost: change.previousHost,
+                             action: change.action, mode: change.mode, reasons: change.reasons, fields: change.diffs,
+                             ignored: change.ignored, pendingRestart: change.pendingRestart)
+            }
+        self.unmanaged = plan.unmanaged.map { UnmanagedDomainReport(host: $0.host, name: $0.name, running: $0.isRunning) }
+        self.inputs = inputs
+    }
+
+    public static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
+
+    public static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+
+    public func json() throws -> String {
+        String(decoding: try Self.encoder.encode(self), as: UTF8.self)
+    }
+
+    /// Reads a saved plan, or returns nil when `data` is not one (a manifest, say).
+    public static func savedPlan(from data: Data) throws -> PlanReport? {
+        struct Header: Decodable { var format: String?; var formatVersion: Int? }
+        guard let header = try? decoder.decode(Header.self, from: data), header.format == formatName else { return nil }
+        guard header.formatVersion == currentFormatVersion else {
+            throw PlanFileError("the plan file has format version \(header.formatVersion ?? 0); this vmplan reads version \(currentFormatVersion): make the plan again")
+        }
+        return try decoder.decode(PlanReport.self, from: data)
+    }
+}
+
+public struct PlanFileError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A rendering of the three views a plan was made from: per resource, its compared fields.
+public struct PlanInputs: Codable, Sendable, Hashable {
+    /// VirtualMachine name → field → value, from the manifests.
+    public var desired: [String: [String: String]]
+    /// VirtualMachine name → field → value, from the state database.
+    public var recorded: [String: [String: String]]
+    /// `host/domain` → field → value, from the hosts (vmplan's domains, and others whose names the manifests use).
+    public var live: [String: [String: String]]
+
+    public init(_ snapshot: Snapshot) {
+        desired = Dictionary(uniqueKeysWithValues: snapshot.desired.map { ($0.value.name, Self.fields(of: $0.value)) })
+        recorded = snapshot.recorded.mapValues { record in
+            Self.fields(of: record.spec).merging(["generation": String(record.generation),
+                                                  "pendingRestart": record.pendingRestart.joined(separator: ",")]) { $1 }
+        }
+        let wanted = Set(snapshot.desired.map(\.value.name))
+        var live: [String: [String: String]] = [:]
+        for (host, domains) in snapshot.live {
+            for domain in domains where domain.isManaged || wanted.contains(domain.name) {
+                var fields = Self.fields(of: domain.spec)
+                fields["owner"] = domain.owner?.resource ?? "none"
+                fields["running"] = domain.isRunning ? "yes" : "no"
+                if let running = domain.runningSpec {
+                    for (field, value) in Self.fields(of: running) where fields[field] != value {
+                        fields["running " + field] = value
+                    }
+                }
+                live["\(host)/\(domain.name)"] = fields
+            }
+        }
+        self.live = live
+    }
+
+    private static func fields(of spec: VirtualMachineSpec) -> [String: String] {
+        var fields = Dictionary(uniqueKeysWithValues: VMFields.values(of: spec).map { ($0.field, $0.value) })
+        fields["host"] = spec.host
+        if !spec.lifecycle.isDefault {
+            let lifecycle = spec.lifecycle
+            fields["lifecycle"] = "protect=\(lifecycle.protect) restart=\(lifecycle.restart.rawValue) forceStop=\(lifecycle.forceStop) ignoreChanges=\(lifecycle.ignoreChanges.joined(separator: ","))"
+        }
+        return fields
+    }
+
+    /// What moved between `self` (when the plan was made) and `now`, one line per resource; empty when nothing did.
+    public func differences(to now: PlanInputs) -> [String] {
+        Self.compare(desired, now.desired, view: "manifests")
+            + Self.compare(recorded, now.recorded, view: "state database")
+            + Self.compare(live, now.live, view: "live state")
+    }
+
+    private static func compare(_ before: [String: [String: String]], _ after: [String: [String: String]], view: String) -> [String] {
+        var lines: [String] = []
+        for key in Set(before.keys).union(after.keys).sorted() {
+            switch (before[key], after[key]) {
+            case (nil, .some): lines.append("\(view): \(key) appeared")
+            case (.some, nil): lines.append("\(view): \(key) disappeared")
+            case (let old?, let new?) where old != new:
+                let fields = Set(old.keys).union(new.keys).sorted().filter { old[$0] != new[$0] }
+                let detail = fields.map { "\($0) \(old[$0] ?? "-") -> \(new[$0] ?? "-")" }.joined(separator: ", ")
+                lines.append("\(view): \(key): \(detail)")
+            default: break
+            }
+        }
+        return lines
+    }
+}
