@@ -11,6 +11,15 @@ public struct Snapshot: Sendable {
     public var drivers: [String: any Hypervisor]
     public var rules: [String: ChangeRules]
 
+    public init(desired: [Located<VirtualMachineSpec>], recorded: [String: RecordedVM], live: [String: [ObservedDomain]],
+                drivers: [String: any Hypervisor], rules: [String: ChangeRules]) {
+        self.desired = desired
+        self.recorded = recorded
+        self.live = live
+        self.drivers = drivers
+        self.rules = rules
+    }
+
     public func plan(_ options: PlanOptions = PlanOptions()) throws(PlanError) -> Plan {
         try Planner.plan(desired: desired, recorded: recorded, live: live, rules: rules, options: options)
     }
