@@ -134,7 +134,7 @@ public struct PlanInputs: Codable, Sendable, Hashable {
     public var desired: [String: [String: String]]
     /// VirtualMachine name → field → value, from the state database.
     public var recorded: [String: [String: String]]
-    /// `host/domain` → field → value, from the hosts (vmplan's domains, and others whose names the manifests use).
+    /// `host/domain` → field → value, from the hosts, for the domains named in the manifests or the state.
     public var live: [String: [String: String]]
 
     public init(_ snapshot: Snapshot) {
@@ -143,10 +143,12 @@ public struct PlanInputs: Codable, Sendable, Hashable {
             Self.fields(of: record.spec).merging(["generation": String(record.generation),
                                                   "pendingRestart": record.pendingRestart.joined(separator: ",")]) { $1 }
         }
-        let wanted = Set(snapshot.desired.map(\.value.name))
+        // Only domains the plan can be about: others (another state's VMs, hand-made ones) may come
+        // and go without making this plan wrong.
+        let relevant = Set(snapshot.desired.map(\.value.name)).union(snapshot.recorded.keys)
         var live: [String: [String: String]] = [:]
         for (host, domains) in snapshot.live {
-            for domain in domains where domain.isManaged || wanted.contains(domain.name) {
+            for domain in domains where relevant.contains(domain.name) {
                 var fields = Self.fields(of: domain.spec)
                 fields["owner"] = domain.owner?.resource ?? "none"
                 fields["running"] = domain.isRunning ? "yes" : "no"

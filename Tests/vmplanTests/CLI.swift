@@ -48,16 +48,16 @@ struct Workspace {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    static func vm(_ name: String, vcpus: Int = 1, memory: String = "64MiB", maxMemory: String? = nil, state: String = "running") -> String {
-        """
-        apiVersion: vmplan/v1
-        kind: VirtualMachine
-        metadata: {name: \(name)}
-        spec:
-          host: local
-          vcpus: \(vcpus)
-          memory: \(memory)
-        \(maxMemory.map { "  maxMemory: \($0)\n" } ?? "")  state: \(state)
-        """
+    static func vm(_ name: String, vcpus: Int = 1, maxVcpus: Int? = nil, memory: String = "64MiB", maxMemory: String? = nil,
+                   state: String = "running", host: String = "local", lifecycle: String? = nil, description: String? = nil) -> String {
+        var lines = [
+            "apiVersion: vmplan/v1", "kind: VirtualMachine", "metadata: {name: \(name)}", "spec:",
+            "  host: \(host)", "  vcpus: \(vcpus)", "  memory: \(memory)", "  state: \(state)",
+        ]
+        if let maxVcpus { lines.append("  maxVcpus: \(maxVcpus)") }
+        if let maxMemory { lines.append("  maxMemory: \(maxMemory)") }
+        if let lifecycle { lines.append("  lifecycle: \(lifecycle)") }
+        if let description { lines.append("  description: \"\(description)\"") }
+        return lines.joined(separator: "\n")
     }
 }

@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Issue-level behaviour of updates on a real libvirtd: live, restart, next-boot, protect, ignore.
+@Suite("Change modes on a real libvirtd", .enabled(if: TestHost.shouldRun(), "needs a libvirt host: run scripts/host-up"))
+struct ChangeModeTests {
+    static func domainID(_ name: String) throws -> String {
+        try TestHost.virsh("domid", name).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func qemuPID(_ name: String) -> String? {
+        (try? String(contentsOfFile: "/run/libvirt/qemu/\(name).pid", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func apply(_ workspace: Workspace, _ extra: String...) throws -> TestHost.Output {
+        try TestHost.run(CLI.binary, ["apply", workspace.path, "--auto-approve", "--shutdown-timeout", "1"] + extra)
+    }
+
+    @Test func growingWithinTheMaximaIsLiveAndKeepsTheProcess() throws {
+        let name = TestHost.uniqueName("grow")
+        let workspace = try Workspace()
+        defer { TestHost.removeDomains([name]); workspace.delete() }
+        try workspace.write("vm.yaml", Workspace.vm(name, vcpus: 1, maxVcpus: 2, memory: "64MiB", maxMemory: "128MiB"))
+        #expect(try Self.apply(workspace).status == 0)
+        let id = try Self.domainID(name)
+        let pid = try #require(Self.qemuPID(name))
+
+        try workspace.write("vm.yaml", Workspace.vm(name, vcpus: 2, maxVcpus: 2, memory: "96MiB", maxMemory: "128MiB"))
+        let plan = try CLI.run("plan", workspace.path)
+        #expect(plan.stdout.contains("~ \(name) (live)"), "\(plan.stdout)")
+        let apply = try Self.apply(workspace)
+        #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+
+        #expect(try Self.domainID(name) == id)
+        #expect(Self.qemuPID(name) == pid, "the QEMU process must survive a live change")
+        #expect(try TestHost.virsh("vcpucount", name, "--live", "--current").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "2")
+        #expect(try TestHost.virsh("vcpucount", name, "--config", "--current").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "2")
+        #expect(TestHost.element("currentMemory", in: try #require(try TestHost.inactiveXML(name))) == "98304")
+        // The guest has no balloon driver, so its live memory does not move: that is not drift.
+        let again = try CLI.run("plan", workspace.path, "--detailed-exitcode")
+        #expect(again.status == 0, "\(again.stdout)")
+    }
+
+    @Test func aNewMaximumRestartsTheVMUnlessRestartIsNever() throws {
+        let restarted = TestHost.uniqueName("restart")
+        let kept = TestHost.uniqueName("norestart")
+        let workspace = try Workspace()
+        defer { TestHost.removeDomains([restarted, kept]); workspace.delete() }
+        func write(max: String) throws {
+            try workspace.write("vm.yaml", Workspace.vm(restarted, memory: "64MiB", maxMemory: max) + "\n---\n"
+                + Workspace.vm(kept, memory: "64MiB", maxMemory: max, lifecycle: "{restart: never}"))
+        }
+        try write(max: "128MiB")
+        #expect(try Self.apply(workspace).status == 0)
+        let restartedID = try Self.domainID(restarted)
+        let keptID = try Self.domainID(kept)
+
+        try write(max: "192MiB")
+        let plan = try CLI.run("plan", workspace.path)
+        #expect(plan.stdout.contains("~ \(restarted) (restart)"))
+        #expect(plan.stdout.contains("~ \(kept) (next-boot)"))
+        #expect(plan.stdout.contains("lifecycle.restart is never"))
+        let apply = try Self.apply(workspace)
+        #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+
+        #expect(try Self.domainID(restarted) != restartedID, "a restart gives the domain a new id")
+        #expect(try TestHost.domainState(restarted) == "running")
+        #expect(try Self.domainID(kept) == keptID)
+        #expect(TestHost.element("memory", in: try #require(try TestHost.inactiveXML(kept))) == "196608")
+        let live = try TestHost.virsh("dumpxml", kept).stdout
+        #expect(TestHost.element("memory", in: live) == "131072", "the running VM keeps its old maximum until it boots again")
+
+        let after = try CLI.run("plan", workspace.path, "--detailed-exitcode")
+        #expect(after.status == 0)
+        #expect(after.stdout.contains("Waiting for the next boot"))
+        #expect(after.stdout.contains("\(kept): maxMemory"))
+        let state = try CLI.run("state", "list", workspace.path)
+        #expect(state.stdout.split(separator: "\n").contains { $0.contains(kept) && $0.contains("restart: maxMemory") })
+        #expect(state.stdout.split(separator: "\n").contains { $0.contains(restarted) && $0.hasSuffix("-") })
+    }
+
+    @Test func protectStopsDeleteAndReplaceAtPlanTime() throws {
+        let name = TestHost.uniqueName("protected")
+        let workspace = try Workspace()
+        defer { TestHost.removeDomains([name]); workspace.delete() }
+        try workspace.write("other-host.yaml", """
+            apiVersion: vmplan/v1
+            kind: Host
+            metadata: {name: other}
+            spec: {uri: "test:///default", hypervisor: kvm}
+            """)
+        try workspace.write("vm.yaml", Workspace.vm(name, state: "stopped", lifecycle: "{protect: true}"))
+        #expect(try Self.apply(workspace).status == 0)
+        let before = try #require(try TestHost.inactiveXML(name))
+
+        try workspace.write("vm.yaml", Workspace.vm(name, state: "stopped", host: "other", lifecycle: "{protect: true}"))
+        let moved = try Self.apply(workspace)
+        #expect(moved.status == 1)
+        #expect(moved.stderr.contains("vm.yaml:1:1: error: VirtualMachine '\(name)' is protected (lifecycle.protect: true), but host changed from local to other"))
+
+        try workspace.remove("vm.yaml")
+        let removed = try Self.apply(workspace)
+        #expect(removed.status == 1)
+        #expect(removed.stderr.contains("'\(name)' is protected (lifecycle.protect: true), but it was removed from the manifests"))
+        #expect(try TestHost.inactiveXML(name) == before, "nothing was touched")
+    }
+
+    @Test func ignoredFieldsStayAsTheHostHasThem() throws {
+        let name = TestHost.uniqueName("ignore")
+        let workspace = try Workspace()
+        defer { TestHost.removeDomains([name]); workspace.delete() }
+        try workspace.write("vm.yaml", Workspace.vm(name, memory: "64MiB", maxMemory: "128MiB", state: "stopped", lifecycle: "{ignoreChanges: [memory]}"))
+        #expect(try Self.apply(workspace).status == 0)
+
+        #expect(try TestHost.virsh("setmem", name, "80M", "--config").status == 0)
+        try workspace.write("vm.yaml", Workspace.vm(name, memory: "96MiB", maxMemory: "128MiB", state: "stopped", lifecycle: "{ignoreChanges: [memory]}"))
+        let plan = try CLI.run("plan", workspace.path, "--detailed-exitcode")
+        #expect(plan.status == 0, "\(plan.stdout)")
+        #expect(plan.stdout.contains("\(name).memory: 80MiB on the host, 96MiB in the manifests"))
+        #expect(try Self.apply(workspace).status == 0)
+        #expect(TestHost.element("currentMemory", in: try #require(try TestHost.inactiveXML(name))) == "81920")
+    }
+
+    @Test func aVMThatMayNotBeForcedStaysRunningAndTheChangeFails() throws {
+        let name = TestHost.uniqueName("noforce")
+        let workspace = try Workspace()
+        defer { TestHost.removeDomains([name]); workspace.delete() }
+        try workspace.write("vm.yaml", Workspace.vm(name, lifecycle: "{forceStop: false}"))
+        #expect(try Self.apply(workspace).status == 0)
+        try workspace.write("vm.yaml", Workspace.vm(name, state: "stopped", lifecycle: "{forceStop: false}"))
+        let stop = try Self.apply(workspace)
+        #expect(stop.status == 1)
+        #expect(stop.stderr.contains("did not shut down within 1s and a forced stop is not allowed; it is still running"))
+        #expect(try TestHost.domainState(name) == "running")
+        // The failed change is journaled and the next plan still wants the stop.
+        #expect(try CLI.run("plan", workspace.path, "--detailed-exitcode").status == 2)
+    }
+}
