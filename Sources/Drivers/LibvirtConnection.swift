@@ -165,3 +165,21 @@ final class LibvirtDomain: @unchecked Sendable {
         }
     }
 }
+
+extension LibvirtConnection {
+    /// PCI devices, devices offering mdev types, and mediated devices. Only capability flags
+    /// are passed: the test driver refuses the ACTIVE/INACTIVE ones (`virsh nodedev-list` fails there).
+    func gpuRelevantNodeDevices() throws -> [LibvirtNodeDevice] {
+        let flags = VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV.rawValue
+            | VIR_CONNECT_LIST_NODE_DEVICES_CAP_MDEV_TYPES.rawValue
+            | VIR_CONNECT_LIST_NODE_DEVICES_CAP_MDEV.rawValue
+        var list: UnsafeMutablePointer<virNodeDevicePtr?>?
+        let count = virConnectListAllNodeDevices(pointer, &list, UInt32(flags))
+        guard count >= 0 else {
+            throw LibvirtConnection.lastError(.connection, "cannot list node devices on \(uri)")
+        }
+        guard let list else { return [] }
+        defer { free(list) }
+        return (0..<Int(count)).compactMap { list[$0].map(LibvirtNodeDevice.init) }
+    }
+}

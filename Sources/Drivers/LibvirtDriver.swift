@@ -10,7 +10,7 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
     public let uri: String
     public let capabilities: HostCapabilities
     public var changeRules: ChangeRules { .kvm }
-    private let connection: LibvirtConnection
+    let connection: LibvirtConnection
     private let logger: Logger
 
     /// Connects to `uri` and reads the host's capabilities.
