@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SpecTests", dependencies: ["Spec"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StateTests", dependencies: ["State"]),
-        .testTarget(name: "DriversTests", dependencies: ["Drivers", "Spec", "TestSupport"]),
+        .testTarget(name: "DriversTests", dependencies: ["Drivers", "Spec", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Spec", "State", "Drivers"]),
         .testTarget(name: "vmplanTests", dependencies: ["State", "Spec", "TestSupport"]),
     ]
