@@ -1,3 +1,4 @@
+import Spec
 /// The PCI devices and mediated devices (vGPUs) of one host, as libvirt's node-device API
 /// reports them: what a GPU placement decision is made from.
 public struct HostInventory: Sendable, Hashable, Codable {

@@ -1,4 +1,5 @@
 internal import CLibvirt
+import Spec
 import Foundation
 
 /// Owns one `virNodeDevicePtr`.

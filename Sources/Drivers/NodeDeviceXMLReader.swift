@@ -1,3 +1,4 @@
+import Spec
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML

@@ -1,6 +1,6 @@
+import Spec
 import Foundation
 import Testing
-import Drivers
 
 @Suite("PCIAddress")
 struct PCIAddressTests {

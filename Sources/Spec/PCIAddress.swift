@@ -32,7 +32,7 @@ public struct PCIAddress: Sendable, Hashable, Comparable, CustomStringConvertibl
     }
 
     /// Reads libvirt's node device name, `pci_0000_3b_00_0`.
-    init?(nodeDeviceName name: String) {
+    public init?(nodeDeviceName name: String) {
         let parts = name.split(separator: "_", omittingEmptySubsequences: false)
         guard parts.count == 5, parts[0] == "pci" else { return nil }
         self.init(parsing: "\(parts[1]):\(parts[2]):\(parts[3]).\(parts[4])")
