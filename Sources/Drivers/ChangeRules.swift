@@ -24,5 +24,8 @@ public struct ChangeRules: Sendable, Hashable {
         "maxVcpus": .restart,
         "maxMemory": .restart,
         "firmware": .restart,
+        // Hotplug of passthrough devices is not proven on every guest and GPU: restart.
+        "gpus": .restart,
+        "vgpus": .restart,
     ])
 }

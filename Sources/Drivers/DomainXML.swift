@@ -33,6 +33,7 @@ public enum DomainXML {
         xml.element("target", [("port", "0")])
         xml.close()
         xml.element("console", [("type", "pty")])
+        DeviceXML.writeHostdevs(into: &xml, spec: spec)
         xml.element("memballoon", [("model", "virtio")])
         xml.close()
         xml.close()

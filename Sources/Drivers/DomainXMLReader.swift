@@ -16,6 +16,8 @@ struct DomainXMLReader {
     var firmware = Firmware.bios
     var owner: OwnershipMarker?
     var labels: [String: String] = [:]
+    var gpus: [GPURequest] = []
+    var vgpus: [VGPURequest] = []
 
     static func read(_ xml: String) throws -> DomainXMLReader {
         let delegate = Delegate()
@@ -36,7 +38,7 @@ struct DomainXMLReader {
             vcpus: currentVcpus, maxVcpus: maxVcpus == currentVcpus ? nil : maxVcpus,
             memory: currentMemory, maxMemory: maxMemory == currentMemory ? nil : maxMemory,
             firmware: firmware, state: running ? .running : .stopped,
-            description: description, labels: labels
+            description: description, labels: labels, gpus: gpus, vgpus: vgpus
         )
     }
 
@@ -47,6 +49,7 @@ struct DomainXMLReader {
         private var unit = "KiB"
         private var labelKey: String?
         private var inMarker = false
+        private var hostdev: (type: String, display: Bool)?
 
         func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?,
                     qualifiedName: String?, attributes: [String: String] = [:]) {
@@ -72,6 +75,10 @@ struct DomainXMLReader {
                 if attributes["firmware"] == "efi" { result.firmware = .uefi }
             case ["domain", "os", "loader"]:
                 if attributes["type"] == "pflash" { result.firmware = .uefi }
+            case ["domain", "devices", "hostdev"]:
+                hostdev = attributes["mode"] == "subsystem" ? (attributes["type"] ?? "", attributes["display"] == "on") : nil
+            case ["domain", "devices", "hostdev", "source", "address"]:
+                readHostdevAddress(attributes)
             default: break
             }
         }
@@ -97,6 +104,23 @@ struct DomainXMLReader {
             case ["domain", "currentMemory"]: result.memory = Self.size(value, unit: unit)
             case ["domain", "vcpu"]: result.maxVcpus = Int(value) ?? 1
             default: break
+            }
+        }
+
+        private func readHostdevAddress(_ attributes: [String: String]) {
+            guard let hostdev else { return }
+            if hostdev.type == "pci" {
+                func number(_ key: String) -> UInt? {
+                    guard let text = attributes[key] else { return nil }
+                    return text.hasPrefix("0x") ? UInt(text.dropFirst(2), radix: 16) : UInt(text)
+                }
+                if let domain = number("domain"), let bus = number("bus"), let slot = number("slot"), let function = number("function"),
+                   let address = PCIAddress(domain: UInt16(truncatingIfNeeded: domain), bus: UInt8(truncatingIfNeeded: bus),
+                                            slot: UInt8(truncatingIfNeeded: slot), function: UInt8(truncatingIfNeeded: function)) {
+                    result.gpus.append(GPURequest(pci: address, allowNonGPU: true))
+                }
+            } else if hostdev.type == "mdev", let uuid = attributes["uuid"] {
+                result.vgpus.append(VGPURequest(uuid: uuid.lowercased(), display: hostdev.display))
             }
         }
 

@@ -85,4 +85,16 @@ public protocol Hypervisor: Sendable {
 
     /// Stops (as `stop`) and undefines a managed domain.
     func delete(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws
+
+    /// Whether this flavour can give VMs mediated devices (vGPUs); libxl cannot.
+    var supportsMediatedDevices: Bool { get }
+
+    /// PCI devices, mdev types and mediated devices, read fresh.
+    func inventory() async throws -> HostInventory
+
+    /// Defines, autostarts and starts a persistent mdev of `type` on the GPU at `parent`.
+    func createMediatedDevice(uuid: String, type: String, parent: PCIAddress) async throws
+
+    /// Stops and undefines the mdev libvirt calls `libvirtName`. The caller checks it is vmplan's.
+    func removeMediatedDevice(libvirtName: String) async throws
 }

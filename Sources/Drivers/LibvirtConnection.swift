@@ -6,7 +6,7 @@ import Foundation
 /// after each failing call, before anything else can overwrite it.
 final class LibvirtConnection: @unchecked Sendable {
     let uri: String
-    private let pointer: virConnectPtr
+    let pointer: virConnectPtr
 
     private static let silenceDefaultErrorPrinter: Void = {
         // libvirt prints every error to stderr unless a handler is installed.

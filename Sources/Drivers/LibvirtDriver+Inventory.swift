@@ -1,3 +1,4 @@
+import Spec
 extension LibvirtDriver {
     /// The host's PCI devices, the mdev types they offer, and the mediated devices that
     /// exist, read fresh from libvirt's node-device API on every call.
@@ -5,6 +6,31 @@ extension LibvirtDriver {
         try await blocking { [connection] in
             let documents = try connection.gpuRelevantNodeDevices().compactMap { try $0.xmlUnlessGone() }
             return try HostInventory(nodeDeviceXML: documents)
+        }
+    }
+
+    public var supportsMediatedDevices: Bool { true }
+
+    public func createMediatedDevice(uuid: String, type: String, parent: PCIAddress) async throws {
+        let xml = DeviceXML.mediatedDevice(uuid: uuid, type: type, parent: parent)
+        try await blocking { [connection, hostName] in
+            let device: LibvirtNodeDevice
+            do {
+                device = try connection.defineNodeDevice(xml: xml)
+            } catch let error as DriverError where error.message.contains("mdevctl") {
+                throw DriverError(.operation, "\(error.message). libvirt keeps persistent mediated devices with mdevctl, "
+                    + "which host \(hostName) does not have: install it there (Debian: apt install mdevctl)", libvirtCode: error.libvirtCode)
+            }
+            try device.setAutostart(true)
+            try device.create()
+        }
+    }
+
+    public func removeMediatedDevice(libvirtName: String) async throws {
+        try await blocking { [connection] in
+            let device = try connection.nodeDevice(named: libvirtName)
+            try device.destroyIfActive()
+            try device.undefine()
         }
     }
 }

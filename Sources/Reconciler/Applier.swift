@@ -9,13 +9,18 @@ public enum ApplyEvent: Sendable {
     case progress(Change, String)
     case finished(Change, Duration)
     case failed(Change, String)
+    case deviceStarted(DeviceChange)
+    case deviceFinished(DeviceChange, Duration)
+    case deviceFailed(DeviceChange, String)
 }
 
 public struct ApplyOutcome: Sendable {
     public var applied: [Change] = []
     public var failed: [(change: Change, error: String)] = []
+    public var appliedDevices: [DeviceChange] = []
+    public var failedDevices: [(change: DeviceChange, error: String)] = []
 
-    public var succeeded: Bool { failed.isEmpty }
+    public var succeeded: Bool { failed.isEmpty && failedDevices.isEmpty }
 }
 
 /// Executes a plan through the drivers, journaling each change before and after the driver call.
@@ -38,7 +43,20 @@ public struct Applier: Sendable {
     public func apply(_ plan: Plan, recorded: [String: RecordedVM], runID: Int64,
                       events: @escaping @Sendable (ApplyEvent) -> Void) async throws -> ApplyOutcome {
         var outcome = ApplyOutcome()
-        for change in plan.changes where change.action != .noop || change.recordsOnly {
+        // mdevs exist before the VMs that use them start, and go after the VMs that used them.
+        for device in plan.deviceChanges where device.action == .create {
+            await apply(device, runID: runID, outcome: &outcome, events: events)
+        }
+        let missingDevices = Set(outcome.failedDevices.compactMap(\.change.vm))
+        // Deletions first: they free memory and devices for what is created next.
+        let ordered = plan.changes.filter { $0.action == .delete } + plan.changes.filter { $0.action != .delete }
+        for change in ordered where change.action != .noop || change.recordsOnly {
+            if missingDevices.contains(change.name) {
+                let message = "not applied: a vGPU it needs could not be created"
+                events(.failed(change, message))
+                outcome.failed.append((change, message))
+                continue
+            }
             let entry = JournalEntry(runID: runID, kind: change.kind, name: change.name, host: change.host,
                                      action: change.action.rawValue, detail: summary(of: change))
             let journalID = try database.journalBegin(entry)
@@ -59,7 +77,48 @@ public struct Applier: Sendable {
                 outcome.failed.append((change, message))
             }
         }
+        for device in plan.deviceChanges where device.action == .delete {
+            await apply(device, runID: runID, outcome: &outcome, events: events)
+        }
         return outcome
+    }
+
+    private func apply(_ device: DeviceChange, runID: Int64, outcome: inout ApplyOutcome,
+                       events: @escaping @Sendable (ApplyEvent) -> Void) async {
+        let clock = ContinuousClock()
+        let started = clock.now
+        events(.deviceStarted(device))
+        do {
+            let entry = JournalEntry(runID: runID, kind: RecordedDevice.kind, name: device.uuid, host: device.host,
+                                     action: device.action.rawValue, detail: "\(device.type) on \(device.parent.map { "\($0)" } ?? "?")")
+            let journalID = try database.journalBegin(entry)
+            do {
+                let driver = try self.driver(for: device.host)
+                let update: StateDatabase.RecordUpdate
+                switch device.action {
+                case .create:
+                    guard let parent = device.parent else { throw DriverError(.invalidInput, "no parent GPU chosen for mdev \(device.uuid)") }
+                    try await driver.createMediatedDevice(uuid: device.uuid, type: device.type, parent: parent)
+                    let record = RecordedDevice(uuid: device.uuid, host: device.host, type: device.type, parent: parent)
+                    let json = String(decoding: try JSONEncoder.sorted.encode(record), as: UTF8.self)
+                    update = .upsert(ResourceRecord(kind: RecordedDevice.kind, name: device.uuid, host: device.host, specJSON: json,
+                                                    specHash: device.uuid, generation: 1, commitID: commitID, appliedAt: Date()))
+                case .delete:
+                    // Already gone from the host: only the record is dropped.
+                    if let name = device.libvirtName { try await driver.removeMediatedDevice(libvirtName: name) }
+                    update = .remove(kind: RecordedDevice.kind, name: device.uuid)
+                }
+                try database.journalDone(journalID, update: update)
+                events(.deviceFinished(device, clock.now - started))
+                outcome.appliedDevices.append(device)
+            } catch {
+                try database.journalFailed(journalID, error: "\(error)")
+                throw error
+            }
+        } catch {
+            events(.deviceFailed(device, "\(error)"))
+            outcome.failedDevices.append((device, "\(error)"))
+        }
     }
 
     private func execute(_ change: Change, stopPolicy: StopPolicy, progress: @escaping ProgressHandler) async throws {
@@ -114,9 +173,7 @@ public struct Applier: Sendable {
         guard let spec = change.desired else {
             return .remove(kind: change.kind, name: change.name)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let json = String(decoding: try encoder.encode(spec), as: UTF8.self)
+        let json = String(decoding: try JSONEncoder.sorted.encode(spec), as: UTF8.self)
         let generation = (recorded?.generation ?? 0) + (recorded?.specHash == spec.specHash ? 0 : 1)
         return .upsert(ResourceRecord(
             kind: change.kind, name: spec.name, host: spec.host, specJSON: json, specHash: spec.specHash,
@@ -127,5 +184,14 @@ public struct Applier: Sendable {
     private func summary(of change: Change) -> String {
         let fields = change.diffs.map { "\($0.field): \($0.before ?? "-") -> \($0.after ?? "-")" }
         return ([change.mode.map { "mode \($0.rawValue)" }].compactMap { $0 } + fields).joined(separator: "; ")
+    }
+}
+
+extension JSONEncoder {
+    /// Recorded specs are JSON with sorted keys, so equal specs are equal text.
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
     }
 }

@@ -104,10 +104,16 @@ public struct Plan: Sendable {
     /// Every managed VM, changed or not, sorted by host then name.
     public var changes: [Change]
     public var unmanaged: [UnmanagedDomain]
+    /// Mediated devices to create (before the VMs) and to remove (after them).
+    public var deviceChanges: [DeviceChange]
+    /// What the plan could not confirm but does not stop for (a Host with deviceChecks: warn).
+    public var warnings: [Diagnostic]
 
-    public init(changes: [Change], unmanaged: [UnmanagedDomain]) {
+    public init(changes: [Change], unmanaged: [UnmanagedDomain], deviceChanges: [DeviceChange] = [], warnings: [Diagnostic] = []) {
         self.changes = changes
         self.unmanaged = unmanaged
+        self.deviceChanges = deviceChanges
+        self.warnings = warnings
     }
 
     public var actionable: [Change] { changes.filter { $0.action != .noop } }
@@ -115,11 +121,15 @@ public struct Plan: Sendable {
     public var waitingForBoot: [Change] { changes.filter { !$0.pendingRestart.isEmpty } }
     /// Changes that touch nothing on a host but must be recorded (first sight of an adopted VM, …).
     public var hasRecordUpdates: Bool { changes.contains { $0.recordsOnly } }
-    public var hasChanges: Bool { !actionable.isEmpty }
+    public var hasChanges: Bool { !actionable.isEmpty || !deviceChanges.isEmpty }
 
-    public var toAdd: Int { changes.filter { $0.action == .create || $0.action == .replace }.count }
+    public var toAdd: Int {
+        changes.filter { $0.action == .create || $0.action == .replace }.count + deviceChanges.filter { $0.action == .create }.count
+    }
     public var toChange: Int { changes.filter { $0.action == .update }.count }
-    public var toDestroy: Int { changes.filter { $0.action == .delete || $0.action == .replace }.count }
+    public var toDestroy: Int {
+        changes.filter { $0.action == .delete || $0.action == .replace }.count + deviceChanges.filter { $0.action == .delete }.count
+    }
 }
 
 /// Problems that make the whole plan invalid (unknown host, a name taken by an unmanaged

@@ -21,6 +21,10 @@ public struct PlanReport: Codable, Sendable {
     public var summary: Summary
     public var changes: [ChangeReport]
     public var unmanaged: [UnmanagedDomainReport]
+    /// Mediated devices (vGPUs) to create or remove.
+    public var deviceChanges: [DeviceChange]
+    /// Things the plan could not confirm but did not stop for.
+    public var warnings: [String]
     /// What the plan was made from; `apply FILE` refuses when any of it moved.
     public var inputs: PlanInputs
     /// Only for `apply --json`.
@@ -92,6 +96,8 @@ public struct PlanReport: Codable, Sendable {
                              ignored: change.ignored, pendingRestart: change.pendingRestart)
             }
         self.unmanaged = plan.unmanaged.map { UnmanagedDomainReport(host: $0.host, name: $0.name, running: $0.isRunning) }
+        self.deviceChanges = plan.deviceChanges
+        self.warnings = plan.warnings.map { $0.rendered(as: "warning") }
         self.inputs = inputs
     }
 

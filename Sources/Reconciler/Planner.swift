@@ -42,7 +42,9 @@ public enum Planner {
         recorded: [String: RecordedVM],
         live: [String: [ObservedDomain]],
         rules: [String: ChangeRules] = [:],
-        options: PlanOptions = PlanOptions()
+        options: PlanOptions = PlanOptions(),
+        devices: [String: HostDeviceView] = [:],
+        recordedDevices: [RecordedDevice] = []
     ) throws(PlanError) -> Plan {
         var problems: [Diagnostic] = []
         var changes: [Change] = []
@@ -70,6 +72,18 @@ public enum Planner {
         }
 
         let desiredNames = Set(desired.map(\.value.name))
+        // GPUs and vGPUs: selectors become pinned addresses, and every VM of a host is checked together.
+        var desired = desired
+        var deviceChanges: [DeviceChange] = []
+        var warnings: [Diagnostic] = []
+        if desired.contains(where: { !$0.value.gpus.isEmpty || !$0.value.vgpus.isEmpty }) || !recordedDevices.isEmpty {
+            let releasing = Set(recorded.keys.filter { !desiredNames.contains($0) && managed[$0] != nil })
+            var resolver = DeviceResolver(views: devices, live: live, releasing: releasing)
+            desired = resolver.resolve(desired, recorded: options.targets.isEmpty ? recordedDevices : [])
+            problems += resolver.problems
+            warnings = resolver.warnings
+            deviceChanges = resolver.changes.filter { $0.vm.map(inScope) ?? options.targets.isEmpty }
+        }
         for located in desired where inScope(located.value.name) {
             let spec = located.value
             guard live[spec.host] != nil else {
@@ -121,7 +135,7 @@ public enum Planner {
         guard problems.isEmpty else { throw PlanError(problems) }
         changes.sort { ($0.host, $0.name) < ($1.host, $1.name) }
         unmanaged.sort { ($0.host, $0.name) < ($1.host, $1.name) }
-        return Plan(changes: changes, unmanaged: unmanaged)
+        return Plan(changes: changes, unmanaged: unmanaged, deviceChanges: deviceChanges, warnings: warnings)
     }
 
     private static func change(for manifest: VirtualMachineSpec, record: RecordedVM?, observed: ObservedDomain?,

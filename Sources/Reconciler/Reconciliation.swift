@@ -10,18 +10,25 @@ public struct Snapshot: Sendable {
     public var live: [String: [ObservedDomain]]
     public var drivers: [String: any Hypervisor]
     public var rules: [String: ChangeRules]
+    /// Device inventories, read only for hosts where some VM has GPUs or vGPUs, or vmplan made mdevs.
+    public var devices: [String: HostDeviceView]
+    public var recordedDevices: [RecordedDevice]
 
     public init(desired: [Located<VirtualMachineSpec>], recorded: [String: RecordedVM], live: [String: [ObservedDomain]],
-                drivers: [String: any Hypervisor], rules: [String: ChangeRules]) {
+                drivers: [String: any Hypervisor], rules: [String: ChangeRules],
+                devices: [String: HostDeviceView] = [:], recordedDevices: [RecordedDevice] = []) {
         self.desired = desired
         self.recorded = recorded
         self.live = live
         self.drivers = drivers
         self.rules = rules
+        self.devices = devices
+        self.recordedDevices = recordedDevices
     }
 
     public func plan(_ options: PlanOptions = PlanOptions()) throws(PlanError) -> Plan {
-        try Planner.plan(desired: desired, recorded: recorded, live: live, rules: rules, options: options)
+        try Planner.plan(desired: desired, recorded: recorded, live: live, rules: rules, options: options,
+                         devices: devices, recordedDevices: recordedDevices)
     }
 
     /// The compared fields of every view, to save with a plan and check again before applying it.
@@ -81,7 +88,37 @@ public enum Reconciliation {
         guard failures.isEmpty else {
             throw HostUnreachable(failures: failures.sorted { $0.host < $1.host })
         }
-        return Snapshot(desired: manifest.virtualMachines, recorded: recorded, live: live, drivers: drivers, rules: rules)
+        let recordedDevices = try recordedMediatedDevices(in: database)
+        let devices = try await deviceViews(manifest: manifest, drivers: drivers, recordedDevices: recordedDevices)
+        return Snapshot(desired: manifest.virtualMachines, recorded: recorded, live: live, drivers: drivers, rules: rules,
+                        devices: devices, recordedDevices: recordedDevices)
+    }
+
+    /// Inventories cost a round trip per device, so only hosts that need one are asked.
+    private static func deviceViews(manifest: Manifest, drivers: [String: any Hypervisor],
+                                    recordedDevices: [RecordedDevice]) async throws -> [String: HostDeviceView] {
+        var needed = Set(recordedDevices.map(\.host))
+        for vm in manifest.virtualMachines where !vm.value.gpus.isEmpty || !vm.value.vgpus.isEmpty {
+            needed.insert(vm.value.host)
+        }
+        var views: [String: HostDeviceView] = [:]
+        for host in manifest.hosts.map(\.value) where needed.contains(host.name) {
+            guard let driver = drivers[host.name] else { continue }
+            do {
+                views[host.name] = HostDeviceView(host: host, inventory: try await driver.inventory(),
+                                                  supportsMediatedDevices: driver.supportsMediatedDevices)
+            } catch {
+                throw HostUnreachable(failures: [(host.name, host.uri, "cannot read its device inventory: \(error)")])
+            }
+        }
+        return views
+    }
+
+    /// The mediated devices vmplan created, as recorded.
+    public static func recordedMediatedDevices(in database: StateDatabase) throws -> [RecordedDevice] {
+        try database.resources(kind: RecordedDevice.kind).map { record in
+            try JSONDecoder().decode(RecordedDevice.self, from: Data(record.specJSON.utf8))
+        }
     }
 
     /// The state database's VirtualMachine records, decoded.

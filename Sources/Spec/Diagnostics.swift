@@ -8,9 +8,12 @@ public struct Diagnostic: Hashable, Sendable, CustomStringConvertible {
         self.location = location
     }
 
-    public var description: String {
-        guard let location else { return "error: \(message)" }
-        return "\(location): error: \(message)"
+    public var description: String { rendered(as: "error") }
+
+    /// `file:line:column: warning: …` and the like.
+    public func rendered(as severity: String) -> String {
+        guard let location else { return "\(severity): \(message)" }
+        return "\(location): \(severity): \(message)"
     }
 }
 

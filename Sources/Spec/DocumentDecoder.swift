@@ -22,9 +22,9 @@ enum DocumentDecoder {
     static let apiVersion = "vmplan/v1"
     static let topFields = ["apiVersion", "kind", "metadata", "spec"]
     static let metadataFields = ["name", "labels"]
-    static let hostFields = ["uri", "hypervisor"]
+    static let hostFields = ["uri", "hypervisor", "deviceChecks"]
     static let hostRequired = ["uri", "hypervisor"]
-    static let vmFields = ["host", "vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "state", "description", "lifecycle"]
+    static let vmFields = ["host", "vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "state", "description", "lifecycle", "gpus", "vgpus"]
     static let lifecycleFields = ["protect", "restart", "forceStop", "ignoreChanges"]
     static let vmRequired = ["host", "vcpus", "memory"]
 
@@ -73,10 +73,11 @@ enum DocumentDecoder {
         case .host:
             let spec = decodeHost(specField.value, checker: &checker)
             if let name, nameIsValid, let labels, let spec {
-                decoded.host = Located(HostSpec(name: name, uri: spec.uri, hypervisor: spec.hypervisor, labels: labels), at: location)
+                decoded.host = Located(HostSpec(name: name, uri: spec.uri, hypervisor: spec.hypervisor, labels: labels,
+                                                deviceChecks: spec.deviceChecks), at: location)
             }
         case .virtualMachine:
-            let spec = decodeVirtualMachine(specField.value, checker: &checker, decoded: &decoded)
+            let spec = decodeVirtualMachine(specField.value, vmName: name, checker: &checker, decoded: &decoded)
             if let name, nameIsValid, let labels, var spec {
                 spec.name = name
                 spec.labels = labels
@@ -86,7 +87,7 @@ enum DocumentDecoder {
         return decoded
     }
 
-    private static func decodeHost(_ node: Node, checker: inout NodeChecker) -> (uri: String, hypervisor: HypervisorKind)? {
+    private static func decodeHost(_ node: Node, checker: inout NodeChecker) -> (uri: String, hypervisor: HypervisorKind, deviceChecks: DeviceChecks)? {
         guard let spec = checker.fields(of: node, what: "Host spec", allowed: hostFields, required: hostRequired) else { return nil }
         var uri: String?
         if let field = spec["uri"], let text = checker.string(field, name: "uri") {
@@ -97,12 +98,16 @@ enum DocumentDecoder {
             }
         }
         let hypervisor = spec["hypervisor"].flatMap { checker.choice($0, name: "hypervisor", as: HypervisorKind.self) }
-        guard let uri, let hypervisor else { return nil }
-        return (uri, hypervisor)
+        var deviceChecks: DeviceChecks? = .enforce
+        if let field = spec["deviceChecks"] {
+            deviceChecks = checker.choice(field, name: "deviceChecks", as: DeviceChecks.self)
+        }
+        guard let uri, let hypervisor, let deviceChecks else { return nil }
+        return (uri, hypervisor, deviceChecks)
     }
 
     /// Returns a spec with an empty name and labels (filled in by the caller), or nil when invalid.
-    private static func decodeVirtualMachine(_ node: Node, checker: inout NodeChecker, decoded: inout DecodedDocument) -> VirtualMachineSpec? {
+    private static func decodeVirtualMachine(_ node: Node, vmName: String?, checker: inout NodeChecker, decoded: inout DecodedDocument) -> VirtualMachineSpec? {
         guard let spec = checker.fields(of: node, what: "VirtualMachine spec", allowed: vmFields, required: vmRequired) else { return nil }
         var valid = true
         // Reads an optional field; a present but invalid value makes the whole spec invalid.
@@ -133,6 +138,12 @@ enum DocumentDecoder {
             return text
         }
         let lifecycle = read("lifecycle") { decodeLifecycle($0.value, checker: &checker) } ?? Lifecycle()
+        let gpus = read("gpus") { decodeGPUs($0.value, checker: &checker) } ?? []
+        let vgpus = read("vgpus") { decodeVGPUs($0.value, vmName: vmName, checker: &checker) } ?? []
+        if vgpus.filter(\.display).count > 1, let field = spec["vgpus"] {
+            checker.error("at most one vGPU of a VM can drive its display; \(vgpus.filter(\.display).count) have display: true", at: field.value)
+            valid = false
+        }
 
         // The ceilings are checked where they are written: that is the value to change.
         if let vcpus, let maxVcpus, let field = spec["maxVcpus"], maxVcpus < vcpus {
@@ -146,7 +157,7 @@ enum DocumentDecoder {
         guard valid, let host, let vcpus, let memory else { return nil }
         return VirtualMachineSpec(
             name: "", host: host, vcpus: vcpus, maxVcpus: maxVcpus, memory: memory, maxMemory: maxMemory,
-            firmware: firmware, state: state, description: description, lifecycle: lifecycle)
+            firmware: firmware, state: state, description: description, lifecycle: lifecycle, gpus: gpus, vgpus: vgpus)
     }
 
     private static func decodeLifecycle(_ node: Node, checker: inout NodeChecker) -> Lifecycle? {

@@ -17,7 +17,7 @@ public struct Lifecycle: Hashable, Sendable, Codable {
     public var ignoreChanges: [String]
 
     /// The VirtualMachine fields `ignoreChanges` may name.
-    public static let ignorableFields = ["vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "state", "description", "labels"]
+    public static let ignorableFields = ["vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "state", "description", "labels", "gpus", "vgpus"]
 
     public init(protect: Bool = false, restart: RestartPolicy = .allowed, forceStop: Bool = true, ignoreChanges: [String] = []) {
         self.protect = protect

@@ -30,18 +30,30 @@ public enum PowerState: String, Sendable, Codable, CaseIterable {
     case stopped
 }
 
+/// How plan-time device checks treat what the host's inventory cannot confirm.
+public enum DeviceChecks: String, Sendable, Codable, CaseIterable {
+    /// A device or vGPU capacity the inventory does not show fails the plan.
+    case enforce
+    /// It becomes a warning: for hosts whose libvirt inventory is known to be incomplete.
+    /// Conflicts between VMs stay errors.
+    case warn
+}
+
 /// A `kind: Host` document: a hypervisor vmplan can reach through libvirt.
 public struct HostSpec: Hashable, Sendable, Codable {
     public var name: String
     public var uri: String
     public var hypervisor: HypervisorKind
     public var labels: [String: String]
+    public var deviceChecks: DeviceChecks
 
-    public init(name: String, uri: String, hypervisor: HypervisorKind, labels: [String: String] = [:]) {
+    public init(name: String, uri: String, hypervisor: HypervisorKind, labels: [String: String] = [:],
+                deviceChecks: DeviceChecks = .enforce) {
         self.name = name
         self.uri = uri
         self.hypervisor = hypervisor
         self.labels = labels
+        self.deviceChecks = deviceChecks
     }
 }
 
@@ -58,12 +70,17 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
     public var description: String?
     public var labels: [String: String]
     public var lifecycle: Lifecycle
+    /// Whole PCI devices passed through.
+    public var gpus: [GPURequest]
+    /// Mediated devices (vGPUs), each with a stable UUID.
+    public var vgpus: [VGPURequest]
 
     public init(
         name: String, host: String, vcpus: Int, maxVcpus: Int? = nil,
         memory: ByteCount, maxMemory: ByteCount? = nil,
         firmware: Firmware = .bios, state: PowerState = .running,
-        description: String? = nil, labels: [String: String] = [:], lifecycle: Lifecycle = Lifecycle()
+        description: String? = nil, labels: [String: String] = [:], lifecycle: Lifecycle = Lifecycle(),
+        gpus: [GPURequest] = [], vgpus: [VGPURequest] = []
     ) {
         self.name = name
         self.host = host
@@ -76,10 +93,12 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         self.description = description
         self.labels = labels
         self.lifecycle = lifecycle
+        self.gpus = gpus
+        self.vgpus = vgpus
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, host, vcpus, maxVcpus, memory, maxMemory, firmware, state, description, labels, lifecycle
+        case name, host, vcpus, maxVcpus, memory, maxMemory, firmware, state, description, labels, lifecycle, gpus, vgpus
     }
 
     // Specs recorded by older versions lack newer fields; they load with the defaults.
@@ -96,6 +115,26 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         description = try c.decodeIfPresent(String.self, forKey: .description)
         labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
         lifecycle = try c.decodeIfPresent(Lifecycle.self, forKey: .lifecycle) ?? Lifecycle()
+        gpus = try c.decodeIfPresent([GPURequest].self, forKey: .gpus) ?? []
+        vgpus = try c.decodeIfPresent([VGPURequest].self, forKey: .vgpus) ?? []
+    }
+
+    // Empty device lists are left out, so specs recorded before they existed keep their hash.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(host, forKey: .host)
+        try c.encode(vcpus, forKey: .vcpus)
+        try c.encodeIfPresent(maxVcpus, forKey: .maxVcpus)
+        try c.encode(memory, forKey: .memory)
+        try c.encodeIfPresent(maxMemory, forKey: .maxMemory)
+        try c.encode(firmware, forKey: .firmware)
+        try c.encode(state, forKey: .state)
+        try c.encodeIfPresent(description, forKey: .description)
+        try c.encode(labels, forKey: .labels)
+        try c.encode(lifecycle, forKey: .lifecycle)
+        if !gpus.isEmpty { try c.encode(gpus, forKey: .gpus) }
+        if !vgpus.isEmpty { try c.encode(vgpus, forKey: .vgpus) }
     }
 
     /// The vCPU ceiling the domain is defined with.

@@ -10,6 +10,10 @@ enum PlanRenderer {
             lines.append(contentsOf: renderUnmanaged(plan.unmanaged, shown: unmanagedShown))
             lines.append("")
         }
+        if !plan.warnings.isEmpty {
+            lines.append(contentsOf: plan.warnings.map { $0.rendered(as: "warning") })
+            lines.append("")
+        }
         let quiet = plan.changes.filter { $0.action == .noop }
         let ignored = quiet.filter { !$0.ignored.isEmpty }
         if !ignored.isEmpty {
@@ -30,14 +34,22 @@ enum PlanRenderer {
             lines.append("")
         }
         let actionable = plan.actionable
-        guard !actionable.isEmpty else {
+        guard plan.hasChanges else {
             lines.append("No changes. The hosts match the manifests.")
             return lines.joined(separator: "\n")
         }
         lines.append("vmplan will perform the following actions:")
         lines.append("")
+        for device in plan.deviceChanges where device.action == .create {
+            lines.append(contentsOf: render(device))
+            lines.append("")
+        }
         for change in actionable {
             lines.append(contentsOf: render(change))
+            lines.append("")
+        }
+        for device in plan.deviceChanges where device.action == .delete {
+            lines.append(contentsOf: render(device))
             lines.append("")
         }
         lines.append(summary(plan))
@@ -68,6 +80,19 @@ enum PlanRenderer {
         case .replace: "-/+"
         case .delete: "-"
         case .noop: " "
+        }
+    }
+
+    /// mdevs are changes of their own: created before the VM that uses them, removed after.
+    private static func render(_ device: DeviceChange) -> [String] {
+        let parent = device.parent.map { " on \($0)" } ?? ""
+        switch device.action {
+        case .create:
+            return ["  + mdev \(device.uuid) (\(device.type)\(parent), host \(device.host))",
+                    "      # vGPU for \(device.vm ?? "?"): defined persistent with autostart, before the VM starts"]
+        case .delete:
+            return ["  - mdev \(device.uuid) (\(device.type)\(parent), host \(device.host))",
+                    "      # created by vmplan and no longer used by any VM"]
         }
     }
 

@@ -22,7 +22,7 @@ struct FieldErrorTests {
     func unknownSpecFieldList() {
         #expect(diagnostics(hostAndVM(spec: "host: kvm-01\nvcpus: 2\nmemory: 512MiB\ncolour: red")) == [
             "m.yaml:17:3: error: unknown field 'colour' in VirtualMachine spec; valid fields: "
-                + "host, vcpus, maxVcpus, memory, maxMemory, firmware, state, description, lifecycle",
+                + "host, vcpus, maxVcpus, memory, maxMemory, firmware, state, description, lifecycle, gpus, vgpus",
         ])
     }
 
@@ -54,7 +54,7 @@ struct FieldErrorTests {
         spec: {uri: "qemu:///system", hypervisor: kvm, vcpus: 2}
         """
         #expect(diagnostics(yaml) == [
-            "m.yaml:4:48: error: unknown field 'vcpus' in Host spec; valid fields: uri, hypervisor",
+            "m.yaml:4:48: error: unknown field 'vcpus' in Host spec; valid fields: uri, hypervisor, deviceChecks",
         ])
     }
 

@@ -99,6 +99,12 @@ struct Apply: AsyncParsableCommand {
         let plan = try snapshot.plan(options)
         var report = PlanReport(kind: "apply", plan: plan, inputs: inputs, options: options,
                                 manifests: paths.manifests, state: paths.state)
+        // Same inputs make the same plan, unless something the inputs do not cover (a device
+        // inventory) moved: then the saved plan is not what would be applied.
+        if let saved, saved.changes != report.changes || saved.deviceChanges != report.deviceChanges {
+            throw CLIFailure("error: the saved plan \(manifests.path) differs from a plan made now (a host's devices changed?); "
+                + "nothing was changed. Make a new plan (vmplan plan --out FILE) and apply that.")
+        }
         if !output.json { print(PlanRenderer.render(plan, unmanagedShown: output.unmanagedShown)) }
         try database.resolvePending(interrupted.compactMap(\.id), note: "interrupted; re-observed by run \(runID)")
 
@@ -124,30 +130,38 @@ struct Apply: AsyncParsableCommand {
         let outcome = try await applier.apply(plan, recorded: snapshot.recorded, runID: runID) { event in
             Self.printEvent(event, toStandardError: json)
         }
-        let summary = Self.summary(outcome.applied)
+        let summary = Self.summary(outcome)
         report.result = .init(
             succeeded: outcome.succeeded,
-            applied: outcome.applied.filter { $0.action != .noop }.map(\.name),
-            failed: outcome.failed.map { .init(name: $0.change.name, host: $0.change.host, error: $0.error) })
+            applied: outcome.applied.filter { $0.action != .noop }.map(\.name) + outcome.appliedDevices.map { "mdev \($0.uuid)" },
+            failed: outcome.failedDevices.map { .init(name: "mdev \($0.change.uuid)", host: $0.change.host, error: $0.error) }
+                + outcome.failed.map { .init(name: $0.change.name, host: $0.change.host, error: $0.error) })
         if outcome.succeeded {
             say("\nApply complete! \(summary)")
             try database.finishRun(runID, result: .succeeded, summary: summary)
         } else {
-            printError("\nApply failed: \(outcome.failed.count) change\(outcome.failed.count == 1 ? "" : "s") did not complete. \(summary)")
+            let count = outcome.failed.count + outcome.failedDevices.count
+            printError("\nApply failed: \(count) change\(count == 1 ? "" : "s") did not complete. \(summary)")
+            for failure in outcome.failedDevices {
+                printError("error: mdev \(failure.change.uuid) (\(failure.change.host)): \(failure.error)")
+            }
             for failure in outcome.failed {
                 printError("error: \(failure.change.name) (\(failure.change.host)): \(failure.error)")
             }
             printError("The failed changes are recorded; the next plan re-observes the hosts and shows what is still to do.")
-            try database.finishRun(runID, result: .failed, summary: "\(outcome.failed.count) failed. \(summary)")
+            try database.finishRun(runID, result: .failed, summary: "\(outcome.failed.count + outcome.failedDevices.count) failed. \(summary)")
         }
         if output.json { print(try report.json()) }
         return outcome.succeeded
     }
 
-    private static func summary(_ applied: [Change]) -> String {
+    private static func summary(_ outcome: ApplyOutcome) -> String {
+        let applied = outcome.applied
         let added = applied.filter { $0.action == .create || $0.action == .replace }.count
+            + outcome.appliedDevices.filter { $0.action == .create }.count
         let changed = applied.filter { $0.action == .update }.count
         let destroyed = applied.filter { $0.action == .delete || $0.action == .replace }.count
+            + outcome.appliedDevices.filter { $0.action == .delete }.count
         return "Resources: \(added) added, \(changed) changed, \(destroyed) destroyed."
     }
 
@@ -162,6 +176,12 @@ struct Apply: AsyncParsableCommand {
             line = "\(change.name): \(verb(change.action).done) after \(seconds(duration))"
         case .failed(let change, _):
             line = "\(change.name): \(verb(change.action).present) failed"
+        case .deviceStarted(let device):
+            line = "mdev \(device.uuid): \(device.action == .create ? "Creating" : "Destroying")..."
+        case .deviceFinished(let device, let duration):
+            line = "mdev \(device.uuid): \(device.action == .create ? "Creation" : "Destruction") complete after \(seconds(duration))"
+        case .deviceFailed(let device, _):
+            line = "mdev \(device.uuid): \(device.action == .create ? "Creating" : "Destroying") failed"
         }
         if toStandardError {
             printError(line)
