@@ -28,4 +28,16 @@ public struct ChangeRules: Sendable, Hashable {
         "gpus": .restart,
         "vgpus": .restart,
     ])
+
+    /// Xen through libxl: balloon memory and vCPUs within the maxima move live; PCI devices need a restart.
+    public static let xen = ChangeRules(fields: [
+        "vcpus": .live,
+        "memory": .live,
+        "description": .live,
+        "labels": .live,
+        "maxVcpus": .restart,
+        "maxMemory": .restart,
+        "firmware": .restart,
+        "gpus": .restart,
+    ])
 }

@@ -9,7 +9,8 @@ extension LibvirtDriver {
         }
     }
 
-    public var supportsMediatedDevices: Bool { true }
+    /// libxl has no mediated devices.
+    public var supportsMediatedDevices: Bool { flavour == .kvm }
 
     public func createMediatedDevice(uuid: String, type: String, parent: PCIAddress) async throws {
         let xml = DeviceXML.mediatedDevice(uuid: uuid, type: type, parent: parent)

@@ -9,24 +9,27 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
     public let hostName: String
     public let uri: String
     public let capabilities: HostCapabilities
-    public var changeRules: ChangeRules { .kvm }
+    /// KVM or Xen: decides the domain XML written and what can change live.
+    public let flavour: HypervisorKind
+    public var changeRules: ChangeRules { flavour == .xen ? .xen : .kvm }
     let connection: LibvirtConnection
     private let logger: Logger
 
     /// Connects to `uri` and reads the host's capabilities.
-    public static func connect(host: String, uri: String) async throws -> LibvirtDriver {
+    public static func connect(host: String, uri: String, flavour: HypervisorKind = .kvm) async throws -> LibvirtDriver {
         try await blocking {
             let connection = try LibvirtConnection(uri: uri)
             let capabilities = try HostCapabilities(parsing: connection.capabilitiesXML())
             var logger = Logger(label: "vmplan.driver")
             logger[metadataKey: "host"] = "\(host)"
             logger.debug("connected", metadata: ["uri": "\(uri)", "arch": "\(capabilities.arch)", "domainType": "\(capabilities.preferredDomainType)"])
-            return LibvirtDriver(hostName: host, connection: connection, capabilities: capabilities)
+            return LibvirtDriver(hostName: host, flavour: flavour, connection: connection, capabilities: capabilities)
         }
     }
 
-    private init(hostName: String, connection: LibvirtConnection, capabilities: HostCapabilities) {
+    private init(hostName: String, flavour: HypervisorKind, connection: LibvirtConnection, capabilities: HostCapabilities) {
         self.hostName = hostName
+        self.flavour = flavour
         self.uri = connection.uri
         self.connection = connection
         self.capabilities = capabilities

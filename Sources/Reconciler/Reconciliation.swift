@@ -52,7 +52,7 @@ public enum Reconciliation {
     /// Connects to every Host in the manifest (in parallel, once each) and observes its domains.
     public static func snapshot(
         of manifest: Manifest, database: StateDatabase,
-        connect: @escaping Connector = { host in try await LibvirtDriver.connect(host: host.name, uri: host.uri) }
+        connect: @escaping Connector = { host in try await LibvirtDriver.connect(host: host.name, uri: host.uri, flavour: host.hypervisor) }
     ) async throws -> Snapshot {
         let recorded = try recordedVMs(in: database)
         let hosts = manifest.hosts.map(\.value)

@@ -12,7 +12,7 @@ struct VMPlan: AsyncParsableCommand {
             the recorded state (.vmplan/state.db beside the manifests) and with the live hosts, and \
             `vmplan apply` makes the hosts match. Domains vmplan did not create are never changed.
             """,
-        subcommands: [Validate.self, PlanCommand.self, Apply.self, StateCommand.self]
+        subcommands: [Validate.self, PlanCommand.self, Apply.self, StateCommand.self, InventoryCommand.self]
     )
 
     /// Diagnostics go to standard error; VMPLAN_LOG=debug (or trace) shows libvirt traffic.
