@@ -35,6 +35,8 @@ enum DeviceXML {
     static func mediatedDevice(uuid: String, type: String, parent: PCIAddress) -> String {
         var xml = XMLWriter()
         xml.open("device")
+        // libvirt names the device itself; the schema wants a name all the same.
+        xml.element("name", text: "mdev_" + uuid.replacingOccurrences(of: "-", with: "_"))
         xml.element("parent", text: parent.nodeDeviceName)
         xml.open("capability", [("type", "mdev")])
         xml.element("type", [("id", type)])

@@ -74,6 +74,62 @@ struct DomainXMLTests {
         }
     }
 
+    func gpuSpec() -> VirtualMachineSpec {
+        var vm = spec("gpu-vm")
+        vm.gpus = [GPURequest(pci: PCIAddress(parsing: "0000:3b:00.0")), GPURequest(pci: PCIAddress(parsing: "0000:65:00.1"), allowNonGPU: true)]
+        vm.vgpus = [VGPURequest(type: "nvidia-222", uuid: VGPURequest.derivedUUID(vm: "gpu-vm", index: 0), display: true),
+                    VGPURequest(type: "nvidia-230", uuid: VGPURequest.derivedUUID(vm: "gpu-vm", index: 1))]
+        return vm
+    }
+
+    @Test func hostdevsForGPUsAndVGPUs() throws {
+        let xml = try DomainXML.kvm(for: gpuSpec(), capabilities: kvmHost)
+        #expect(xml.contains("<hostdev mode='subsystem' type='pci' managed='yes'>"))
+        #expect(xml.contains("<address domain='0x0000' bus='0x3b' slot='0x00' function='0x0'/>"))
+        #expect(xml.contains("<address domain='0x0000' bus='0x65' slot='0x00' function='0x1'/>"))
+        #expect(xml.contains("<hostdev mode='subsystem' type='mdev' model='vfio-pci' display='on'>"))
+        #expect(xml.contains("<address uuid='\(VGPURequest.derivedUUID(vm: "gpu-vm", index: 1))'/>"))
+        let read = try DomainXMLReader.read(xml).spec(host: "h", running: false)
+        #expect(read.gpus.compactMap(\.pci).map(\.description) == ["0000:3b:00.0", "0000:65:00.1"])
+        #expect(read.vgpus.map(\.uuid) == gpuSpec().vgpus.map(\.uuid))
+        #expect(read.vgpus.map(\.display) == [true, false])
+    }
+
+    @Test func derivedVGPUUUIDsAreStableVersion5UUIDs() {
+        let uuid = VGPURequest.derivedUUID(vm: "web-1", index: 0)
+        #expect(uuid == VGPURequest.derivedUUID(vm: "web-1", index: 0))
+        #expect(uuid != VGPURequest.derivedUUID(vm: "web-1", index: 1))
+        #expect(uuid != VGPURequest.derivedUUID(vm: "web-2", index: 0))
+        #expect(VGPURequest.canonicalUUID(uuid) == uuid)
+        let chars = Array(uuid)
+        #expect(chars[14] == "5", "version 5")
+        #expect("89ab".contains(chars[19]), "RFC 4122 variant")
+    }
+
+    @Test(.enabled(if: TestHost.commandExists("virt-xml-validate"), "needs virt-xml-validate (apt libxml2-utils, libvirt-clients)"))
+    func gpuDomainXMLValidatesAgainstLibvirtSchema() throws {
+        var cases = [gpuSpec()]
+        var onlyVGPU = gpuSpec()
+        onlyVGPU.gpus = []
+        cases.append(onlyVGPU)
+        var onlyGPU = gpuSpec()
+        onlyGPU.vgpus = []
+        cases.append(onlyGPU)
+        for vm in cases {
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("vmplan-\(UUID().uuidString).xml")
+            try DomainXML.kvm(for: vm, capabilities: kvmHost).write(to: file, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(at: file) }
+            let result = try TestHost.run("virt-xml-validate", [file.path, "domain"])
+            #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        }
+        let device = FileManager.default.temporaryDirectory.appendingPathComponent("vmplan-\(UUID().uuidString).xml")
+        try DeviceXML.mediatedDevice(uuid: gpuSpec().vgpus[0].uuid, type: "nvidia-222", parent: try #require(PCIAddress(parsing: "0000:3b:00.0")))
+            .write(to: device, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: device) }
+        let result = try TestHost.run("virt-xml-validate", [device.path, "nodedev"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    }
+
     @Test func capabilitiesChooseKVMOnlyWhenOffered() throws {
         let xml = """
             <capabilities><host><cpu><arch>x86_64</arch></cpu></host>
