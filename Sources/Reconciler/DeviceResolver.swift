@@ -102,16 +102,24 @@ struct DeviceResolver {
         return resolved
     }
 
-    /// vmplan's own mdevs that no VM in the manifests uses and no domain still runs with.
+    /// vmplan's own mdevs that no VM in the manifests uses and no domain will still use once
+    /// this plan is applied (mdevs are removed after the VMs change).
     private mutating func removeUnused(_ recorded: [RecordedDevice], desired: [Located<VirtualMachineSpec>]) {
         let wanted = Set(desired.flatMap { $0.value.vgpus.map(\.uuid) })
+        let specs = Dictionary(desired.map { ($0.value.name, $0.value) }, uniquingKeysWith: { first, _ in first })
         for device in recorded.sorted(by: { ($0.host, $0.uuid) < ($1.host, $1.uuid) }) where !wanted.contains(device.uuid) {
             let users = (live[device.host] ?? []).filter { domain in
                 (domain.spec.vgpus + (domain.runningSpec?.vgpus ?? [])).contains { $0.uuid == device.uuid }
             }
-            // A domain that keeps it (in its config, or running with it until a reboot) keeps it alive;
-            // one this plan deletes does not, since mdevs are removed after the VMs.
-            guard users.allSatisfy({ releasing.contains($0.name) }) else { continue }
+            let keepers = users.filter { domain in
+                if releasing.contains(domain.name) { return false }
+                // Not in the manifests: vmplan does not change it, so it keeps what it has.
+                guard let spec = specs[domain.name] else { return true }
+                // Its config follows the manifests; only a VM that may not restart keeps running with it.
+                let runsWithIt = domain.isRunning && (domain.runningSpec ?? domain.spec).vgpus.contains { $0.uuid == device.uuid }
+                return runsWithIt && spec.state == .running && spec.lifecycle.restart == .never
+            }
+            guard keepers.isEmpty else { continue }  // removed by a later apply, once unused
             let existing = views[device.host]?.inventory.mediatedDevices.first { $0.uuid == device.uuid }
             changes.append(DeviceChange(action: .delete, host: device.host, uuid: device.uuid, type: device.type,
                                         parent: device.parent, vm: users.first?.name, libvirtName: existing?.libvirtName))

@@ -1,0 +1,68 @@
+import Testing
+import Drivers
+import Reconciler
+import Spec
+
+/// mdev removal rules, with an inventory built in memory.
+@Suite("Planner: mediated devices vmplan created")
+struct DevicePlannerTests {
+    typealias P = PlannerTests
+    static let parent = PCIAddress(parsing: "0000:3b:00.0")!
+    static let uuid = VGPURequest.derivedUUID(vm: "desk", index: 0)
+
+    static var view: HostDeviceView {
+        let gpu = PCIDevice(address: parent, libvirtName: parent.nodeDeviceName, classCode: 0x030200, vendorID: "0x10de",
+                            vendorName: "NVIDIA", productID: "0x1eb8", productName: "T4", driver: "nvidia", iommuGroup: 1,
+                            iommuGroupMembers: [parent], mdevTypes: [MdevType(id: "nvidia-222", name: "GRID T4-1B", deviceAPI: "vfio-pci", availableInstances: 3)])
+        let mdev = MediatedDevice(uuid: uuid, typeID: "nvidia-222", parent: parent, libvirtName: "mdev_x")
+        return HostDeviceView(host: HostSpec(name: "kvm-01", uri: "test:///default", hypervisor: .kvm),
+                              inventory: HostInventory(pciDevices: [gpu], mediatedDevices: [mdev]), supportsMediatedDevices: true)
+    }
+
+    static func desk(vgpu: Bool, state: PowerState = .running) -> VirtualMachineSpec {
+        var spec = P.vm("desk", state: state)
+        if vgpu { spec.vgpus = [VGPURequest(type: "nvidia-222", uuid: uuid)] }
+        return spec
+    }
+
+    static func plan(desired: [VirtualMachineSpec], recorded: [VirtualMachineSpec], live: [ObservedDomain]) throws -> Plan {
+        try Planner.plan(desired: desired.map { Located($0, at: P.here) },
+                         recorded: Dictionary(uniqueKeysWithValues: recorded.map { ($0.name, P.recorded($0)) }),
+                         live: ["kvm-01": live], devices: ["kvm-01": view],
+                         recordedDevices: [RecordedDevice(uuid: uuid, host: "kvm-01", type: "nvidia-222", parent: parent)])
+    }
+
+    @Test func anExistingMdevInUseIsNeitherCreatedNorRemoved() throws {
+        let plan = try Self.plan(desired: [Self.desk(vgpu: true)], recorded: [Self.desk(vgpu: true)], live: [P.domain(Self.desk(vgpu: true))])
+        #expect(plan.deviceChanges.isEmpty)
+        #expect(!plan.hasChanges)
+    }
+
+    @Test func anUnusedMdevOfVmplansIsRemovedAfterTheVMDropsIt() throws {
+        // The VM is stopped, so its config change is all it takes to stop using the vGPU.
+        let plan = try Self.plan(desired: [Self.desk(vgpu: false, state: .stopped)], recorded: [Self.desk(vgpu: true, state: .stopped)],
+                                 live: [P.domain(Self.desk(vgpu: true, state: .stopped))])
+        #expect(plan.deviceChanges == [DeviceChange(action: .delete, host: "kvm-01", uuid: Self.uuid, type: "nvidia-222",
+                                                    parent: Self.parent, vm: "desk", libvirtName: "mdev_x")])
+        #expect(plan.changes.first?.action == .update)
+    }
+
+    @Test func anMdevARunningVMStillUsesIsKeptUntilItReboots() throws {
+        var keep = Self.desk(vgpu: false)
+        keep.lifecycle.restart = .never
+        var domain = P.domain(keep)
+        domain.runningSpec = Self.desk(vgpu: true)  // still running with the vGPU
+        let plan = try Self.plan(desired: [keep], recorded: [keep], live: [domain])
+        #expect(plan.deviceChanges.isEmpty)
+    }
+
+    @Test func aMissingMdevIsCreatedAgain() throws {
+        var view = Self.view
+        view.inventory.mediatedDevices = []
+        let plan = try Planner.plan(desired: [Located(Self.desk(vgpu: true), at: P.here)], recorded: ["desk": P.recorded(Self.desk(vgpu: true))],
+                                    live: ["kvm-01": [P.domain(Self.desk(vgpu: true))]], devices: ["kvm-01": view], recordedDevices: [])
+        #expect(plan.deviceChanges.map(\.action) == [.create])
+        #expect(plan.deviceChanges.first?.parent == Self.parent)
+        #expect(plan.toAdd == 1)
+    }
+}
