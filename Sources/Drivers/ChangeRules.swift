@@ -39,5 +39,6 @@ public struct ChangeRules: Sendable, Hashable {
         "maxMemory": .restart,
         "firmware": .restart,
         "gpus": .restart,
+        "boot": .restart,
     ])
 }

@@ -1,7 +1,14 @@
 import Spec
 
-/// The domain XML vmplan writes for a VirtualMachine on a KVM host.
+/// The domain XML vmplan writes for a VirtualMachine, per hypervisor flavour.
 public enum DomainXML {
+    public static func make(for spec: VirtualMachineSpec, flavour: HypervisorKind, capabilities: HostCapabilities, uuid: String? = nil) throws -> String {
+        switch flavour {
+        case .kvm: try kvm(for: spec, capabilities: capabilities, uuid: uuid)
+        case .xen: try xen(for: spec, capabilities: capabilities, uuid: uuid)
+        }
+    }
+
     /// - Parameters:
     ///   - uuid: the existing domain's UUID when redefining it; nil lets libvirt choose one.
     public static func kvm(for spec: VirtualMachineSpec, capabilities: HostCapabilities, uuid: String? = nil) throws -> String {
@@ -35,6 +42,68 @@ public enum DomainXML {
         xml.element("console", [("type", "pty")])
         DeviceXML.writeHostdevs(into: &xml, spec: spec)
         xml.element("memballoon", [("model", "virtio")])
+        xml.close()
+        xml.close()
+        return xml.text
+    }
+
+    /// libxl: PV and PVH guests start a kernel (or a bootloader), HVM guests get hvmloader.
+    public static func xen(for spec: VirtualMachineSpec, capabilities: HostCapabilities, uuid: String? = nil) throws -> String {
+        guard ResourceName.isValid(spec.name) else {
+            throw DriverError(.invalidInput, "'\(spec.name)' is not a valid domain name: \(ResourceName.rule)")
+        }
+        guard spec.firmware == .bios, spec.vgpus.isEmpty else {
+            throw DriverError(.invalidInput, "Xen guests take neither firmware: uefi nor vgpus")
+        }
+        let boot = spec.boot ?? BootSpec(type: .hvm)
+        for path in [boot.kernel, boot.initrd, boot.bootloader].compactMap({ $0 }) where !BootSpec.isSafeHostPath(path) {
+            throw DriverError(.invalidInput, "'\(path)' is not a safe absolute path for boot")
+        }
+        var xml = XMLWriter()
+        xml.open("domain", [("type", "xen")])
+        xml.element("name", text: spec.name)
+        if let uuid { xml.element("uuid", text: uuid) }
+        if let description = spec.description { xml.element("description", text: description) }
+        writeMarker(into: &xml, spec: spec)
+        xml.element("memory", [("unit", "KiB")], text: String(spec.effectiveMaxMemory.kibibytes))
+        xml.element("currentMemory", [("unit", "KiB")], text: String(spec.memory.kibibytes))
+        xml.element("vcpu", [("placement", "static"), ("current", String(spec.vcpus))], text: String(spec.effectiveMaxVcpus))
+        if let bootloader = boot.bootloader { xml.element("bootloader", text: bootloader) }
+        xml.open("os")
+        switch boot.type {
+        case .pv: xml.element("type", [("arch", capabilities.arch), ("machine", "xenpv")], text: "linux")
+        case .pvh: xml.element("type", [("arch", capabilities.arch), ("machine", "xenpvh")], text: "xenpvh")
+        case .hvm: xml.element("type", [("arch", capabilities.arch), ("machine", "xenfv")], text: "hvm")
+        }
+        if let kernel = boot.kernel { xml.element("kernel", text: kernel) }
+        if let initrd = boot.initrd { xml.element("initrd", text: initrd) }
+        if let cmdline = boot.cmdline { xml.element("cmdline", text: cmdline) }
+        if boot.type == .hvm { xml.element("boot", [("dev", "hd")]) }
+        xml.close()
+        if boot.type == .hvm {
+            xml.open("features")
+            xml.element("acpi")
+            xml.element("apic")
+            xml.element("pae")
+            xml.close()
+        }
+        xml.element("on_poweroff", text: "destroy")
+        xml.element("on_reboot", text: "restart")
+        xml.element("on_crash", text: "destroy")
+        xml.open("devices")
+        if boot.type == .hvm {
+            xml.open("serial", [("type", "pty")])
+            xml.element("target", [("port", "0")])
+            xml.close()
+            xml.open("console", [("type", "pty")])
+            xml.element("target", [("type", "serial"), ("port", "0")])
+            xml.close()
+        } else {
+            xml.open("console", [("type", "pty")])
+            xml.element("target", [("type", "xen"), ("port", "0")])
+            xml.close()
+        }
+        DeviceXML.writeHostdevs(into: &xml, spec: spec)
         xml.close()
         xml.close()
         return xml.text

@@ -18,6 +18,24 @@ struct DomainXMLReader {
     var labels: [String: String] = [:]
     var gpus: [GPURequest] = []
     var vgpus: [VGPURequest] = []
+    var osType: String?
+    var osMachine: String?
+    var kernel: String?
+    var initrd: String?
+    var cmdline: String?
+    var bootloader: String?
+
+    /// Only Xen domains carry a boot spec; KVM's boot is its firmware.
+    var boot: BootSpec? {
+        guard domainType == "xen" else { return nil }
+        let type: BootType = switch (osType, osMachine) {
+        case ("xenpvh", _), (_, "xenpvh"): .pvh
+        case ("linux", _), ("xen", _), (_, "xenpv"): .pv
+        default: .hvm
+        }
+        let boot = BootSpec(type: type, kernel: kernel, initrd: initrd, cmdline: cmdline, bootloader: bootloader)
+        return boot == BootSpec(type: .hvm) ? nil : boot  // plain HVM is what no boot means
+    }
 
     static func read(_ xml: String) throws -> DomainXMLReader {
         let delegate = Delegate()
@@ -38,7 +56,7 @@ struct DomainXMLReader {
             vcpus: currentVcpus, maxVcpus: maxVcpus == currentVcpus ? nil : maxVcpus,
             memory: currentMemory, maxMemory: maxMemory == currentMemory ? nil : maxMemory,
             firmware: firmware, state: running ? .running : .stopped,
-            description: description, labels: labels, gpus: gpus, vgpus: vgpus
+            description: description, labels: labels, gpus: gpus, vgpus: vgpus, boot: boot
         )
     }
 
@@ -75,6 +93,8 @@ struct DomainXMLReader {
                 if attributes["firmware"] == "efi" { result.firmware = .uefi }
             case ["domain", "os", "loader"]:
                 if attributes["type"] == "pflash" { result.firmware = .uefi }
+            case ["domain", "os", "type"]:
+                result.osMachine = attributes["machine"]
             case ["domain", "devices", "hostdev"]:
                 hostdev = attributes["mode"] == "subsystem" ? (attributes["type"] ?? "", attributes["display"] == "on") : nil
             case ["domain", "devices", "hostdev", "source", "address"]:
@@ -103,6 +123,11 @@ struct DomainXMLReader {
             case ["domain", "memory"]: result.maxMemory = Self.size(value, unit: unit)
             case ["domain", "currentMemory"]: result.memory = Self.size(value, unit: unit)
             case ["domain", "vcpu"]: result.maxVcpus = Int(value) ?? 1
+            case ["domain", "os", "type"]: result.osType = value
+            case ["domain", "os", "kernel"]: result.kernel = value
+            case ["domain", "os", "initrd"]: result.initrd = value
+            case ["domain", "os", "cmdline"]: result.cmdline = text
+            case ["domain", "bootloader"]: result.bootloader = value
             default: break
             }
         }

@@ -68,7 +68,7 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
     }
 
     public func define(_ spec: VirtualMachineSpec) async throws {
-        let xml = try DomainXML.kvm(for: spec, capabilities: capabilities)
+        let xml = try DomainXML.make(for: spec, flavour: flavour, capabilities: capabilities)
         logger.trace("defining domain", metadata: ["xml": "\(xml)"])
         try await blocking { [connection] in
             if let existing = try? connection.domain(named: spec.name) {
@@ -79,10 +79,10 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
     }
 
     public func update(_ spec: VirtualMachineSpec, progress: ProgressHandler?) async throws {
-        try await blocking { [connection, capabilities] in
+        try await blocking { [connection, capabilities, flavour] in
             let domain = try connection.domain(named: spec.name)
             _ = try Self.owned(domain, on: connection)
-            _ = try connection.define(xml: try DomainXML.kvm(for: spec, capabilities: capabilities, uuid: domain.uuid))
+            _ = try connection.define(xml: try DomainXML.make(for: spec, flavour: flavour, capabilities: capabilities, uuid: domain.uuid))
             guard domain.id != nil else { return }
             // The persistent config now holds the new spec; bring the running domain along
             // where it fits inside the maxima it was started with (its live XML, not the config).

@@ -13,6 +13,7 @@ enum VMFields {
         ]
         if let description = spec.description { values.append(("description", description)) }
         if !spec.labels.isEmpty { values.append(("labels", render(spec.labels))) }
+        if let boot = spec.boot { values.append(("boot", boot.summary)) }
         if !spec.gpus.isEmpty { values.append(("gpus", spec.gpus.map(\.summary).sorted().joined(separator: ", "))) }
         // What a domain's XML can show of a vGPU: its UUID and whether it drives the display.
         if !spec.vgpus.isEmpty {
@@ -34,6 +35,7 @@ enum VMFields {
         case "labels": target.labels = source.labels
         case "gpus": target.gpus = source.gpus
         case "vgpus": target.vgpus = source.vgpus
+        case "boot": target.boot = source.boot
         default: break
         }
         // A copied value may cross the other side's ceiling; keep the spec consistent.
@@ -51,7 +53,7 @@ enum VMFields {
         let liveValues = Dictionary(uniqueKeysWithValues: values(of: live).map { ($0.field, $0.value) })
         let desiredValues = Dictionary(uniqueKeysWithValues: values(of: desired).map { ($0.field, $0.value) })
         let recordedValues = recorded.map { Dictionary(uniqueKeysWithValues: values(of: $0).map { ($0.field, $0.value) }) }
-        let order = ["vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "state", "description", "labels", "gpus", "vgpus"]
+        let order = ["vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "state", "description", "labels", "gpus", "vgpus", "boot"]
         return order.compactMap { field in
             let before = liveValues[field]
             let after = desiredValues[field]

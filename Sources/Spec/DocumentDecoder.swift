@@ -15,6 +15,8 @@ struct DecodedDocument {
     var hostReference: (name: String, location: SourceLocation)?
     var host: Located<HostSpec>?
     var virtualMachine: Located<VirtualMachineSpec>?
+    /// Where each spec field's value is, for checks that need other documents (the host's flavour).
+    var fieldLocations: [String: SourceLocation] = [:]
 }
 
 /// Turns one YAML document into a `HostSpec` or `VirtualMachineSpec`, reporting every problem in it.
@@ -24,7 +26,7 @@ enum DocumentDecoder {
     static let metadataFields = ["name", "labels"]
     static let hostFields = ["uri", "hypervisor", "deviceChecks"]
     static let hostRequired = ["uri", "hypervisor"]
-    static let vmFields = ["host", "vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "state", "description", "lifecycle", "gpus", "vgpus"]
+    static let vmFields = ["host", "vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "state", "description", "lifecycle", "gpus", "vgpus", "boot"]
     static let lifecycleFields = ["protect", "restart", "forceStop", "ignoreChanges"]
     static let vmRequired = ["host", "vcpus", "memory"]
 
@@ -109,6 +111,7 @@ enum DocumentDecoder {
     /// Returns a spec with an empty name and labels (filled in by the caller), or nil when invalid.
     private static func decodeVirtualMachine(_ node: Node, vmName: String?, checker: inout NodeChecker, decoded: inout DecodedDocument) -> VirtualMachineSpec? {
         guard let spec = checker.fields(of: node, what: "VirtualMachine spec", allowed: vmFields, required: vmRequired) else { return nil }
+        for (key, field) in spec { decoded.fieldLocations[key] = checker.document.location(of: field.value) }
         var valid = true
         // Reads an optional field; a present but invalid value makes the whole spec invalid.
         func read<T>(_ key: String, _ body: (Field) -> T?) -> T? {
@@ -140,6 +143,8 @@ enum DocumentDecoder {
         let lifecycle = read("lifecycle") { decodeLifecycle($0.value, checker: &checker) } ?? Lifecycle()
         let gpus = read("gpus") { decodeGPUs($0.value, checker: &checker) } ?? []
         let vgpus = read("vgpus") { decodeVGPUs($0.value, vmName: vmName, checker: &checker) } ?? []
+        // Plain HVM is what a Xen VM without boot gets; one spelling keeps plans from churning.
+        let boot = read("boot") { decodeBoot($0.value, checker: &checker) }.flatMap { $0 == BootSpec(type: .hvm) ? nil : $0 }
         if vgpus.filter(\.display).count > 1, let field = spec["vgpus"] {
             checker.error("at most one vGPU of a VM can drive its display; \(vgpus.filter(\.display).count) have display: true", at: field.value)
             valid = false
@@ -157,7 +162,7 @@ enum DocumentDecoder {
         guard valid, let host, let vcpus, let memory else { return nil }
         return VirtualMachineSpec(
             name: "", host: host, vcpus: vcpus, maxVcpus: maxVcpus, memory: memory, maxMemory: maxMemory,
-            firmware: firmware, state: state, description: description, lifecycle: lifecycle, gpus: gpus, vgpus: vgpus)
+            firmware: firmware, state: state, description: description, lifecycle: lifecycle, gpus: gpus, vgpus: vgpus, boot: boot)
     }
 
     private static func decodeLifecycle(_ node: Node, checker: inout NodeChecker) -> Lifecycle? {

@@ -82,7 +82,10 @@ public enum ManifestLoader {
         }
         checkDuplicateNames(decoded, log: &log)
         // After a syntax error the rest of that file is unread, so a "missing" host may just be there.
-        if !syntaxErrors { checkHostReferences(decoded, log: &log) }
+        if !syntaxErrors {
+            checkHostReferences(decoded, log: &log)
+            checkHypervisorFit(decoded, log: &log)
+        }
         guard log.isEmpty else { throw ManifestError(log.sorted) }
         return Manifest(
             hosts: decoded.compactMap(\.host),

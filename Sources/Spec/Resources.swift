@@ -74,13 +74,15 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
     public var gpus: [GPURequest]
     /// Mediated devices (vGPUs), each with a stable UUID.
     public var vgpus: [VGPURequest]
+    /// How a Xen guest boots; nil on KVM hosts (and means HVM on Xen).
+    public var boot: BootSpec?
 
     public init(
         name: String, host: String, vcpus: Int, maxVcpus: Int? = nil,
         memory: ByteCount, maxMemory: ByteCount? = nil,
         firmware: Firmware = .bios, state: PowerState = .running,
         description: String? = nil, labels: [String: String] = [:], lifecycle: Lifecycle = Lifecycle(),
-        gpus: [GPURequest] = [], vgpus: [VGPURequest] = []
+        gpus: [GPURequest] = [], vgpus: [VGPURequest] = [], boot: BootSpec? = nil
     ) {
         self.name = name
         self.host = host
@@ -95,10 +97,11 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         self.lifecycle = lifecycle
         self.gpus = gpus
         self.vgpus = vgpus
+        self.boot = boot
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, host, vcpus, maxVcpus, memory, maxMemory, firmware, state, description, labels, lifecycle, gpus, vgpus
+        case name, host, vcpus, maxVcpus, memory, maxMemory, firmware, state, description, labels, lifecycle, gpus, vgpus, boot
     }
 
     // Specs recorded by older versions lack newer fields; they load with the defaults.
@@ -117,6 +120,7 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         lifecycle = try c.decodeIfPresent(Lifecycle.self, forKey: .lifecycle) ?? Lifecycle()
         gpus = try c.decodeIfPresent([GPURequest].self, forKey: .gpus) ?? []
         vgpus = try c.decodeIfPresent([VGPURequest].self, forKey: .vgpus) ?? []
+        boot = try c.decodeIfPresent(BootSpec.self, forKey: .boot)
     }
 
     // Empty device lists are left out, so specs recorded before they existed keep their hash.
@@ -135,6 +139,7 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         try c.encode(lifecycle, forKey: .lifecycle)
         if !gpus.isEmpty { try c.encode(gpus, forKey: .gpus) }
         if !vgpus.isEmpty { try c.encode(vgpus, forKey: .vgpus) }
+        try c.encodeIfPresent(boot, forKey: .boot)
     }
 
     /// The vCPU ceiling the domain is defined with.

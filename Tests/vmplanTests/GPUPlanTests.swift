@@ -132,7 +132,7 @@ struct GPUPlanTests {
         defer { workspace.delete() }
         let result = try Self.plan(workspace)
         #expect(result.status == 1)
-        #expect(result.stderr.contains("VirtualMachine 'a' asks for vGPUs, but host 'gpu-01' runs xen, whose libvirt driver (libxl) has no mediated devices"), "\(result.stderr)")
+        #expect(result.stderr.contains("vms.yaml:9:10: error: vgpus are not available on Xen host 'gpu-01': libxl, libvirt's Xen driver, has no mediated devices"), "\(result.stderr)")
     }
 
     @Test func anUnknownDeviceFailsUnlessTheHostOnlyWarns() throws {

@@ -1,0 +1,44 @@
+/// How a Xen guest boots.
+public enum BootType: String, Sendable, Codable, CaseIterable {
+    /// Paravirtualised: a kernel (or a bootloader such as pygrub) started directly by Xen.
+    case pv
+    /// PVH: a kernel started in a lightweight HVM container; no emulated devices.
+    case pvh
+    /// Fully virtualised with emulated firmware (hvmloader + SeaBIOS), booting from disk.
+    case hvm
+}
+
+/// `VirtualMachine.spec.boot`, for VMs on Xen hosts. Paths are on the host (dom0).
+public struct BootSpec: Hashable, Sendable, Codable {
+    public var type: BootType
+    public var kernel: String?
+    public var initrd: String?
+    public var cmdline: String?
+    public var bootloader: String?
+
+    public init(type: BootType, kernel: String? = nil, initrd: String? = nil, cmdline: String? = nil, bootloader: String? = nil) {
+        self.type = type
+        self.kernel = kernel
+        self.initrd = initrd
+        self.cmdline = cmdline
+        self.bootloader = bootloader
+    }
+
+    /// `pv kernel=/boot/vmlinuz initrd=… cmdline="console=hvc0"`, for plans.
+    public var summary: String {
+        var parts = [type.rawValue]
+        if let kernel { parts.append("kernel=\(kernel)") }
+        if let initrd { parts.append("initrd=\(initrd)") }
+        if let cmdline { parts.append("cmdline=\"\(cmdline)\"") }
+        if let bootloader { parts.append("bootloader=\(bootloader)") }
+        return parts.joined(separator: " ")
+    }
+
+    /// An absolute path without `..`, control characters or a leading `-`: it reaches libxl and, for
+    /// bootloaders, a command line on the host.
+    public static func isSafeHostPath(_ path: String) -> Bool {
+        path.hasPrefix("/") && path.count <= 1024
+            && !path.split(separator: "/").contains("..")
+            && !path.unicodeScalars.contains { $0.properties.generalCategory == .control }
+    }
+}
