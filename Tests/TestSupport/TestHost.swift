@@ -111,3 +111,44 @@ extension TestHost {
         (try? run("sh", ["-c", "command -v \(command)"]).status) == 0
     }
 }
+
+/// The Xen test host that scripts/xen/up boots under QEMU; its libvirtd (libxl) answers on a forwarded port.
+public enum XenTestHost {
+    public static let uri = ProcessInfo.processInfo.environment["VMPLAN_XEN_URI"] ?? "xen+tcp://127.0.0.1:16509/system"
+    /// CI sets VMPLAN_REQUIRE_XEN=1: the Xen suite then fails loudly instead of skipping.
+    public static let required = ProcessInfo.processInfo.environment["VMPLAN_REQUIRE_XEN"] == "1"
+    /// Inside dom0: the tiny PV guest's kernel and initramfs that the image carries.
+    public static let guestKernel = "/var/lib/vmplan/guest/vmlinuz"
+    public static let guestInitrd = "/var/lib/vmplan/guest/initrd.gz"
+
+    public static func shouldRun() -> Bool {
+        if required { return true }
+        let reachable = (try? TestHost.run("timeout", ["15", "virsh", "-c", uri, "version"]).status) == 0
+        if !reachable { print("SKIP: needs the Xen test host at \(uri): run scripts/xen/up (as root) first") }
+        return reachable
+    }
+
+    @discardableResult
+    public static func virsh(_ arguments: String...) throws -> TestHost.Output {
+        try TestHost.run("virsh", ["-c", uri] + arguments)
+    }
+
+    public static func domainState(_ name: String) throws -> String? {
+        let output = try virsh("domstate", name)
+        return output.status == 0 ? output.stdout.trimmingCharacters(in: .whitespacesAndNewlines) : nil
+    }
+
+    public static func removeDomains(_ names: [String]) {
+        for name in names {
+            _ = try? virsh("destroy", name)
+            _ = try? virsh("undefine", name)
+        }
+    }
+
+    /// Runs a shell command inside dom0 (through its serial console) and returns what it printed.
+    public static func dom0(_ command: String) throws -> TestHost.Output {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/xen/dom0-sh").path
+        return try TestHost.run(script, [command])
+    }
+}
