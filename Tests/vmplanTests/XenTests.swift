@@ -80,7 +80,6 @@ struct XenTests {
         #expect(stop.status == 0, "\(stop.stdout)\(stop.stderr)")
         #expect(try XenTestHost.domainState(name) == "shut off")
 
-        try workspace.write("vms.yaml", "")
         try workspace.remove("vms.yaml")
         let delete = try Self.apply(workspace)
         #expect(delete.status == 0, "\(delete.stdout)\(delete.stderr)")
