@@ -6,6 +6,8 @@ struct DecodedDocument {
     enum Kind: String, CaseIterable {
         case host = "Host"
         case virtualMachine = "VirtualMachine"
+        case storagePool = "StoragePool"
+        case volume = "Volume"
     }
 
     var kind: Kind
@@ -15,6 +17,8 @@ struct DecodedDocument {
     var hostReference: (name: String, location: SourceLocation)?
     var host: Located<HostSpec>?
     var virtualMachine: Located<VirtualMachineSpec>?
+    /// StoragePool and Volume documents, and the storage references of any kind (StorageDecoder.swift).
+    var storage = DecodedStorage()
 }
 
 /// Turns one YAML document into a `HostSpec` or `VirtualMachineSpec`, reporting every problem in it.
@@ -24,7 +28,7 @@ enum DocumentDecoder {
     static let metadataFields = ["name", "labels"]
     static let hostFields = ["uri", "hypervisor"]
     static let hostRequired = ["uri", "hypervisor"]
-    static let vmFields = ["host", "vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "state", "description", "lifecycle"]
+    static let vmFields = ["host", "vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "state", "description", "lifecycle", "disks", "cloudInit"]
     static let lifecycleFields = ["protect", "restart", "forceStop", "ignoreChanges"]
     static let vmRequired = ["host", "vcpus", "memory"]
 
@@ -82,6 +86,8 @@ enum DocumentDecoder {
                 spec.labels = labels
                 decoded.virtualMachine = Located(spec, at: location)
             }
+        case .storagePool, .volume:
+            decodeStorage(kind, specField.value, name: nameIsValid ? name : nil, at: location, checker: &checker, decoded: &decoded)
         }
         return decoded
     }
@@ -133,6 +139,8 @@ enum DocumentDecoder {
             return text
         }
         let lifecycle = read("lifecycle") { decodeLifecycle($0.value, checker: &checker) } ?? Lifecycle()
+        let disks = read("disks") { decodeDisks($0, checker: &checker, decoded: &decoded) } ?? []
+        let cloudInit = read("cloudInit") { decodeCloudInit($0, checker: &checker, decoded: &decoded) }
 
         // The ceilings are checked where they are written: that is the value to change.
         if let vcpus, let maxVcpus, let field = spec["maxVcpus"], maxVcpus < vcpus {
@@ -146,7 +154,8 @@ enum DocumentDecoder {
         guard valid, let host, let vcpus, let memory else { return nil }
         return VirtualMachineSpec(
             name: "", host: host, vcpus: vcpus, maxVcpus: maxVcpus, memory: memory, maxMemory: maxMemory,
-            firmware: firmware, state: state, description: description, lifecycle: lifecycle)
+            firmware: firmware, state: state, description: description, lifecycle: lifecycle,
+            disks: disks, cloudInit: cloudInit)
     }
 
     private static func decodeLifecycle(_ node: Node, checker: inout NodeChecker) -> Lifecycle? {

@@ -58,12 +58,16 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
     public var description: String?
     public var labels: [String: String]
     public var lifecycle: Lifecycle
+    // Storage (docs/storage.md).
+    public var disks: [DiskSpec]
+    public var cloudInit: CloudInitSpec?
 
     public init(
         name: String, host: String, vcpus: Int, maxVcpus: Int? = nil,
         memory: ByteCount, maxMemory: ByteCount? = nil,
         firmware: Firmware = .bios, state: PowerState = .running,
-        description: String? = nil, labels: [String: String] = [:], lifecycle: Lifecycle = Lifecycle()
+        description: String? = nil, labels: [String: String] = [:], lifecycle: Lifecycle = Lifecycle(),
+        disks: [DiskSpec] = [], cloudInit: CloudInitSpec? = nil
     ) {
         self.name = name
         self.host = host
@@ -76,10 +80,13 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         self.description = description
         self.labels = labels
         self.lifecycle = lifecycle
+        self.disks = disks
+        self.cloudInit = cloudInit
     }
 
     enum CodingKeys: String, CodingKey {
         case name, host, vcpus, maxVcpus, memory, maxMemory, firmware, state, description, labels, lifecycle
+        case disks, cloudInit
     }
 
     // Specs recorded by older versions lack newer fields; they load with the defaults.
@@ -96,6 +103,27 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         description = try c.decodeIfPresent(String.self, forKey: .description)
         labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
         lifecycle = try c.decodeIfPresent(Lifecycle.self, forKey: .lifecycle) ?? Lifecycle()
+        disks = try c.decodeIfPresent([DiskSpec].self, forKey: .disks) ?? []
+        cloudInit = try c.decodeIfPresent(CloudInitSpec.self, forKey: .cloudInit)
+    }
+
+    // Empty and absent fields are left out, so a VM without disks keeps the spec hash it had
+    // before storage existed.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(host, forKey: .host)
+        try c.encode(vcpus, forKey: .vcpus)
+        try c.encodeIfPresent(maxVcpus, forKey: .maxVcpus)
+        try c.encode(memory, forKey: .memory)
+        try c.encodeIfPresent(maxMemory, forKey: .maxMemory)
+        try c.encode(firmware, forKey: .firmware)
+        try c.encode(state, forKey: .state)
+        try c.encodeIfPresent(description, forKey: .description)
+        try c.encode(labels, forKey: .labels)
+        try c.encode(lifecycle, forKey: .lifecycle)
+        if !disks.isEmpty { try c.encode(disks, forKey: .disks) }
+        try c.encodeIfPresent(cloudInit, forKey: .cloudInit)
     }
 
     /// The vCPU ceiling the domain is defined with.
@@ -119,10 +147,13 @@ public struct Located<Value: Sendable>: Sendable {
 public struct Manifest: Sendable {
     public var hosts: [Located<HostSpec>]
     public var virtualMachines: [Located<VirtualMachineSpec>]
+    public var storage: StorageManifest
 
-    public init(hosts: [Located<HostSpec>] = [], virtualMachines: [Located<VirtualMachineSpec>] = []) {
+    public init(hosts: [Located<HostSpec>] = [], virtualMachines: [Located<VirtualMachineSpec>] = [],
+                storage: StorageManifest = StorageManifest()) {
         self.hosts = hosts
         self.virtualMachines = virtualMachines
+        self.storage = storage
     }
 
     public func host(named name: String) -> HostSpec? {
