@@ -6,7 +6,7 @@ import Foundation
 /// after each failing call, before anything else can overwrite it.
 final class LibvirtConnection: @unchecked Sendable {
     let uri: String
-    private let pointer: virConnectPtr
+    let pointer: virConnectPtr
 
     private static let silenceDefaultErrorPrinter: Void = {
         // libvirt prints every error to stderr unless a handler is installed.
@@ -35,7 +35,8 @@ final class LibvirtConnection: @unchecked Sendable {
         }
         let message = error.pointee.message.map { String(cString: $0) } ?? "unknown libvirt error"
         let number = error.pointee.code
-        let mapped: DriverError.Code = number == Int32(VIR_ERR_NO_DOMAIN.rawValue) ? .notFound : code
+        let notFound = [VIR_ERR_NO_DOMAIN, VIR_ERR_NO_STORAGE_POOL, VIR_ERR_NO_STORAGE_VOL].map { Int32($0.rawValue) }
+        let mapped: DriverError.Code = notFound.contains(number) ? .notFound : code
         return DriverError(mapped, "\(context()): \(message)", libvirtCode: number)
     }
 
@@ -75,7 +76,7 @@ final class LibvirtConnection: @unchecked Sendable {
 
 /// Owns one `virDomainPtr`.
 final class LibvirtDomain: @unchecked Sendable {
-    private let pointer: virDomainPtr
+    let pointer: virDomainPtr
 
     init(_ pointer: virDomainPtr) { self.pointer = pointer }
 
