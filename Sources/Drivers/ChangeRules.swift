@@ -24,5 +24,7 @@ public struct ChangeRules: Sendable, Hashable {
         "maxVcpus": .restart,
         "maxMemory": .restart,
         "firmware": .restart,
+        // Only when every added or removed disk is hot-pluggable (DiskHotplug); otherwise a restart.
+        "disks": .live,
     ])
 }

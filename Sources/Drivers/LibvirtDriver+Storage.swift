@@ -165,15 +165,17 @@ extension LibvirtDriver: StorageHost {
         }
     }
 
-    public func deleteVolume(pool: String, name: String, expectedKey: String) async throws {
+    public func deleteVolume(pool: String, name: String, expectedKey: String, allowAttached: Bool) async throws {
         try await blocking { [connection] in
             let volume = try connection.pool(named: pool).volume(named: name)
             guard volume.key == expectedKey else {
                 throw DriverError(.notOwned, "volume \(name) in pool \(pool) is not the one vmplan created (key \(volume.key), recorded \(expectedKey)); it was left untouched")
             }
-            for domain in try connection.allDomains() {
-                guard let xml = try? domain.xml(inactive: true) else { continue }
-                if try DiskXML.read(xml).contains(where: { ($0.disk.pool == pool && $0.disk.volume == name) || $0.disk.volume == volume.path }) {
+            // Both definitions: a guest that has not acknowledged an unplug still has the disk open.
+            for domain in try connection.allDomains() where !allowAttached {
+                let definitions = [try? domain.xml(inactive: true), domain.id == nil ? nil : try? domain.xml(inactive: false)]
+                for xml in definitions.compactMap({ $0 })
+                where try DiskXML.read(xml).contains(where: { ($0.disk.pool == pool && $0.disk.volume == name) || $0.disk.volume == volume.path }) {
                     throw DriverError(.operation, "volume \(name) in pool \(pool) is still a disk of domain \(domain.name); it was left untouched")
                 }
             }

@@ -115,6 +115,7 @@ public protocol StorageHost: Sendable {
     /// Returns the domain that was resized live, if any.
     func growVolume(pool: String, name: String, to capacity: ByteCount) async throws -> String?
 
-    /// Deletes a volume whose key is `expectedKey`.
-    func deleteVolume(pool: String, name: String, expectedKey: String) async throws
+    /// Deletes a volume whose key is `expectedKey`. Unless `allowAttached` (a seed being rebuilt),
+    /// refuses a volume that is a disk of any domain.
+    func deleteVolume(pool: String, name: String, expectedKey: String, allowAttached: Bool) async throws
 }

@@ -9,13 +9,17 @@ public enum ApplyEvent: Sendable {
     case progress(Change, String)
     case finished(Change, Duration)
     case failed(Change, String)
+    /// A pool or volume change: a progress line or its outcome.
+    case storage(StorageChange, String)
 }
 
 public struct ApplyOutcome: Sendable {
     public var applied: [Change] = []
     public var failed: [(change: Change, error: String)] = []
+    public var storageApplied: [StorageChange] = []
+    public var storageFailed: [(change: StorageChange, error: String)] = []
 
-    public var succeeded: Bool { failed.isEmpty }
+    public var succeeded: Bool { failed.isEmpty && storageFailed.isEmpty }
 }
 
 /// Executes a plan through the drivers, journaling each change before and after the driver call.
@@ -38,6 +42,9 @@ public struct Applier: Sendable {
     public func apply(_ plan: Plan, recorded: [String: RecordedVM], runID: Int64,
                       events: @escaping @Sendable (ApplyEvent) -> Void) async throws -> ApplyOutcome {
         var outcome = ApplyOutcome()
+        // Pools and volumes exist before the VMs that use them, and go after the VMs that used them.
+        let storageRecords = Dictionary(try database.resources().map { ("\($0.kind)/\($0.name)", $0) }, uniquingKeysWith: { $1 })
+        try await applyStorage(plan.storage.filter { !$0.runsAfterVMs }, runID: runID, recorded: storageRecords, outcome: &outcome, events: events)
         for change in plan.changes where change.action != .noop || change.recordsOnly {
             let entry = JournalEntry(runID: runID, kind: change.kind, name: change.name, host: change.host,
                                      action: change.action.rawValue, detail: summary(of: change))
@@ -59,6 +66,7 @@ public struct Applier: Sendable {
                 outcome.failed.append((change, message))
             }
         }
+        try await applyStorage(plan.storage.filter(\.runsAfterVMs), runID: runID, recorded: storageRecords, outcome: &outcome, events: events)
         return outcome
     }
 

@@ -10,18 +10,33 @@ public struct Snapshot: Sendable {
     public var live: [String: [ObservedDomain]]
     public var drivers: [String: any Hypervisor]
     public var rules: [String: ChangeRules]
+    public var storage: StorageSnapshot
 
     public init(desired: [Located<VirtualMachineSpec>], recorded: [String: RecordedVM], live: [String: [ObservedDomain]],
-                drivers: [String: any Hypervisor], rules: [String: ChangeRules]) {
+                drivers: [String: any Hypervisor], rules: [String: ChangeRules], storage: StorageSnapshot = StorageSnapshot()) {
         self.desired = desired
         self.recorded = recorded
         self.live = live
         self.drivers = drivers
         self.rules = rules
+        self.storage = storage
     }
 
+    /// Plans the VMs and the storage; problems of both are reported together.
     public func plan(_ options: PlanOptions = PlanOptions()) throws(PlanError) -> Plan {
-        try Planner.plan(desired: desired, recorded: recorded, live: live, rules: rules, options: options)
+        let storagePlan = Result { () throws(PlanError) in
+            try StoragePlanner.plan(storage, vms: desired, recordedVMs: Set(recorded.keys), domains: live)
+        }
+        let vmPlan = Result { () throws(PlanError) in
+            try Planner.plan(desired: desired, recorded: recorded, live: live, rules: rules, options: options)
+        }
+        switch (vmPlan, storagePlan) {
+        case (.success(var plan), .success(let storageChanges)):
+            plan.storage = storageChanges
+            return plan
+        case let (.failure(vmError), .failure(storageError)): throw PlanError(storageError.problems + vmError.problems)
+        case let (.failure(error), _), let (_, .failure(error)): throw error
+        }
     }
 
     /// The compared fields of every view, to save with a plan and check again before applying it.
@@ -81,7 +96,9 @@ public enum Reconciliation {
         guard failures.isEmpty else {
             throw HostUnreachable(failures: failures.sorted { $0.host < $1.host })
         }
-        return Snapshot(desired: manifest.virtualMachines, recorded: recorded, live: live, drivers: drivers, rules: rules)
+        let storage = try await observeStorage(of: manifest, database: database, drivers: drivers)
+        return Snapshot(desired: manifest.virtualMachines, recorded: recorded, live: live, drivers: drivers, rules: rules,
+                        storage: storage)
     }
 
     /// The state database's VirtualMachine records, decoded.

@@ -13,6 +13,8 @@ enum VMFields {
         ]
         if let description = spec.description { values.append(("description", description)) }
         if !spec.labels.isEmpty { values.append(("labels", render(spec.labels))) }
+        // The seed cdrom is part of the list: adding cloudInit to a VM changes its disks.
+        if !spec.attachedDisks.isEmpty { values.append(("disks", spec.attachedDisks.map(\.summary).joined(separator: ", "))) }
         return values
     }
 
@@ -44,7 +46,7 @@ enum VMFields {
         let liveValues = Dictionary(uniqueKeysWithValues: values(of: live).map { ($0.field, $0.value) })
         let desiredValues = Dictionary(uniqueKeysWithValues: values(of: desired).map { ($0.field, $0.value) })
         let recordedValues = recorded.map { Dictionary(uniqueKeysWithValues: values(of: $0).map { ($0.field, $0.value) }) }
-        let order = ["vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "state", "description", "labels"]
+        let order = ["vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "state", "description", "labels", "disks"]
         return order.compactMap { field in
             let before = liveValues[field]
             let after = desiredValues[field]

@@ -30,14 +30,24 @@ enum PlanRenderer {
             lines.append("")
         }
         let actionable = plan.actionable
-        guard !actionable.isEmpty else {
+        guard plan.hasChanges else {
             lines.append("No changes. The hosts match the manifests.")
             return lines.joined(separator: "\n")
         }
         lines.append("vmplan will perform the following actions:")
         lines.append("")
+        // In the order apply runs them: storage that VMs need, the VMs, then storage they released.
+        let storage = plan.storage.filter(\.isActionable)
+        for change in storage where !change.runsAfterVMs {
+            lines.append(contentsOf: renderStorage(change))
+            lines.append("")
+        }
         for change in actionable {
             lines.append(contentsOf: render(change))
+            lines.append("")
+        }
+        for change in storage where change.runsAfterVMs {
+            lines.append(contentsOf: renderStorage(change))
             lines.append("")
         }
         lines.append(summary(plan))

@@ -124,30 +124,34 @@ struct Apply: AsyncParsableCommand {
         let outcome = try await applier.apply(plan, recorded: snapshot.recorded, runID: runID) { event in
             Self.printEvent(event, toStandardError: json)
         }
-        let summary = Self.summary(outcome.applied)
+        let summary = Self.summary(outcome.applied, storage: outcome.storageApplied)
         report.result = .init(
             succeeded: outcome.succeeded,
-            applied: outcome.applied.filter { $0.action != .noop }.map(\.name),
-            failed: outcome.failed.map { .init(name: $0.change.name, host: $0.change.host, error: $0.error) })
+            applied: outcome.applied.filter { $0.action != .noop }.map(\.name) + outcome.storageApplied.filter(\.isActionable).map(\.name),
+            failed: outcome.failed.map { .init(name: $0.change.name, host: $0.change.host, error: $0.error) }
+                + outcome.storageFailed.map { .init(name: $0.change.name, host: $0.change.host, error: $0.error) })
         if outcome.succeeded {
             say("\nApply complete! \(summary)")
             try database.finishRun(runID, result: .succeeded, summary: summary)
         } else {
-            printError("\nApply failed: \(outcome.failed.count) change\(outcome.failed.count == 1 ? "" : "s") did not complete. \(summary)")
-            for failure in outcome.failed {
-                printError("error: \(failure.change.name) (\(failure.change.host)): \(failure.error)")
+            let failures = outcome.failed.map { ($0.change.name, $0.change.host, $0.error) }
+                + outcome.storageFailed.map { ("\($0.change.kind == .pool ? "pool" : "volume") \($0.change.name)", $0.change.host, $0.error) }
+            printError("\nApply failed: \(failures.count) change\(failures.count == 1 ? "" : "s") did not complete. \(summary)")
+            for (name, host, error) in failures {
+                printError("error: \(name) (\(host)): \(error)")
             }
             printError("The failed changes are recorded; the next plan re-observes the hosts and shows what is still to do.")
-            try database.finishRun(runID, result: .failed, summary: "\(outcome.failed.count) failed. \(summary)")
+            try database.finishRun(runID, result: .failed, summary: "\(failures.count) failed. \(summary)")
         }
         if output.json { print(try report.json()) }
         return outcome.succeeded
     }
 
-    private static func summary(_ applied: [Change]) -> String {
-        let added = applied.filter { $0.action == .create || $0.action == .replace }.count
-        let changed = applied.filter { $0.action == .update }.count
+    private static func summary(_ applied: [Change], storage: [StorageChange]) -> String {
+        let added = applied.filter { $0.action == .create || $0.action == .replace }.count + storage.filter { $0.action == .create }.count
+        let changed = applied.filter { $0.action == .update }.count + storage.filter { $0.action == .update }.count
         let destroyed = applied.filter { $0.action == .delete || $0.action == .replace }.count
+            + storage.filter { $0.action == .delete && !$0.isForget }.count
         return "Resources: \(added) added, \(changed) changed, \(destroyed) destroyed."
     }
 
@@ -162,6 +166,8 @@ struct Apply: AsyncParsableCommand {
             line = "\(change.name): \(verb(change.action).done) after \(seconds(duration))"
         case .failed(let change, _):
             line = "\(change.name): \(verb(change.action).present) failed"
+        case .storage(let change, let message):
+            line = "\(change.kind == .pool ? "pool" : "volume") \(change.name): \(message)"
         }
         if toStandardError {
             printError(line)
