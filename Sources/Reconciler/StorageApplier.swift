@@ -19,6 +19,10 @@ extension Reconciliation {
             snapshot.recorded[StorageSnapshot.key(.volume, record.name)] = (record.host, .volume(spec))
         }
         snapshot.owned = try database.ownedStorage()
+        // Manifests and a state without storage need no pool listing (nor a storage driver on the host).
+        let usesStorage = !snapshot.pools.isEmpty || !snapshot.volumes.isEmpty || !snapshot.recorded.isEmpty
+            || manifest.virtualMachines.contains { !$0.value.attachedDisks.isEmpty }
+        guard usesStorage else { return snapshot }
         let images = manifest.storage.volumes.compactMap { volume -> String? in
             if case .image(let path)? = volume.value.source { return path }
             return nil
