@@ -32,7 +32,7 @@ public struct Snapshot: Sendable {
         }
         switch (vmPlan, storagePlan) {
         case (.success(var plan), .success(let storageChanges)):
-            plan.storage = storageChanges
+            plan.storage = StoragePlanner.scoped(storageChanges, to: options.targets, vms: desired, volumes: storage.volumes)
             return plan
         case let (.failure(vmError), .failure(storageError)): throw PlanError(storageError.problems + vmError.problems)
         case let (.failure(error), _), let (_, .failure(error)): throw error

@@ -138,6 +138,26 @@ public enum StoragePlanner {
         return changes
     }
 
+    /// With `--target`, only the storage the targeted VMs use: their volumes, those volumes' bases
+    /// and pools. Nothing is removed in a targeted plan.
+    public static func scoped(_ changes: [StorageChange], to targets: Set<String>, vms: [Located<VirtualMachineSpec>],
+                              volumes: [Located<VolumeSpec>]) -> [StorageChange] {
+        guard !targets.isEmpty else { return changes }
+        var names = Set(vms.filter { targets.contains($0.value.name) }.flatMap { $0.value.attachedDisks.map(\.volume) })
+        var pending = Array(names)
+        while let name = pending.popLast() {
+            switch volumes.first(where: { $0.value.name == name })?.value.source {
+            case .volume(let base)?, .backing(let base)?:
+                if names.insert(base).inserted { pending.append(base) }
+            default: break
+            }
+        }
+        let pools = Set(changes.filter { $0.kind == .volume && names.contains($0.name) }.map(\.pool))
+        return changes.filter { change in
+            !change.runsAfterVMs && (change.kind == .volume ? names.contains(change.name) : pools.contains(change.name))
+        }
+    }
+
     /// Seeds are volumes vmplan derives from each VM's cloudInit; they hold no user data.
     static func seedVolumes(_ vms: [Located<VirtualMachineSpec>]) -> [Located<VolumeSpec>] {
         vms.compactMap { located in

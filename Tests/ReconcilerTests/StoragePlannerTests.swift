@@ -143,3 +143,16 @@ struct StoragePlannerTests {
         }
     }
 }
+
+@Suite("Storage planner with --target")
+struct StorageTargetTests {
+    @Test func aTargetedPlanKeepsOnlyTheTargetsStorage() throws {
+        let vm = VirtualMachineSpec(name: "web-1", host: "kvm-01", vcpus: 1, memory: .mebibytes(64), disks: [DiskSpec(volume: "overlay", pool: "p")])
+        let volumes = [StoragePlannerTests.volume("base"), StoragePlannerTests.volume("overlay", source: .backing("base")), StoragePlannerTests.volume("other")]
+        let changes = try StoragePlannerTests.plan(volumes: volumes, vms: [vm], live: ObservedStorage(),
+                                                   recorded: [.volume(StoragePlannerTests.volume("gone"))])
+        let scoped = StoragePlanner.scoped(changes, to: ["web-1"], vms: [Located(vm, at: StoragePlannerTests.here)],
+                                           volumes: volumes.map { Located($0, at: StoragePlannerTests.here) })
+        #expect(scoped.map(\.name) == ["p", "base", "overlay"])
+    }
+}
