@@ -27,6 +27,8 @@ public struct ChangeRules: Sendable, Hashable {
         // Hotplug of passthrough devices is not proven on every guest and GPU: restart.
         "gpus": .restart,
         "vgpus": .restart,
+        // Only when every added or removed disk is hot-pluggable (DiskHotplug); otherwise a restart.
+        "disks": .live,
     ])
 
     /// Xen through libxl: balloon memory and vCPUs within the maxima move live; PCI devices need a restart.

@@ -26,7 +26,8 @@ public enum DomainXML {
         xml.element("vcpu", [("placement", "static"), ("current", String(spec.vcpus))], text: String(spec.effectiveMaxVcpus))
         xml.open("os", spec.firmware == .uefi ? [("firmware", "efi")] : [])
         xml.element("type", [("arch", capabilities.arch)], text: "hvm")
-        xml.element("boot", [("dev", "hd")])
+        // libvirt refuses <os><boot> together with per-disk boot orders.
+        if !spec.attachedDisks.contains(where: { $0.boot != nil }) { xml.element("boot", [("dev", "hd")]) }
         xml.close()
         xml.open("features")
         xml.element("acpi")
@@ -36,6 +37,7 @@ public enum DomainXML {
         xml.element("on_reboot", text: "restart")
         xml.element("on_crash", text: "destroy")
         xml.open("devices")
+        writeDisks(into: &xml, spec: spec)
         xml.open("serial", [("type", "pty")])
         xml.element("target", [("port", "0")])
         xml.close()

@@ -1,4 +1,5 @@
 internal import CLibvirt
+import Spec
 import Foundation
 
 /// Owns one `virConnectPtr`. libvirt connections are thread-safe, so one connection is
@@ -35,7 +36,8 @@ final class LibvirtConnection: @unchecked Sendable {
         }
         let message = error.pointee.message.map { String(cString: $0) } ?? "unknown libvirt error"
         let number = error.pointee.code
-        let mapped: DriverError.Code = number == Int32(VIR_ERR_NO_DOMAIN.rawValue) ? .notFound : code
+        let notFound = [VIR_ERR_NO_DOMAIN, VIR_ERR_NO_STORAGE_POOL, VIR_ERR_NO_STORAGE_VOL].map { Int32($0.rawValue) }
+        let mapped: DriverError.Code = notFound.contains(number) ? .notFound : code
         return DriverError(mapped, "\(context()): \(message)", libvirtCode: number)
     }
 
@@ -75,7 +77,7 @@ final class LibvirtConnection: @unchecked Sendable {
 
 /// Owns one `virDomainPtr`.
 final class LibvirtDomain: @unchecked Sendable {
-    private let pointer: virDomainPtr
+    let pointer: virDomainPtr
 
     init(_ pointer: virDomainPtr) { self.pointer = pointer }
 
@@ -143,9 +145,14 @@ final class LibvirtDomain: @unchecked Sendable {
         }
     }
 
-    func undefine() throws {
-        let flags = VIR_DOMAIN_UNDEFINE_NVRAM.rawValue | VIR_DOMAIN_UNDEFINE_MANAGED_SAVE.rawValue
-            | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA.rawValue | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA.rawValue
+    /// Removes the definition with what belongs to it only (managed save; for QEMU also NVRAM and
+    /// snapshot and checkpoint metadata). libxl refuses every flag but the managed-save one.
+    func undefine(flavour: HypervisorKind) throws {
+        var flags = VIR_DOMAIN_UNDEFINE_MANAGED_SAVE.rawValue
+        if flavour == .kvm {
+            flags |= VIR_DOMAIN_UNDEFINE_NVRAM.rawValue | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA.rawValue
+                | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA.rawValue
+        }
         guard virDomainUndefineFlags(pointer, UInt32(flags)) == 0 else {
             throw LibvirtConnection.lastError(.operation, "cannot undefine domain \(name)")
         }

@@ -55,10 +55,13 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
                 var running: VirtualMachineSpec?
                 if id != nil, reader.owner != nil, let live = try? domain.xml(inactive: false) {
                     running = try DomainXMLReader.read(live).spec(host: hostName, running: true)
+                    running?.disks = try DiskXML.read(live).map(\.disk)
                 }
+                var spec = reader.spec(host: hostName, running: id != nil)
+                spec.disks = try DiskXML.read(xml).map(\.disk)
                 return ObservedDomain(
                     name: reader.name, uuid: domain.uuid, id: id, owner: reader.owner,
-                    spec: reader.spec(host: hostName, running: id != nil), runningSpec: running,
+                    spec: spec, runningSpec: running,
                     domainType: reader.domainType
                 )
             }
@@ -82,6 +85,7 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
         try await blocking { [connection, capabilities, flavour] in
             let domain = try connection.domain(named: spec.name)
             _ = try Self.owned(domain, on: connection)
+            if domain.id != nil { try Self.hotplugDisks(domain, desired: spec, progress: progress) }
             _ = try connection.define(xml: try DomainXML.make(for: spec, flavour: flavour, capabilities: capabilities, uuid: domain.uuid))
             guard domain.id != nil else { return }
             // The persistent config now holds the new spec; bring the running domain along
@@ -116,11 +120,11 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
     }
 
     public func delete(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws {
-        try await blocking { [connection] in
+        try await blocking { [connection, flavour] in
             let domain = try connection.domain(named: name)
             _ = try Self.owned(domain, on: connection)
             try Self.stop(domain, policy: policy, progress: progress)
-            try domain.undefine()
+            try domain.undefine(flavour: flavour)
         }
     }
 

@@ -12,6 +12,8 @@ public enum ApplyEvent: Sendable {
     case deviceStarted(DeviceChange)
     case deviceFinished(DeviceChange, Duration)
     case deviceFailed(DeviceChange, String)
+    /// A pool or volume change: a progress line or its outcome.
+    case storage(StorageChange, String)
 }
 
 public struct ApplyOutcome: Sendable {
@@ -19,8 +21,10 @@ public struct ApplyOutcome: Sendable {
     public var failed: [(change: Change, error: String)] = []
     public var appliedDevices: [DeviceChange] = []
     public var failedDevices: [(change: DeviceChange, error: String)] = []
+    public var storageApplied: [StorageChange] = []
+    public var storageFailed: [(change: StorageChange, error: String)] = []
 
-    public var succeeded: Bool { failed.isEmpty && failedDevices.isEmpty }
+    public var succeeded: Bool { failed.isEmpty && failedDevices.isEmpty && storageFailed.isEmpty }
 }
 
 /// Executes a plan through the drivers, journaling each change before and after the driver call.
@@ -43,7 +47,10 @@ public struct Applier: Sendable {
     public func apply(_ plan: Plan, recorded: [String: RecordedVM], runID: Int64,
                       events: @escaping @Sendable (ApplyEvent) -> Void) async throws -> ApplyOutcome {
         var outcome = ApplyOutcome()
-        // mdevs exist before the VMs that use them start, and go after the VMs that used them.
+        // Pools and volumes exist before the VMs that use them, and go after the VMs that used them;
+        // so do mdevs.
+        let storageRecords = Dictionary(try database.resources().map { ("\($0.kind)/\($0.name)", $0) }, uniquingKeysWith: { $1 })
+        try await applyStorage(plan.storage.filter { !$0.runsAfterVMs }, runID: runID, recorded: storageRecords, outcome: &outcome, events: events)
         for device in plan.deviceChanges where device.action == .create {
             await apply(device, runID: runID, outcome: &outcome, events: events)
         }
@@ -80,6 +87,7 @@ public struct Applier: Sendable {
         for device in plan.deviceChanges where device.action == .delete {
             await apply(device, runID: runID, outcome: &outcome, events: events)
         }
+        try await applyStorage(plan.storage.filter(\.runsAfterVMs), runID: runID, recorded: storageRecords, outcome: &outcome, events: events)
         return outcome
     }
 

@@ -108,6 +108,8 @@ public struct Plan: Sendable {
     public var deviceChanges: [DeviceChange]
     /// What the plan could not confirm but does not stop for (a Host with deviceChecks: warn).
     public var warnings: [Diagnostic]
+    /// Pools and volumes (StoragePlanner), applied around the VMs: creations before, deletions after.
+    public var storage: [StorageChange] = []
 
     public init(changes: [Change], unmanaged: [UnmanagedDomain], deviceChanges: [DeviceChange] = [], warnings: [Diagnostic] = []) {
         self.changes = changes
@@ -120,15 +122,18 @@ public struct Plan: Sendable {
     /// VMs whose config is ahead of what they run, because they may not be restarted.
     public var waitingForBoot: [Change] { changes.filter { !$0.pendingRestart.isEmpty } }
     /// Changes that touch nothing on a host but must be recorded (first sight of an adopted VM, …).
-    public var hasRecordUpdates: Bool { changes.contains { $0.recordsOnly } }
-    public var hasChanges: Bool { !actionable.isEmpty || !deviceChanges.isEmpty }
+    public var hasRecordUpdates: Bool { changes.contains { $0.recordsOnly } || storage.contains { $0.record != nil } }
+    public var hasChanges: Bool { !actionable.isEmpty || !deviceChanges.isEmpty || storage.contains(where: \.isActionable) }
 
     public var toAdd: Int {
         changes.filter { $0.action == .create || $0.action == .replace }.count + deviceChanges.filter { $0.action == .create }.count
+            + storage.filter { $0.action == .create }.count
     }
-    public var toChange: Int { changes.filter { $0.action == .update }.count }
+    public var toChange: Int { changes.filter { $0.action == .update }.count + storage.filter { $0.action == .update }.count }
+    /// Forgotten pools and volumes stay on the host: they are not destroyed.
     public var toDestroy: Int {
         changes.filter { $0.action == .delete || $0.action == .replace }.count + deviceChanges.filter { $0.action == .delete }.count
+            + storage.filter { $0.action == .delete && !$0.isForget }.count
     }
 }
 

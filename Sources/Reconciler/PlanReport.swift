@@ -47,6 +47,8 @@ public struct PlanReport: Codable, Sendable {
         public var fields: [FieldDiff]
         public var ignored: [FieldDiff]
         public var pendingRestart: [String]
+        /// Pools and volumes: true when the change deletes a volume's data (reclaim: delete).
+        public var dataLoss: Bool?
     }
 
     public struct UnmanagedDomainReport: Codable, Sendable, Hashable {
@@ -94,7 +96,7 @@ public struct PlanReport: Codable, Sendable {
                 ChangeReport(kind: change.kind, name: change.name, host: change.host, previousHost: change.previousHost,
                              action: change.action, mode: change.mode, reasons: change.reasons, fields: change.diffs,
                              ignored: change.ignored, pendingRestart: change.pendingRestart)
-            }
+            } + plan.storage.filter(\.isActionable).map(ChangeReport.init(storage:))
         self.unmanaged = plan.unmanaged.map { UnmanagedDomainReport(host: $0.host, name: $0.name, running: $0.isRunning) }
         self.deviceChanges = plan.deviceChanges
         self.warnings = plan.warnings.map { $0.rendered(as: "warning") }
@@ -167,6 +169,7 @@ public struct PlanInputs: Codable, Sendable, Hashable {
             }
         }
         self.live = live
+        addStorage(snapshot.storage, vms: snapshot.desired)
     }
 
     private static func fields(of spec: VirtualMachineSpec) -> [String: String] {

@@ -168,10 +168,13 @@ public enum Planner {
         for field in ignoredFields { VMFields.copy(field, from: config, to: &desired) }
         let ignoredReasons = ignored.map { "\($0.field) differs (\($0.before ?? "-") on the host, \($0.after ?? "-") in the manifests) but is ignored (lifecycle.ignoreChanges)" }
 
-        let restartClass = { (field: String) in rules.change(for: field) == .restart }
+        // Disks are live only when every disk that comes or goes is hot-pluggable.
+        let restartClass = { (field: String, from: VirtualMachineSpec, to: VirtualMachineSpec) in
+            rules.change(for: field) == .restart || (field == "disks" && !DiskHotplug.isLive(from: from, to: to))
+        }
         // What the running VM has not booted with yet, from an earlier apply with restart: never.
         let waiting = observed.runningSpec.map { running in
-            VMFields.diff(live: running, desired: config, recorded: nil).map(\.field).filter(restartClass)
+            VMFields.diff(live: running, desired: config, recorded: nil).map(\.field).filter { restartClass($0, running, config) }
         } ?? []
         let willRun = desired.state == .running
 
@@ -195,7 +198,7 @@ public enum Planner {
         var pending = waiting
         var reasons: [String] = []
         let configFields = diffs.filter { $0.field != "state" }.map(\.field)
-        let restartFields = configFields.filter(restartClass)
+        let restartFields = configFields.filter { restartClass($0, config, desired) }
         if !observed.isRunning {
             pending = []
             if !configFields.isEmpty {

@@ -13,10 +13,12 @@ public struct Snapshot: Sendable {
     /// Device inventories, read only for hosts where some VM has GPUs or vGPUs, or vmplan made mdevs.
     public var devices: [String: HostDeviceView]
     public var recordedDevices: [RecordedDevice]
+    public var storage: StorageSnapshot
 
     public init(desired: [Located<VirtualMachineSpec>], recorded: [String: RecordedVM], live: [String: [ObservedDomain]],
                 drivers: [String: any Hypervisor], rules: [String: ChangeRules],
-                devices: [String: HostDeviceView] = [:], recordedDevices: [RecordedDevice] = []) {
+                devices: [String: HostDeviceView] = [:], recordedDevices: [RecordedDevice] = [],
+                storage: StorageSnapshot = StorageSnapshot()) {
         self.desired = desired
         self.recorded = recorded
         self.live = live
@@ -24,11 +26,25 @@ public struct Snapshot: Sendable {
         self.rules = rules
         self.devices = devices
         self.recordedDevices = recordedDevices
+        self.storage = storage
     }
 
+    /// Plans the VMs and the storage; problems of both are reported together.
     public func plan(_ options: PlanOptions = PlanOptions()) throws(PlanError) -> Plan {
-        try Planner.plan(desired: desired, recorded: recorded, live: live, rules: rules, options: options,
-                         devices: devices, recordedDevices: recordedDevices)
+        let storagePlan = Result { () throws(PlanError) in
+            try StoragePlanner.plan(storage, vms: desired, recordedVMs: Set(recorded.keys), domains: live)
+        }
+        let vmPlan = Result { () throws(PlanError) in
+            try Planner.plan(desired: desired, recorded: recorded, live: live, rules: rules, options: options,
+                             devices: devices, recordedDevices: recordedDevices)
+        }
+        switch (vmPlan, storagePlan) {
+        case (.success(var plan), .success(let storageChanges)):
+            plan.storage = StoragePlanner.scoped(storageChanges, to: options.targets, vms: desired, volumes: storage.volumes)
+            return plan
+        case let (.failure(vmError), .failure(storageError)): throw PlanError(storageError.problems + vmError.problems)
+        case let (.failure(error), _), let (_, .failure(error)): throw error
+        }
     }
 
     /// The compared fields of every view, to save with a plan and check again before applying it.
@@ -90,8 +106,9 @@ public enum Reconciliation {
         }
         let recordedDevices = try recordedMediatedDevices(in: database)
         let devices = try await deviceViews(manifest: manifest, drivers: drivers, recordedDevices: recordedDevices)
+        let storage = try await observeStorage(of: manifest, database: database, drivers: drivers)
         return Snapshot(desired: manifest.virtualMachines, recorded: recorded, live: live, drivers: drivers, rules: rules,
-                        devices: devices, recordedDevices: recordedDevices)
+                        devices: devices, recordedDevices: recordedDevices, storage: storage)
     }
 
     /// Inventories cost a round trip per device, so only hosts that need one are asked.

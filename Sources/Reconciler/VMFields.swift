@@ -19,6 +19,8 @@ enum VMFields {
         if !spec.vgpus.isEmpty {
             values.append(("vgpus", spec.vgpus.map { $0.uuid + ($0.display ? " (display)" : "") }.sorted().joined(separator: ", ")))
         }
+        // The seed cdrom is part of the list: adding cloudInit to a VM changes its disks.
+        if !spec.attachedDisks.isEmpty { values.append(("disks", spec.attachedDisks.map(\.summary).joined(separator: ", "))) }
         return values
     }
 
@@ -53,7 +55,7 @@ enum VMFields {
         let liveValues = Dictionary(uniqueKeysWithValues: values(of: live).map { ($0.field, $0.value) })
         let desiredValues = Dictionary(uniqueKeysWithValues: values(of: desired).map { ($0.field, $0.value) })
         let recordedValues = recorded.map { Dictionary(uniqueKeysWithValues: values(of: $0).map { ($0.field, $0.value) }) }
-        let order = ["vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "state", "description", "labels", "gpus", "vgpus", "boot"]
+        let order = ["vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "state", "description", "labels", "gpus", "vgpus", "boot", "disks"]
         return order.compactMap { field in
             let before = liveValues[field]
             let after = desiredValues[field]

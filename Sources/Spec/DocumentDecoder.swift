@@ -6,6 +6,8 @@ struct DecodedDocument {
     enum Kind: String, CaseIterable {
         case host = "Host"
         case virtualMachine = "VirtualMachine"
+        case storagePool = "StoragePool"
+        case volume = "Volume"
     }
 
     var kind: Kind
@@ -17,6 +19,8 @@ struct DecodedDocument {
     var virtualMachine: Located<VirtualMachineSpec>?
     /// Where each spec field's value is, for checks that need other documents (the host's flavour).
     var fieldLocations: [String: SourceLocation] = [:]
+    /// StoragePool and Volume documents, and the storage references of any kind (StorageDecoder.swift).
+    var storage = DecodedStorage()
 }
 
 /// Turns one YAML document into a `HostSpec` or `VirtualMachineSpec`, reporting every problem in it.
@@ -26,7 +30,7 @@ enum DocumentDecoder {
     static let metadataFields = ["name", "labels"]
     static let hostFields = ["uri", "hypervisor", "deviceChecks"]
     static let hostRequired = ["uri", "hypervisor"]
-    static let vmFields = ["host", "vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "state", "description", "lifecycle", "gpus", "vgpus", "boot"]
+    static let vmFields = ["host", "vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "state", "description", "lifecycle", "gpus", "vgpus", "boot", "disks", "cloudInit"]
     static let lifecycleFields = ["protect", "restart", "forceStop", "ignoreChanges"]
     static let vmRequired = ["host", "vcpus", "memory"]
 
@@ -85,6 +89,8 @@ enum DocumentDecoder {
                 spec.labels = labels
                 decoded.virtualMachine = Located(spec, at: location)
             }
+        case .storagePool, .volume:
+            decodeStorage(kind, specField.value, name: nameIsValid ? name : nil, at: location, checker: &checker, decoded: &decoded)
         }
         return decoded
     }
@@ -149,6 +155,8 @@ enum DocumentDecoder {
             checker.error("at most one vGPU of a VM can drive its display; \(vgpus.filter(\.display).count) have display: true", at: field.value)
             valid = false
         }
+        let disks = read("disks") { decodeDisks($0, checker: &checker, decoded: &decoded) } ?? []
+        let cloudInit = read("cloudInit") { decodeCloudInit($0, checker: &checker, decoded: &decoded) }
 
         // The ceilings are checked where they are written: that is the value to change.
         if let vcpus, let maxVcpus, let field = spec["maxVcpus"], maxVcpus < vcpus {
@@ -162,7 +170,8 @@ enum DocumentDecoder {
         guard valid, let host, let vcpus, let memory else { return nil }
         return VirtualMachineSpec(
             name: "", host: host, vcpus: vcpus, maxVcpus: maxVcpus, memory: memory, maxMemory: maxMemory,
-            firmware: firmware, state: state, description: description, lifecycle: lifecycle, gpus: gpus, vgpus: vgpus, boot: boot)
+            firmware: firmware, state: state, description: description, lifecycle: lifecycle, gpus: gpus, vgpus: vgpus, boot: boot,
+            disks: disks, cloudInit: cloudInit)
     }
 
     private static func decodeLifecycle(_ node: Node, checker: inout NodeChecker) -> Lifecycle? {

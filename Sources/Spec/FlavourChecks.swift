@@ -65,6 +65,11 @@ extension ManifestLoader {
                     log.error("firmware: uefi is not available for VMs on Xen host '\(vm.host)': vmplan boots Xen guests as pv or pvh "
                         + "(a kernel) or hvm (hvmloader with SeaBIOS); remove firmware or use a KVM host", at: location)
                 }
+                for field in ["disks", "cloudInit"] {
+                    guard let location = document.fieldLocations[field] else { continue }
+                    log.error("\(field) on Xen host '\(vm.host)' is not supported by vmplan's Xen flavour yet; "
+                        + "boot pv or pvh guests from a kernel and initrd in dom0 instead", at: location)
+                }
                 if !vm.vgpus.isEmpty, let location = document.fieldLocations["vgpus"] {
                     log.error("vgpus are not available on Xen host '\(vm.host)': libxl, libvirt's Xen driver, has no mediated devices; "
                         + "pass a whole GPU with gpus instead", at: location)

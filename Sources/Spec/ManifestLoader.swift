@@ -86,10 +86,14 @@ public enum ManifestLoader {
             checkHostReferences(decoded, log: &log)
             checkHypervisorFit(decoded, log: &log)
         }
+        var storageLog = DiagnosticLog()
+        let storage = StorageReferences.check(&decoded, log: &storageLog)
+        if !syntaxErrors { for diagnostic in storageLog.diagnostics { log.append(diagnostic) } }
         guard log.isEmpty else { throw ManifestError(log.sorted) }
         return Manifest(
             hosts: decoded.compactMap(\.host),
-            virtualMachines: decoded.compactMap(\.virtualMachine))
+            virtualMachines: decoded.compactMap(\.virtualMachine),
+            storage: storage)
     }
 
     private static func checkDuplicateNames(_ documents: [DecodedDocument], log: inout DiagnosticLog) {
@@ -111,7 +115,7 @@ public enum ManifestLoader {
             if let name = document.name, !hosts.contains(name) { hosts.append(name) }
         }
         let known = hosts.isEmpty ? "none (declare one with kind: Host)" : hosts.sorted().joined(separator: ", ")
-        for document in documents where document.kind == .virtualMachine {
+        for document in documents {  // VirtualMachines and StoragePools name a host
             guard let reference = document.hostReference, !hosts.contains(reference.name) else { continue }
             let hint = DidYouMean.hint(for: reference.name, among: hosts)
             log.error("host '\(reference.name)' is not defined by any Host document; known hosts: \(known)\(hint)", at: reference.location)

@@ -76,13 +76,17 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
     public var vgpus: [VGPURequest]
     /// How a Xen guest boots; nil on KVM hosts (and means HVM on Xen).
     public var boot: BootSpec?
+    /// Storage (docs/storage.md).
+    public var disks: [DiskSpec]
+    public var cloudInit: CloudInitSpec?
 
     public init(
         name: String, host: String, vcpus: Int, maxVcpus: Int? = nil,
         memory: ByteCount, maxMemory: ByteCount? = nil,
         firmware: Firmware = .bios, state: PowerState = .running,
         description: String? = nil, labels: [String: String] = [:], lifecycle: Lifecycle = Lifecycle(),
-        gpus: [GPURequest] = [], vgpus: [VGPURequest] = [], boot: BootSpec? = nil
+        gpus: [GPURequest] = [], vgpus: [VGPURequest] = [], boot: BootSpec? = nil,
+        disks: [DiskSpec] = [], cloudInit: CloudInitSpec? = nil
     ) {
         self.name = name
         self.host = host
@@ -98,10 +102,13 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         self.gpus = gpus
         self.vgpus = vgpus
         self.boot = boot
+        self.disks = disks
+        self.cloudInit = cloudInit
     }
 
     enum CodingKeys: String, CodingKey {
         case name, host, vcpus, maxVcpus, memory, maxMemory, firmware, state, description, labels, lifecycle, gpus, vgpus, boot
+        case disks, cloudInit
     }
 
     // Specs recorded by older versions lack newer fields; they load with the defaults.
@@ -121,9 +128,11 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         gpus = try c.decodeIfPresent([GPURequest].self, forKey: .gpus) ?? []
         vgpus = try c.decodeIfPresent([VGPURequest].self, forKey: .vgpus) ?? []
         boot = try c.decodeIfPresent(BootSpec.self, forKey: .boot)
+        disks = try c.decodeIfPresent([DiskSpec].self, forKey: .disks) ?? []
+        cloudInit = try c.decodeIfPresent(CloudInitSpec.self, forKey: .cloudInit)
     }
 
-    // Empty device lists are left out, so specs recorded before they existed keep their hash.
+    // Empty and absent fields are left out, so a spec keeps the hash it had before they existed.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(name, forKey: .name)
@@ -140,6 +149,8 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         if !gpus.isEmpty { try c.encode(gpus, forKey: .gpus) }
         if !vgpus.isEmpty { try c.encode(vgpus, forKey: .vgpus) }
         try c.encodeIfPresent(boot, forKey: .boot)
+        if !disks.isEmpty { try c.encode(disks, forKey: .disks) }
+        try c.encodeIfPresent(cloudInit, forKey: .cloudInit)
     }
 
     /// The vCPU ceiling the domain is defined with.
@@ -163,10 +174,13 @@ public struct Located<Value: Sendable>: Sendable {
 public struct Manifest: Sendable {
     public var hosts: [Located<HostSpec>]
     public var virtualMachines: [Located<VirtualMachineSpec>]
+    public var storage: StorageManifest
 
-    public init(hosts: [Located<HostSpec>] = [], virtualMachines: [Located<VirtualMachineSpec>] = []) {
+    public init(hosts: [Located<HostSpec>] = [], virtualMachines: [Located<VirtualMachineSpec>] = [],
+                storage: StorageManifest = StorageManifest()) {
         self.hosts = hosts
         self.virtualMachines = virtualMachines
+        self.storage = storage
     }
 
     public func host(named name: String) -> HostSpec? {

@@ -55,6 +55,21 @@ enum Migrations {
             // Fields applied to the config that the running VM only sees at its next boot (JSON array).
             try db.execute(sql: "ALTER TABLE resource ADD COLUMN pending_restart TEXT NOT NULL DEFAULT '[]'")
         }
+        migrator.registerMigration("v3: owned_storage") { db in
+            // Pools and volumes vmplan created itself: libvirt has no metadata element for them,
+            // so this table is the only proof of ownership. Nothing absent from it is ever deleted.
+            try db.execute(sql: """
+                CREATE TABLE owned_storage (
+                    kind TEXT NOT NULL CHECK (kind IN ('StoragePool', 'Volume')),
+                    host TEXT NOT NULL,
+                    pool TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    libvirt_key TEXT NOT NULL,
+                    created_at DATETIME NOT NULL,
+                    PRIMARY KEY (kind, host, pool, name)
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -4,7 +4,7 @@ import GRDB
 /// The SQLite file where vmplan records what it applied (`.vmplan/state.db` by default).
 public final class StateDatabase: Sendable {
     public let path: String
-    private let queue: DatabaseQueue
+    let queue: DatabaseQueue
 
     /// Opens (creating the file and its directory if needed) and migrates the database.
     public init(path: String) throws {

@@ -40,6 +40,12 @@ enum PlanRenderer {
         }
         lines.append("vmplan will perform the following actions:")
         lines.append("")
+        // In the order apply runs them: storage that VMs need, mdevs, the VMs, then what they released.
+        let storage = plan.storage.filter(\.isActionable)
+        for change in storage where !change.runsAfterVMs {
+            lines.append(contentsOf: renderStorage(change))
+            lines.append("")
+        }
         for device in plan.deviceChanges where device.action == .create {
             lines.append(contentsOf: render(device))
             lines.append("")
@@ -50,6 +56,10 @@ enum PlanRenderer {
         }
         for device in plan.deviceChanges where device.action == .delete {
             lines.append(contentsOf: render(device))
+            lines.append("")
+        }
+        for change in storage where change.runsAfterVMs {
+            lines.append(contentsOf: renderStorage(change))
             lines.append("")
         }
         lines.append(summary(plan))

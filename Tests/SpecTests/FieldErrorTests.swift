@@ -22,7 +22,7 @@ struct FieldErrorTests {
     func unknownSpecFieldList() {
         #expect(diagnostics(hostAndVM(spec: "host: kvm-01\nvcpus: 2\nmemory: 512MiB\ncolour: red")) == [
             "m.yaml:17:3: error: unknown field 'colour' in VirtualMachine spec; valid fields: "
-                + "host, vcpus, maxVcpus, memory, maxMemory, firmware, state, description, lifecycle, gpus, vgpus, boot",
+                + "host, vcpus, maxVcpus, memory, maxMemory, firmware, state, description, lifecycle, gpus, vgpus, boot, disks, cloudInit",
         ])
     }
 
@@ -115,8 +115,8 @@ struct FieldErrorTests {
         spec: {}
         """
         #expect(diagnostics(yaml) == [
-            "m.yaml:2:7: error: unknown kind 'Hots'; valid kinds: Host, VirtualMachine; did you mean 'Host'?",
-            "m.yaml:7:7: error: unknown kind 'Network'; valid kinds: Host, VirtualMachine",
+            "m.yaml:2:7: error: unknown kind 'Hots'; valid kinds: Host, VirtualMachine, StoragePool, Volume; did you mean 'Host'?",
+            "m.yaml:7:7: error: unknown kind 'Network'; valid kinds: Host, VirtualMachine, StoragePool, Volume",
         ])
     }
 

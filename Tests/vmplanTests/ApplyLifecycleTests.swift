@@ -143,13 +143,18 @@ struct DemoTests {
         let web = TestHost.uniqueName("demo-web")
         let batch = TestHost.uniqueName("demo-batch")
         let workspace = try Workspace()
+        let pool = try TestPool()
         defer {
-            TestHost.removeDomains([web, batch])
+            pool.delete(domains: [web, batch])
             workspace.delete()
         }
         let demo = ValidationTests.repository.appendingPathComponent("manifests/demo")
-        for file in try FileManager.default.contentsOfDirectory(atPath: demo.path) where file.hasSuffix(".yaml") {
+        for file in try FileManager.default.contentsOfDirectory(atPath: demo.path) where !file.hasPrefix(".") {
+            // The pool goes under a temporary directory; volumes follow the VM's unique name.
             let text = try String(contentsOf: demo.appendingPathComponent(file), encoding: .utf8)
+                .replacingOccurrences(of: "/var/lib/vmplan/demo-pool", with: pool.path)
+                .replacingOccurrences(of: "demo-pool", with: pool.name)
+                .replacingOccurrences(of: "demo-web-root", with: "\(web)-root")
                 .replacingOccurrences(of: "name: demo-web", with: "name: \(web)")
                 .replacingOccurrences(of: "name: demo-batch", with: "name: \(batch)")
             try workspace.write(file, text)
@@ -166,6 +171,10 @@ struct DemoTests {
         #expect(TestHost.element("currentMemory", in: webXML) == "131072")
         #expect(TestHost.element("memory", in: webXML) == "262144")
         #expect(TestHost.element("currentMemory", in: try #require(try TestHost.inactiveXML(batch))) == "65536")
+        #expect(webXML.contains("volume='\(web)-root'") && webXML.contains("volume='\(web)-cidata.iso'"))
+        #expect(try pool.info("\(web)-root")["virtual-size"] as? Int == 1 << 30)
+        let userData = try TestHost.run("isoinfo", ["-R", "-x", "/user-data", "-i", pool.file("\(web)-cidata.iso")])
+        #expect(userData.stdout.hasPrefix("#cloud-config\nhostname: \(web)\n"), "the demo-web.user-data file, with the renamed VM")
         let list = try CLI.run("state", "list", workspace.path)
         #expect(list.stdout.contains(web) && list.stdout.contains(batch))
         #expect(try CLI.run("plan", workspace.path, "--detailed-exitcode").status == 0)

@@ -72,8 +72,13 @@ struct XenTests {
         #expect(grow.status == 0, "\(grow.stdout)\(grow.stderr)")
         #expect(try XenTestHost.virsh("domid", name).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == id, "a live change keeps the domain")
         #expect(Self.kib(try XenTestHost.virsh("dumpxml", "--inactive", name).stdout, "currentMemory") == "196608")
-        let used = try XenTestHost.virsh("dominfo", name).stdout.split(separator: "\n").first { $0.hasPrefix("Used memory:") }
-        #expect(used?.contains("196608") == true, "the PV guest's balloon follows: \(used ?? "")")
+        // The guest's balloon driver takes a few seconds to give the memory to the guest.
+        var used = ""
+        for _ in 0..<30 where !used.contains("196608") {
+            used = try XenTestHost.virsh("dominfo", name).stdout.split(separator: "\n").first { $0.hasPrefix("Used memory:") }.map(String.init) ?? ""
+            if !used.contains("196608") { Thread.sleep(forTimeInterval: 1) }
+        }
+        #expect(used.contains("196608"), "the PV guest's balloon follows: \(used)")
 
         try workspace.write("vms.yaml", Self.pvGuest(name, memory: "192MiB", state: "stopped"))
         let stop = try Self.apply(workspace)

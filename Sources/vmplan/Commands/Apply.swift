@@ -133,23 +133,24 @@ struct Apply: AsyncParsableCommand {
         let summary = Self.summary(outcome)
         report.result = .init(
             succeeded: outcome.succeeded,
-            applied: outcome.applied.filter { $0.action != .noop }.map(\.name) + outcome.appliedDevices.map { "mdev \($0.uuid)" },
+            applied: outcome.applied.filter { $0.action != .noop }.map(\.name) + outcome.appliedDevices.map { "mdev \($0.uuid)" }
+                + outcome.storageApplied.filter(\.isActionable).map(\.name),
             failed: outcome.failedDevices.map { .init(name: "mdev \($0.change.uuid)", host: $0.change.host, error: $0.error) }
-                + outcome.failed.map { .init(name: $0.change.name, host: $0.change.host, error: $0.error) })
+                + outcome.failed.map { .init(name: $0.change.name, host: $0.change.host, error: $0.error) }
+                + outcome.storageFailed.map { .init(name: $0.change.name, host: $0.change.host, error: $0.error) })
         if outcome.succeeded {
             say("\nApply complete! \(summary)")
             try database.finishRun(runID, result: .succeeded, summary: summary)
         } else {
-            let count = outcome.failed.count + outcome.failedDevices.count
-            printError("\nApply failed: \(count) change\(count == 1 ? "" : "s") did not complete. \(summary)")
-            for failure in outcome.failedDevices {
-                printError("error: mdev \(failure.change.uuid) (\(failure.change.host)): \(failure.error)")
-            }
-            for failure in outcome.failed {
-                printError("error: \(failure.change.name) (\(failure.change.host)): \(failure.error)")
+            let failures = outcome.storageFailed.map { ("\($0.change.kind == .pool ? "pool" : "volume") \($0.change.name)", $0.change.host, $0.error) }
+                + outcome.failedDevices.map { ("mdev \($0.change.uuid)", $0.change.host, $0.error) }
+                + outcome.failed.map { ($0.change.name, $0.change.host, $0.error) }
+            printError("\nApply failed: \(failures.count) change\(failures.count == 1 ? "" : "s") did not complete. \(summary)")
+            for (name, host, error) in failures {
+                printError("error: \(name) (\(host)): \(error)")
             }
             printError("The failed changes are recorded; the next plan re-observes the hosts and shows what is still to do.")
-            try database.finishRun(runID, result: .failed, summary: "\(outcome.failed.count + outcome.failedDevices.count) failed. \(summary)")
+            try database.finishRun(runID, result: .failed, summary: "\(failures.count) failed. \(summary)")
         }
         if output.json { print(try report.json()) }
         return outcome.succeeded
@@ -157,11 +158,12 @@ struct Apply: AsyncParsableCommand {
 
     private static func summary(_ outcome: ApplyOutcome) -> String {
         let applied = outcome.applied
+        let storage = outcome.storageApplied
         let added = applied.filter { $0.action == .create || $0.action == .replace }.count
-            + outcome.appliedDevices.filter { $0.action == .create }.count
-        let changed = applied.filter { $0.action == .update }.count
+            + outcome.appliedDevices.filter { $0.action == .create }.count + storage.filter { $0.action == .create }.count
+        let changed = applied.filter { $0.action == .update }.count + storage.filter { $0.action == .update }.count
         let destroyed = applied.filter { $0.action == .delete || $0.action == .replace }.count
-            + outcome.appliedDevices.filter { $0.action == .delete }.count
+            + outcome.appliedDevices.filter { $0.action == .delete }.count + storage.filter { $0.action == .delete && !$0.isForget }.count
         return "Resources: \(added) added, \(changed) changed, \(destroyed) destroyed."
     }
 
@@ -182,6 +184,8 @@ struct Apply: AsyncParsableCommand {
             line = "mdev \(device.uuid): \(device.action == .create ? "Creation" : "Destruction") complete after \(seconds(duration))"
         case .deviceFailed(let device, _):
             line = "mdev \(device.uuid): \(device.action == .create ? "Creating" : "Destroying") failed"
+        case .storage(let change, let message):
+            line = "\(change.kind == .pool ? "pool" : "volume") \(change.name): \(message)"
         }
         if toStandardError {
             printError(line)

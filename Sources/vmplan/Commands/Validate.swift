@@ -13,8 +13,11 @@ struct Validate: ParsableCommand {
     func run() throws {
         do {
             let manifest = try ManifestLoader.load(path: path)
+            let (pools, volumes) = (manifest.storage.pools.count, manifest.storage.volumes.count)
+            let storage = pools + volumes == 0 ? ""
+                : ", \(pools) storage pool\(pools == 1 ? "" : "s"), \(volumes) volume\(volumes == 1 ? "" : "s")"
             print("Valid: \(manifest.hosts.count) host\(manifest.hosts.count == 1 ? "" : "s"), "
-                + "\(manifest.virtualMachines.count) virtual machine\(manifest.virtualMachines.count == 1 ? "" : "s").")
+                + "\(manifest.virtualMachines.count) virtual machine\(manifest.virtualMachines.count == 1 ? "" : "s")\(storage).")
         } catch let error as ManifestError {
             printError(error.description)
             throw ExitCode.failure

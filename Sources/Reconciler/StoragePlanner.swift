@@ -1,0 +1,190 @@
+import Drivers
+import Spec
+
+/// Plans pools and volumes, cloud-init seeds included. Pure, like `Planner`: no I/O.
+/// Nothing absent from the ownership table is ever deleted; a volume's data goes only when its
+/// recorded spec says `reclaim: delete`.
+public enum StoragePlanner {
+    /// - Parameter recordedVMs: names of the VMs in the state database; with the desired ones, the
+    ///   domains whose disks the VM planner takes care of.
+    public static func plan(_ storage: StorageSnapshot, vms: [Located<VirtualMachineSpec>], recordedVMs: Set<String>,
+                            domains: [String: [ObservedDomain]]) throws(PlanError) -> [StorageChange] {
+        var problems: [Diagnostic] = []
+        var changes: [StorageChange] = []
+        let poolSpecs = Dictionary(storage.pools.map { ($0.value.name, $0.value) }, uniquingKeysWith: { first, _ in first })
+        let desiredVolumes = storage.volumes + seedVolumes(vms)
+        var planned: Set<String> = []  // volumes that exist or will before their dependants are made
+
+        for located in storage.pools {
+            let spec = located.value
+            let summary = "\(spec.host), \(spec.type.rawValue) \(spec.path)"
+            let record = RecordedStorage.pool(spec)
+            let recorded = storage.recorded[StorageSnapshot.key(.pool, spec.name)]
+            guard let live = storage.live[spec.host] else { continue }  // the VM planner reports unobserved hosts
+            guard let existing = live.pool(spec.name) else {
+                var change = StorageChange(kind: .pool, name: spec.name, host: spec.host, pool: spec.name, action: .create,
+                                           effect: .createPool(spec), summary: summary,
+                                           reasons: [recorded == nil ? "new in the manifests" : "recorded, but gone from \(spec.host): deleted outside vmplan"],
+                                           record: record)
+                change.diffs = [FieldDiff(field: "path", before: nil, after: spec.path, origin: .manifest)]
+                changes.append(change)
+                continue
+            }
+            if existing.path != spec.path || existing.type != spec.type.rawValue {
+                problems.append(Diagnostic("pool '\(spec.name)' already exists on host '\(spec.host)' as \(existing.type) \(existing.path), but the manifests say \(spec.type.rawValue) \(spec.path); "
+                    + "a pool's type and path cannot change: use another name, or fix the manifest", at: located.location))
+            } else if !existing.isActive {
+                problems.append(Diagnostic("pool '\(spec.name)' on host '\(spec.host)' is defined but not running; start it (virsh pool-start \(spec.name)) and plan again", at: located.location))
+            }
+            let needsRecord = recorded.map { $0.spec != record } ?? true
+            changes.append(StorageChange(kind: .pool, name: spec.name, host: spec.host, pool: spec.name, action: .noop,
+                                         effect: .none, summary: summary, record: needsRecord ? record : nil))
+        }
+
+        // Bases first, so that copies and overlays find them; seeds need nothing.
+        var needed: [String: ByteCount] = [:]  // pool → bytes the plan adds
+        for located in ordered(desiredVolumes) {
+            let spec = located.value
+            guard let poolSpec = poolSpecs[spec.pool], let live = storage.live[poolSpec.host] else { continue }
+            let host = poolSpec.host
+            let isSeed = if case .seed = spec.source { true } else { false }
+            let recorded = storage.recorded[StorageSnapshot.key(.volume, spec.name)]
+            let capacityAt = storage.fieldLocations["Volume/\(spec.name).capacity"] ?? located.location
+            let summary = isSeed ? "pool \(spec.pool), cloud-init seed" : "pool \(spec.pool), \(spec.capacity) \(spec.format.rawValue)"
+            guard let existing = live.volume(pool: spec.pool, name: spec.name) else {
+                let content: VolumeContent
+                switch spec.source {
+                case nil: content = .empty
+                case .image(let path)?:
+                    content = .image(path: path)
+                    if live.images[path] != true {
+                        problems.append(Diagnostic("Volume '\(spec.name)': base image \(path) does not exist on host '\(host)' "
+                            + "(or is not a readable file; image files are read on the machine running vmplan, which must be the host)", at: located.location))
+                    }
+                case .volume(let base)?, .backing(let base)?:
+                    let basePool = storage.volumes.first { $0.value.name == base }?.value.pool ?? ""
+                    content = spec.source == .volume(base) ? .copy(pool: basePool, volume: base) : .overlay(pool: basePool, volume: base)
+                    if !planned.contains(base) {
+                        problems.append(Diagnostic("Volume '\(spec.name)' needs volume '\(base)', which neither exists nor is created by this plan", at: located.location))
+                    }
+                case .seed?:
+                    let vm = vms.first { VirtualMachineSpec.seedVolumeName(for: $0.value.name) == spec.name }?.value
+                    content = .seed((vm?.cloudInit?.files(vmName: vm?.name ?? "") ?? []).map { SeedFile(name: $0.name, content: $0.content) })
+                }
+                if !isSeed { needed[spec.pool, default: ByteCount(bytes: 0)].bytes += spec.capacity.bytes }
+                changes.append(StorageChange(kind: .volume, name: spec.name, host: host, pool: spec.pool, action: .create,
+                                             effect: .createVolume(spec, content), summary: summary,
+                                             reasons: [recorded == nil ? "new in the manifests" : "recorded, but gone from pool \(spec.pool): deleted outside vmplan"],
+                                             record: .volume(spec)))
+                planned.insert(spec.name)
+                continue
+            }
+            planned.insert(spec.name)
+            guard let owner = storage.owner(.volume, host: host, pool: spec.pool, name: spec.name), owner.libvirtKey == existing.key else {
+                problems.append(Diagnostic("a volume named '\(spec.name)' already exists in pool '\(spec.pool)' on host '\(host)' and was not created by vmplan; "
+                    + "vmplan never takes over a volume it did not create: rename the Volume, or move that volume away by hand", at: located.location))
+                continue
+            }
+            let needsRecord = recorded.map { $0.spec != .volume(spec) } ?? true
+            var change = StorageChange(kind: .volume, name: spec.name, host: host, pool: spec.pool, action: .noop, effect: .none,
+                                       summary: summary, record: needsRecord ? .volume(spec) : nil)
+            if case .volume(let old)? = recorded?.spec {
+                for (field, before, after) in [("reclaim", old.reclaim.rawValue, spec.reclaim.rawValue),
+                                               ("shareable", String(old.shareable), String(spec.shareable))] where before != after {
+                    change.diffs.append(FieldDiff(field: field, before: before, after: after, origin: .manifest))
+                }
+            }
+            if isSeed {
+                if case .volume(let old)? = recorded?.spec, old.source != spec.source {
+                    let vm = vms.first { VirtualMachineSpec.seedVolumeName(for: $0.value.name) == spec.name }?.value
+                    let files = (vm?.cloudInit?.files(vmName: vm?.name ?? "") ?? []).map { SeedFile(name: $0.name, content: $0.content) }
+                    change.action = .update
+                    change.effect = .rebuild(spec, .seed(files), expectedKey: existing.key)
+                    change.diffs.append(FieldDiff(field: "cloudInit", before: "previous seed", after: "new files", origin: .manifest))
+                    let running = vm.flatMap { vm in domains[host]?.first { $0.name == vm.name } }?.isRunning ?? false
+                    change.reasons.append(running
+                        ? "the cloud-init files changed; \(vm?.name ?? "the VM") is running and reads the new seed only after it restarts (vmplan does not restart it for this)"
+                        : "the cloud-init files changed; the VM reads the new seed when it next boots")
+                }
+            } else if existing.format != spec.format.rawValue {
+                problems.append(Diagnostic("Volume '\(spec.name)' is \(existing.format) on the host but the manifests say format: \(spec.format.rawValue); "
+                    + "a volume's format cannot change in place: create a new Volume and copy it (from: {volume: \(spec.name)})", at: located.location))
+            } else if spec.capacity < existing.capacity {
+                problems.append(Diagnostic("Volume '\(spec.name)': capacity \(spec.capacity) is smaller than the volume's current size \(existing.capacity); "
+                    + "shrinking a volume loses data and is refused. Set capacity to at least \(existing.capacity)", at: capacityAt))
+            } else if spec.capacity > existing.capacity {
+                let user = domains[host]?.first { $0.isRunning && ($0.runningSpec ?? $0.spec).disks.contains { $0.pool == spec.pool && $0.volume == spec.name } }
+                change.action = .update
+                change.effect = .grow(to: spec.capacity)
+                change.diffs.append(FieldDiff(field: "capacity", before: existing.capacity.description, after: spec.capacity.description, origin: .manifest))
+                change.reasons.append(user.map { "grows in place, live: \($0.name) is running with it attached (virDomainBlockResize)" } ?? "grows in place")
+                needed[spec.pool, default: ByteCount(bytes: 0)].bytes += spec.capacity.bytes - existing.capacity.bytes
+            }
+            if change.action == .noop, !change.diffs.isEmpty { change.action = .update }  // reclaim/shareable: recorded only
+            changes.append(change)
+        }
+
+        for (pool, bytes) in needed.sorted(by: { $0.key < $1.key }) {
+            guard let poolSpec = poolSpecs[pool], let live = storage.live[poolSpec.host]?.pool(pool), live.isActive, bytes > live.available else { continue }
+            let first = desiredVolumes.first { $0.value.pool == pool }
+            let location = first.flatMap { storage.fieldLocations["Volume/\($0.value.name).capacity"] } ?? first?.location
+            problems.append(Diagnostic("volumes planned in pool '\(pool)' on host '\(poolSpec.host)' need \(bytes) more, "
+                + "but the pool has only \(live.available) free (libvirt's pool info); lower the capacities or free space in \(live.path)", at: location))
+        }
+
+        removals(storage, desiredVolumes: desiredVolumes, handledVMs: recordedVMs.union(vms.map(\.value.name)), domains: domains,
+                 changes: &changes, problems: &problems)
+        guard problems.isEmpty else { throw PlanError(problems) }
+        return changes
+    }
+
+    /// With `--target`, only the storage the targeted VMs use: their volumes, those volumes' bases
+    /// and pools. Nothing is removed in a targeted plan.
+    public static func scoped(_ changes: [StorageChange], to targets: Set<String>, vms: [Located<VirtualMachineSpec>],
+                              volumes: [Located<VolumeSpec>]) -> [StorageChange] {
+        guard !targets.isEmpty else { return changes }
+        var names = Set(vms.filter { targets.contains($0.value.name) }.flatMap { $0.value.attachedDisks.map(\.volume) })
+        var pending = Array(names)
+        while let name = pending.popLast() {
+            switch volumes.first(where: { $0.value.name == name })?.value.source {
+            case .volume(let base)?, .backing(let base)?:
+                if names.insert(base).inserted { pending.append(base) }
+            default: break
+            }
+        }
+        let pools = Set(changes.filter { $0.kind == .volume && names.contains($0.name) }.map(\.pool))
+        return changes.filter { change in
+            !change.runsAfterVMs && (change.kind == .volume ? names.contains(change.name) : pools.contains(change.name))
+        }
+    }
+
+    /// Seeds are volumes vmplan derives from each VM's cloudInit; they hold no user data.
+    static func seedVolumes(_ vms: [Located<VirtualMachineSpec>]) -> [Located<VolumeSpec>] {
+        vms.compactMap { located in
+            let vm = located.value
+            guard let cloudInit = vm.cloudInit, let pool = vm.seedPool else { return nil }
+            return Located(VolumeSpec(name: VirtualMachineSpec.seedVolumeName(for: vm.name), pool: pool, capacity: .mebibytes(1),
+                                      format: .raw, source: .seed(cloudInit.contentHash(vmName: vm.name)), reclaim: .delete),
+                           at: located.location)
+        }
+    }
+
+    /// Volumes without a base first, then those whose base is already placed.
+    static func ordered(_ volumes: [Located<VolumeSpec>]) -> [Located<VolumeSpec>] {
+        var result: [Located<VolumeSpec>] = []
+        var remaining = volumes
+        while !remaining.isEmpty {
+            let placed = Set(result.map(\.value.name))
+            let ready = remaining.filter { volume in
+                switch volume.value.source {
+                case .volume(let base)?, .backing(let base)?: placed.contains(base) || !remaining.contains { $0.value.name == base }
+                default: true
+                }
+            }
+            guard !ready.isEmpty else { return result + remaining }  // a cycle: reported as a missing base
+            result += ready
+            remaining.removeAll { volume in ready.contains { $0.value.name == volume.value.name } }
+        }
+        return result
+    }
+}

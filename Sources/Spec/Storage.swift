@@ -1,0 +1,204 @@
+import Foundation
+
+/// `StoragePool.spec.type`. Only directory pools for now: LVM needs a volume group this
+/// project cannot test for real yet.
+public enum PoolType: String, Sendable, Codable, CaseIterable {
+    case dir
+}
+
+/// A `kind: StoragePool` document: a libvirt pool on one host.
+public struct StoragePoolSpec: Hashable, Sendable, Codable {
+    public var name: String
+    public var host: String
+    public var type: PoolType
+    /// Absolute, normalised directory (checked at load time).
+    public var path: String
+
+    public init(name: String, host: String, type: PoolType = .dir, path: String) {
+        self.name = name
+        self.host = host
+        self.type = type
+        self.path = path
+    }
+}
+
+public enum VolumeFormat: String, Sendable, Codable, CaseIterable {
+    case qcow2
+    case raw
+}
+
+/// What happens to a volume when it leaves the manifests.
+public enum Reclaim: String, Sendable, Codable, CaseIterable {
+    /// The volume stays on the host; vmplan only forgets it. The default: data is never lost by accident.
+    case retain
+    /// The volume is deleted, and the plan says so as a data-loss line.
+    case delete
+}
+
+/// Where a new volume's content comes from. Only read when the volume is created.
+public enum VolumeSource: Hashable, Sendable, Codable {
+    /// A full copy of an image file on the host (absolute path), converted to the volume's format.
+    case image(String)
+    /// A full copy of another volume (`Volume` name) on the same host.
+    case volume(String)
+    /// A qcow2 overlay whose backing file is another volume; the base is never written.
+    case backing(String)
+    /// A cloud-init NoCloud seed vmplan builds; the value is the hash of its files.
+    case seed(String)
+}
+
+/// A `kind: Volume` document.
+public struct VolumeSpec: Hashable, Sendable, Codable {
+    public var name: String
+    public var pool: String
+    public var capacity: ByteCount
+    public var format: VolumeFormat
+    public var source: VolumeSource?
+    public var reclaim: Reclaim
+    /// May be attached to more than one VM at a time.
+    public var shareable: Bool
+
+    public init(name: String, pool: String, capacity: ByteCount, format: VolumeFormat = .qcow2,
+                source: VolumeSource? = nil, reclaim: Reclaim = .retain, shareable: Bool = false) {
+        self.name = name
+        self.pool = pool
+        self.capacity = capacity
+        self.format = format
+        self.source = source
+        self.reclaim = reclaim
+        self.shareable = shareable
+    }
+}
+
+public enum DiskBus: String, Sendable, Codable, CaseIterable {
+    case virtio, sata, scsi
+}
+
+public enum DiskDevice: String, Sendable, Codable, CaseIterable {
+    case disk, cdrom
+}
+
+/// One entry of `VirtualMachine.spec.disks`.
+public struct DiskSpec: Hashable, Sendable, Codable {
+    public var volume: String
+    /// The pool the volume is in; filled in from the Volume document when the manifests load.
+    public var pool: String
+    public var bus: DiskBus
+    public var device: DiskDevice
+    /// Boot order, 1 first; nil: not a boot device.
+    public var boot: Int?
+    public var readonly: Bool
+    /// Filled in from the Volume document: the image format the disk is opened with.
+    public var format: VolumeFormat
+    /// Filled in from the Volume document.
+    public var shareable: Bool
+
+    public init(volume: String, pool: String, bus: DiskBus = .virtio, device: DiskDevice = .disk, boot: Int? = nil,
+                readonly: Bool = false, format: VolumeFormat = .qcow2, shareable: Bool = false) {
+        self.volume = volume
+        self.pool = pool
+        self.bus = bus
+        self.device = device
+        self.boot = boot
+        self.readonly = readonly
+        self.format = format
+        self.shareable = shareable
+    }
+
+    /// How the disk is shown in plans and compared: format and pool follow from the volume.
+    public var summary: String {
+        var parts = [bus.rawValue]
+        if device == .cdrom { parts.append("cdrom") }
+        if let boot { parts.append("boot \(boot)") }
+        if readonly { parts.append("readonly") }
+        return "\(volume) (\(parts.joined(separator: ", ")))"
+    }
+}
+
+/// `VirtualMachine.spec.cloudInit`: the files of a NoCloud seed, already read (`file:` resolved).
+public struct CloudInitSpec: Hashable, Sendable, Codable {
+    public var userData: String
+    /// Defaults to an instance-id and hostname from the VM's name.
+    public var metaData: String?
+    public var networkConfig: String?
+    /// The pool the seed volume goes to; nil: the pool of the VM's first disk.
+    public var pool: String?
+
+    public init(userData: String, metaData: String? = nil, networkConfig: String? = nil, pool: String? = nil) {
+        self.userData = userData
+        self.metaData = metaData
+        self.networkConfig = networkConfig
+        self.pool = pool
+    }
+
+    /// The seed's files in the order they go into the ISO: NoCloud's names.
+    public func files(vmName: String) -> [(name: String, content: String)] {
+        var files = [("user-data", userData), ("meta-data", metaData ?? "instance-id: \(vmName)\nlocal-hostname: \(vmName)\n")]
+        if let networkConfig { files.append(("network-config", networkConfig)) }
+        return files
+    }
+
+    /// FNV-1a 64 over the files: a change means the seed must be built again.
+    public func contentHash(vmName: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for (name, content) in files(vmName: vmName) {
+            for byte in Array(name.utf8) + [0] + Array(content.utf8) + [0] {
+                hash ^= UInt64(byte)
+                hash = hash &* 0x0000_0100_0000_01b3
+            }
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
+extension VirtualMachineSpec {
+    /// The seed volume's name: derived, so that it cannot be chosen to collide with another VM's.
+    public static func seedVolumeName(for vm: String) -> String { "\(vm)-cidata.iso" }
+
+    /// The pool the cloud-init seed goes to, when there is a seed.
+    public var seedPool: String? {
+        guard let cloudInit else { return nil }
+        return cloudInit.pool ?? disks.first?.pool
+    }
+
+    /// Every disk the domain gets: the declared ones, then the seed as a read-only SATA cdrom.
+    public var attachedDisks: [DiskSpec] {
+        guard let pool = seedPool else { return disks }
+        return disks + [DiskSpec(volume: Self.seedVolumeName(for: name), pool: pool, bus: .sata, device: .cdrom,
+                                 readonly: true, format: .raw)]
+    }
+}
+
+/// Pools and volumes of a manifest, with where their fields are for plan-time errors.
+public struct StorageManifest: Sendable {
+    public var pools: [Located<StoragePoolSpec>] = []
+    public var volumes: [Located<VolumeSpec>] = []
+    /// `Volume/NAME.capacity` and similar → where that value is written.
+    public var fieldLocations: [String: SourceLocation] = [:]
+
+    public init(pools: [Located<StoragePoolSpec>] = [], volumes: [Located<VolumeSpec>] = [],
+                fieldLocations: [String: SourceLocation] = [:]) {
+        self.pools = pools
+        self.volumes = volumes
+        self.fieldLocations = fieldLocations
+    }
+
+    public func pool(named name: String) -> StoragePoolSpec? { pools.first { $0.value.name == name }?.value }
+    public func volume(named name: String) -> VolumeSpec? { volumes.first { $0.value.name == name }?.value }
+}
+
+/// Paths that reach a command line or a pool: absolute, normalised, no control characters.
+public enum StoragePath {
+    public static let rule = "an absolute path such as /var/lib/vmplan/pool, without '.' or '..' components, "
+        + "repeated or trailing '/', spaces or control characters"
+
+    public static func isValid(_ path: String) -> Bool {
+        guard path.hasPrefix("/"), path.count > 1, path.count <= 4096, !path.hasSuffix("/") else { return false }
+        if path.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control }) {
+            return false
+        }
+        let components = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        return components.allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." && !$0.hasPrefix("-") }
+    }
+}

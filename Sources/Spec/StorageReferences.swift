@@ -1,0 +1,106 @@
+/// Checks between storage documents (a Volume's pool exists, a disk's volume is on the VM's
+/// host, …) and fills each disk's pool, format and shareable in from its Volume.
+enum StorageReferences {
+    static func check(_ documents: inout [DecodedDocument], log: inout DiagnosticLog) -> StorageManifest {
+        var pools: [String: StoragePoolSpec] = [:]
+        var volumes: [String: VolumeSpec] = [:]
+        var storage = StorageManifest()
+        for document in documents {
+            if let pool = document.storage.pool {
+                pools[pool.value.name] = pool.value
+                storage.pools.append(pool)
+            }
+            if let volume = document.storage.volume {
+                volumes[volume.value.name] = volume.value
+                storage.volumes.append(volume)
+            }
+            storage.fieldLocations.merge(document.storage.fieldLocations) { first, _ in first }
+        }
+        let poolNames = documents.filter { $0.kind == .storagePool }.compactMap(\.name)
+        let volumeNames = documents.filter { $0.kind == .volume }.compactMap(\.name)
+        let seedNames = documents.filter { $0.kind == .virtualMachine }.compactMap(\.name).map(VirtualMachineSpec.seedVolumeName)
+
+        for document in documents {
+            for reference in document.storage.poolReferences where !poolNames.contains(reference.name) {
+                log.error("pool '\(reference.name)' is not defined by any StoragePool document; known pools: "
+                    + known(poolNames, "declare one with kind: StoragePool") + DidYouMean.hint(for: reference.name, among: poolNames),
+                    at: reference.location)
+            }
+            for reference in document.storage.volumeReferences where !volumeNames.contains(reference.name) {
+                log.error("volume '\(reference.name)' is not defined by any Volume document; known volumes: "
+                    + known(volumeNames, "declare one with kind: Volume") + DidYouMean.hint(for: reference.name, among: volumeNames),
+                    at: reference.location)
+            }
+        }
+
+        // Pool paths: two pools on one host must not share a directory, or either would list the other's volumes.
+        var pathOwners: [String: String] = [:]
+        for pool in storage.pools {
+            let key = "\(pool.value.host)\u{0}\(pool.value.path)"
+            if let other = pathOwners[key] {
+                log.error("StoragePool '\(pool.value.name)' uses the directory \(pool.value.path) of StoragePool '\(other)' on host '\(pool.value.host)'; each pool needs its own",
+                          at: pool.location)
+            }
+            pathOwners[key] = pool.value.name
+        }
+        for volume in storage.volumes {
+            let spec = volume.value
+            if seedNames.contains(spec.name) {
+                log.error("Volume name '\(spec.name)' is reserved for a VirtualMachine's cloud-init seed; choose another name", at: volume.location)
+            }
+            // A copy or an overlay reads its base on the same host.
+            let base: String? = switch spec.source {
+            case .volume(let name)?, .backing(let name)?: name
+            default: nil
+            }
+            if let base, let baseVolume = volumes[base], let host = pools[spec.pool]?.host, let baseHost = pools[baseVolume.pool]?.host, host != baseHost {
+                log.error("Volume '\(spec.name)' is on host '\(host)' but its base '\(base)' is on host '\(baseHost)'; copies and overlays need the base on the same host",
+                          at: volume.location)
+            }
+            if base == spec.name {
+                log.error("Volume '\(spec.name)' cannot be its own base", at: volume.location)
+            }
+        }
+
+        var users: [String: [String]] = [:]
+        for index in documents.indices {
+            guard var vm = documents[index].virtualMachine else { continue }
+            let location = vm.location
+            for diskIndex in vm.value.disks.indices {
+                let name = vm.value.disks[diskIndex].volume
+                guard let volume = volumes[name], let pool = pools[volume.pool] else { continue }
+                if pool.host != vm.value.host {
+                    log.error("disk volume '\(name)' is in pool '\(pool.name)' on host '\(pool.host)', but VirtualMachine '\(vm.value.name)' runs on '\(vm.value.host)'",
+                              at: documents[index].storage.disksLocation ?? location)
+                }
+                vm.value.disks[diskIndex].pool = volume.pool
+                vm.value.disks[diskIndex].format = volume.format
+                vm.value.disks[diskIndex].shareable = volume.shareable
+                if !users[name, default: []].contains(vm.value.name) { users[name, default: []].append(vm.value.name) }
+            }
+            if vm.value.cloudInit != nil {
+                let cloudInitLocation = documents[index].storage.cloudInitLocation ?? location
+                if let poolName = vm.value.seedPool {
+                    if let pool = pools[poolName], pool.host != vm.value.host {
+                        log.error("the cloud-init seed's pool '\(poolName)' is on host '\(pool.host)', but VirtualMachine '\(vm.value.name)' runs on '\(vm.value.host)'",
+                                  at: cloudInitLocation)
+                    }
+                } else {
+                    log.error("cloudInit needs a pool for its seed volume: add cloudInit.pool, or a disk (the seed goes to the first disk's pool)",
+                              at: cloudInitLocation)
+                }
+            }
+            documents[index].virtualMachine = vm
+        }
+        for (name, vms) in users.sorted(by: { $0.key < $1.key }) where vms.count > 1 && volumes[name]?.shareable != true {
+            let location = storage.volumes.first { $0.value.name == name }?.location
+            log.error("volume '\(name)' is attached to \(vms.count) VMs (\(vms.sorted().joined(separator: ", "))); "
+                + "a volume may only be shared when it says shareable: true (and the guests use a cluster file system)", at: location)
+        }
+        return storage
+    }
+
+    private static func known(_ names: [String], _ fallback: String) -> String {
+        names.isEmpty ? "none (\(fallback))" : Array(Set(names)).sorted().joined(separator: ", ")
+    }
+}
