@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced by the scripts beside it
 # lib.sh: shared settings for scripts/xen/* (sourced, not run).
 #
 # Everything the Xen test host keeps lives in the cache dir, outside the
