@@ -125,6 +125,12 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
             _ = try Self.owned(domain, on: connection)
             try Self.stop(domain, policy: policy, progress: progress)
             try domain.undefine(flavour: flavour)
+            // libxl finishes tearing a destroyed domain down in the background; the domain is
+            // only gone (and its name free) once libvirt stops listing it.
+            let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+            while ContinuousClock.now < deadline, (try? connection.domain(named: name)) != nil {
+                Thread.sleep(forTimeInterval: 0.1)
+            }
         }
     }
 
