@@ -9,21 +9,9 @@ public enum DomainXML {
         }
     }
 
-    /// - Parameters:
-    ///   - uuid: the existing domain's UUID when redefining it; nil lets libvirt choose one.
+    /// QEMU/KVM: `type='kvm'` where the host offers it, TCG otherwise.
     public static func kvm(for spec: VirtualMachineSpec, capabilities: HostCapabilities, uuid: String? = nil) throws -> String {
-        guard ResourceName.isValid(spec.name) else {
-            throw DriverError(.invalidInput, "'\(spec.name)' is not a valid domain name: \(ResourceName.rule)")
-        }
-        var xml = XMLWriter()
-        xml.open("domain", [("type", capabilities.preferredDomainType)])
-        xml.element("name", text: spec.name)
-        if let uuid { xml.element("uuid", text: uuid) }
-        if let description = spec.description { xml.element("description", text: description) }
-        writeMarker(into: &xml, spec: spec)
-        xml.element("memory", [("unit", "KiB")], text: String(spec.effectiveMaxMemory.kibibytes))
-        xml.element("currentMemory", [("unit", "KiB")], text: String(spec.memory.kibibytes))
-        xml.element("vcpu", [("placement", "static"), ("current", String(spec.vcpus))], text: String(spec.effectiveMaxVcpus))
+        var xml = try openDomain(type: capabilities.preferredDomainType, spec: spec, uuid: uuid)
         xml.open("os", spec.firmware == .uefi ? [("firmware", "efi")] : [])
         xml.element("type", [("arch", capabilities.arch)], text: "hvm")
         // libvirt refuses <os><boot> together with per-disk boot orders.
@@ -51,9 +39,6 @@ public enum DomainXML {
 
     /// libxl: PV and PVH guests start a kernel (or a bootloader), HVM guests get hvmloader.
     public static func xen(for spec: VirtualMachineSpec, capabilities: HostCapabilities, uuid: String? = nil) throws -> String {
-        guard ResourceName.isValid(spec.name) else {
-            throw DriverError(.invalidInput, "'\(spec.name)' is not a valid domain name: \(ResourceName.rule)")
-        }
         guard spec.firmware == .bios, spec.vgpus.isEmpty else {
             throw DriverError(.invalidInput, "Xen guests take neither firmware: uefi nor vgpus")
         }
@@ -61,15 +46,7 @@ public enum DomainXML {
         for path in [boot.kernel, boot.initrd, boot.bootloader].compactMap({ $0 }) where !BootSpec.isSafeHostPath(path) {
             throw DriverError(.invalidInput, "'\(path)' is not a safe absolute path for boot")
         }
-        var xml = XMLWriter()
-        xml.open("domain", [("type", "xen")])
-        xml.element("name", text: spec.name)
-        if let uuid { xml.element("uuid", text: uuid) }
-        if let description = spec.description { xml.element("description", text: description) }
-        writeMarker(into: &xml, spec: spec)
-        xml.element("memory", [("unit", "KiB")], text: String(spec.effectiveMaxMemory.kibibytes))
-        xml.element("currentMemory", [("unit", "KiB")], text: String(spec.memory.kibibytes))
-        xml.element("vcpu", [("placement", "static"), ("current", String(spec.vcpus))], text: String(spec.effectiveMaxVcpus))
+        var xml = try openDomain(type: "xen", spec: spec, uuid: uuid)
         if let bootloader = boot.bootloader { xml.element("bootloader", text: bootloader) }
         xml.open("os")
         switch boot.type {
@@ -109,6 +86,24 @@ public enum DomainXML {
         xml.close()
         xml.close()
         return xml.text
+    }
+
+    /// What every flavour writes first: identity, vmplan's marker, memory and vCPUs.
+    /// - Parameter uuid: the existing domain's UUID when redefining it; nil lets libvirt choose one.
+    private static func openDomain(type: String, spec: VirtualMachineSpec, uuid: String?) throws -> XMLWriter {
+        guard ResourceName.isValid(spec.name) else {
+            throw DriverError(.invalidInput, "'\(spec.name)' is not a valid domain name: \(ResourceName.rule)")
+        }
+        var xml = XMLWriter()
+        xml.open("domain", [("type", type)])
+        xml.element("name", text: spec.name)
+        if let uuid { xml.element("uuid", text: uuid) }
+        if let description = spec.description { xml.element("description", text: description) }
+        writeMarker(into: &xml, spec: spec)
+        xml.element("memory", [("unit", "KiB")], text: String(spec.effectiveMaxMemory.kibibytes))
+        xml.element("currentMemory", [("unit", "KiB")], text: String(spec.memory.kibibytes))
+        xml.element("vcpu", [("placement", "static"), ("current", String(spec.vcpus))], text: String(spec.effectiveMaxVcpus))
+        return xml
     }
 
     private static func writeMarker(into xml: inout XMLWriter, spec: VirtualMachineSpec) {
