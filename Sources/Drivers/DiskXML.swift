@@ -45,40 +45,7 @@ enum DiskXML {
     /// Reads every `<disk>` of a domain. Disks that are not pool volumes keep their file path as
     /// the volume name and an empty pool, so that they show up in a diff instead of vanishing.
     static func read(_ domainXML: String) throws -> [Found] {
-        var found: [Found] = []
-        var current: (disk: DiskSpec, target: String)?
-        try StorageXML.parse(domainXML, what: "domain") { path, attributes, _ in
-            guard path.count >= 3, path[0] == "domain", path[1] == "devices", path[2] == "disk" else { return }
-            if path.count == 3 {
-                if let attributes {
-                    let device = DiskDevice(rawValue: attributes["device"] ?? "disk") ?? .disk
-                    current = (DiskSpec(volume: "", pool: "", device: device, readonly: false, format: .raw), "")
-                } else if let disk = current {
-                    found.append(Found(disk: disk.disk, target: disk.target))
-                    current = nil
-                }
-                return
-            }
-            guard path.count == 4, let attributes, current != nil else { return }
-            switch path[3] {
-            case "driver": current?.disk.format = VolumeFormat(rawValue: attributes["type"] ?? "") ?? .raw
-            case "source":
-                if let volume = attributes["volume"] {
-                    current?.disk.volume = volume
-                    current?.disk.pool = attributes["pool"] ?? ""
-                } else if let file = attributes["file"] ?? attributes["dev"] {
-                    current?.disk.volume = file
-                }
-            case "target":
-                current?.target = attributes["dev"] ?? ""
-                current?.disk.bus = DiskBus(rawValue: attributes["bus"] ?? "") ?? .sata
-            case "boot": current?.disk.boot = attributes["order"].flatMap { Int($0) }
-            case "readonly": current?.disk.readonly = true
-            case "shareable": current?.disk.shareable = true
-            default: break
-            }
-        }
-        return found
+        try DomainXMLReader.read(domainXML).disks
     }
 }
 

@@ -18,6 +18,8 @@ struct DomainXMLReader {
     var labels: [String: String] = [:]
     var gpus: [GPURequest] = []
     var vgpus: [VGPURequest] = []
+    /// Disks in document order, with their target names.
+    var disks: [DiskXML.Found] = []
     var osType: String?
     var osMachine: String?
     var kernel: String?
@@ -56,7 +58,8 @@ struct DomainXMLReader {
             vcpus: currentVcpus, maxVcpus: maxVcpus == currentVcpus ? nil : maxVcpus,
             memory: currentMemory, maxMemory: maxMemory == currentMemory ? nil : maxMemory,
             firmware: firmware, state: running ? .running : .stopped,
-            description: description, labels: labels, gpus: gpus, vgpus: vgpus, boot: boot
+            description: description, labels: labels, gpus: gpus, vgpus: vgpus, boot: boot,
+            disks: disks.map(\.disk)
         )
     }
 
@@ -68,6 +71,7 @@ struct DomainXMLReader {
         private var labelKey: String?
         private var inMarker = false
         private var hostdev: (type: String, display: Bool)?
+        private var disk: DiskXML.Found?
 
         func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?,
                     qualifiedName: String?, attributes: [String: String] = [:]) {
@@ -99,6 +103,31 @@ struct DomainXMLReader {
                 hostdev = attributes["mode"] == "subsystem" ? (attributes["type"] ?? "", attributes["display"] == "on") : nil
             case ["domain", "devices", "hostdev", "source", "address"]:
                 readHostdevAddress(attributes)
+            case ["domain", "devices", "disk"]:
+                let device = DiskDevice(rawValue: attributes["device"] ?? "disk") ?? .disk
+                disk = DiskXML.Found(disk: DiskSpec(volume: "", pool: "", device: device, readonly: false, format: .raw), target: "")
+            default:
+                if path.count == 4, path[2] == "disk", disk != nil { readDiskChild(name, attributes) }
+            }
+        }
+
+        /// One pass reads the disks too: observing a thousand domains parses each XML once.
+        private func readDiskChild(_ name: String, _ attributes: [String: String]) {
+            switch name {
+            case "driver": disk?.disk.format = VolumeFormat(rawValue: attributes["type"] ?? "") ?? .raw
+            case "source":
+                if let volume = attributes["volume"] {
+                    disk?.disk.volume = volume
+                    disk?.disk.pool = attributes["pool"] ?? ""
+                } else if let file = attributes["file"] ?? attributes["dev"] {
+                    disk?.disk.volume = file
+                }
+            case "target":
+                disk?.target = attributes["dev"] ?? ""
+                disk?.disk.bus = DiskBus(rawValue: attributes["bus"] ?? "") ?? .sata
+            case "boot": disk?.disk.boot = attributes["order"].flatMap { Int($0) }
+            case "readonly": disk?.disk.readonly = true
+            case "shareable": disk?.disk.shareable = true
             default: break
             }
         }
@@ -128,6 +157,9 @@ struct DomainXMLReader {
             case ["domain", "os", "initrd"]: result.initrd = value
             case ["domain", "os", "cmdline"]: result.cmdline = text
             case ["domain", "bootloader"]: result.bootloader = value
+            case ["domain", "devices", "disk"]:
+                if let disk { result.disks.append(disk) }
+                disk = nil
             default: break
             }
         }
