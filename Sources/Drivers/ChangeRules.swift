@@ -24,6 +24,7 @@ public struct ChangeRules: Sendable, Hashable {
         "maxVcpus": .restart,
         "maxMemory": .restart,
         "firmware": .restart,
+        "machine": .restart,
         // Hotplug of passthrough devices is not proven on every guest and GPU: restart.
         "gpus": .restart,
         "vgpus": .restart,

@@ -13,7 +13,7 @@ public enum DomainXML {
     public static func kvm(for spec: VirtualMachineSpec, capabilities: HostCapabilities, uuid: String? = nil) throws -> String {
         var xml = try openDomain(type: capabilities.preferredDomainType, spec: spec, uuid: uuid)
         xml.open("os", spec.firmware == .uefi ? [("firmware", "efi")] : [])
-        xml.element("type", [("arch", capabilities.arch)], text: "hvm")
+        xml.element("type", [("arch", capabilities.arch)] + (spec.machine.map { [("machine", $0.rawValue)] } ?? []), text: "hvm")
         // libvirt refuses <os><boot> together with per-disk boot orders.
         if !spec.attachedDisks.contains(where: { $0.boot != nil }) { xml.element("boot", [("dev", "hd")]) }
         xml.close()

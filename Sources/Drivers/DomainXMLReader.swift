@@ -57,7 +57,8 @@ struct DomainXMLReader {
             name: name, host: host,
             vcpus: currentVcpus, maxVcpus: maxVcpus == currentVcpus ? nil : maxVcpus,
             memory: currentMemory, maxMemory: maxMemory == currentMemory ? nil : maxMemory,
-            firmware: firmware, state: running ? .running : .stopped,
+            firmware: firmware, machine: domainType == "xen" ? nil : osMachine.flatMap(MachineType.init(libvirtName:)),
+            state: running ? .running : .stopped,
             description: description, labels: labels, gpus: gpus, vgpus: vgpus, boot: boot,
             disks: disks.map(\.disk)
         )

@@ -11,6 +11,7 @@ enum VMFields {
             ("firmware", spec.firmware.rawValue),
             ("state", spec.state.rawValue),
         ]
+        if let machine = spec.machine { values.append(("machine", machine.rawValue)) }
         if let description = spec.description { values.append(("description", description)) }
         if !spec.labels.isEmpty { values.append(("labels", render(spec.labels))) }
         if let boot = spec.boot { values.append(("boot", boot.summary)) }
@@ -32,6 +33,7 @@ enum VMFields {
         case "memory": target.memory = source.memory
         case "maxMemory": target.maxMemory = source.effectiveMaxMemory
         case "firmware": target.firmware = source.firmware
+        case "machine": target.machine = source.machine
         case "state": target.state = source.state
         case "description": target.description = source.description
         case "labels": target.labels = source.labels
@@ -55,11 +57,13 @@ enum VMFields {
         let liveValues = Dictionary(uniqueKeysWithValues: values(of: live).map { ($0.field, $0.value) })
         let desiredValues = Dictionary(uniqueKeysWithValues: values(of: desired).map { ($0.field, $0.value) })
         let recordedValues = recorded.map { Dictionary(uniqueKeysWithValues: values(of: $0).map { ($0.field, $0.value) }) }
-        let order = ["vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "state", "description", "labels", "gpus", "vgpus", "boot", "disks"]
+        let order = ["vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "machine", "state", "description", "labels", "gpus", "vgpus", "boot", "disks"]
         return order.compactMap { field in
             let before = liveValues[field]
             let after = desiredValues[field]
             guard before != after else { return nil }
+            // A machine type the manifest leaves open is libvirt's choice, not a difference.
+            if field == "machine" && after == nil { return nil }
             let manifestMoved = recordedValues.map { $0[field] != after } ?? true
             return FieldDiff(field: field, before: before, after: after, origin: manifestMoved ? .manifest : .drift)
         }

@@ -30,7 +30,7 @@ enum DocumentDecoder {
     static let metadataFields = ["name", "labels"]
     static let hostFields = ["uri", "hypervisor", "deviceChecks"]
     static let hostRequired = ["uri", "hypervisor"]
-    static let vmFields = ["host", "vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "state", "description", "lifecycle", "gpus", "vgpus", "boot", "disks", "cloudInit"]
+    static let vmFields = ["host", "vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "machine", "state", "description", "lifecycle", "gpus", "vgpus", "boot", "disks", "cloudInit"]
     static let lifecycleFields = ["protect", "restart", "forceStop", "ignoreChanges"]
     static let vmRequired = ["host", "vcpus", "memory"]
 
@@ -136,6 +136,7 @@ enum DocumentDecoder {
         let memory = read("memory") { checker.size($0, name: "memory") }
         let maxMemory = read("maxMemory") { checker.size($0, name: "maxMemory") }
         let firmware = read("firmware") { checker.choice($0, name: "firmware", as: Firmware.self) } ?? .bios
+        let machine = read("machine") { checker.choice($0, name: "machine", as: MachineType.self) }
         let state = read("state") { checker.choice($0, name: "state", as: PowerState.self) } ?? .running
         let description = read("description") { field -> String? in
             guard let text = checker.string(field, name: "description") else { return nil }
@@ -170,7 +171,7 @@ enum DocumentDecoder {
         guard valid, let host, let vcpus, let memory else { return nil }
         return VirtualMachineSpec(
             name: "", host: host, vcpus: vcpus, maxVcpus: maxVcpus, memory: memory, maxMemory: maxMemory,
-            firmware: firmware, state: state, description: description, lifecycle: lifecycle, gpus: gpus, vgpus: vgpus, boot: boot,
+            firmware: firmware, machine: machine, state: state, description: description, lifecycle: lifecycle, gpus: gpus, vgpus: vgpus, boot: boot,
             disks: disks, cloudInit: cloudInit)
     }
 

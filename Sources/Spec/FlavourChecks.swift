@@ -65,6 +65,9 @@ extension ManifestLoader {
                     log.error("firmware: uefi is not available for VMs on Xen host '\(vm.host)': vmplan boots Xen guests as pv or pvh "
                         + "(a kernel) or hvm (hvmloader with SeaBIOS); remove firmware or use a KVM host", at: location)
                 }
+                if vm.machine != nil, let location = document.fieldLocations["machine"] {
+                    log.error("machine is a QEMU machine type for VMs on KVM hosts; on Xen host '\(vm.host)' use boot.type (pv, pvh or hvm)", at: location)
+                }
                 for field in ["disks", "cloudInit"] {
                     guard let location = document.fieldLocations[field] else { continue }
                     log.error("\(field) on Xen host '\(vm.host)' is not supported by vmplan's Xen flavour yet; "

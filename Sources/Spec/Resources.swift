@@ -25,6 +25,22 @@ public enum Firmware: String, Sendable, Codable, CaseIterable {
     case uefi
 }
 
+/// The QEMU machine type family of a KVM VM. libvirt stores the versioned name
+/// (`pc-q35-7.2`); vmplan compares families, so a QEMU upgrade is not a change.
+public enum MachineType: String, Sendable, Codable, CaseIterable {
+    /// i440FX with PIIX, QEMU's long-standing default.
+    case pc
+    /// Q35 with ICH9 and PCI Express: what GPU passthrough and UEFI guests usually want.
+    case q35
+
+    /// The family of a libvirt machine name, or nil for others (`microvm`, `isapc`, Xen's machines).
+    public init?(libvirtName name: String) {
+        if name == "q35" || name.hasPrefix("pc-q35") { self = .q35 }
+        else if name == "pc" || name.hasPrefix("pc-i440fx") { self = .pc }
+        else { return nil }
+    }
+}
+
 public enum PowerState: String, Sendable, Codable, CaseIterable {
     case running
     case stopped
@@ -66,6 +82,8 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
     public var memory: ByteCount
     public var maxMemory: ByteCount?
     public var firmware: Firmware
+    /// KVM only; nil leaves the choice to libvirt (its default, `pc`) and is never a difference.
+    public var machine: MachineType?
     public var state: PowerState
     public var description: String?
     public var labels: [String: String]
@@ -83,7 +101,7 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
     public init(
         name: String, host: String, vcpus: Int, maxVcpus: Int? = nil,
         memory: ByteCount, maxMemory: ByteCount? = nil,
-        firmware: Firmware = .bios, state: PowerState = .running,
+        firmware: Firmware = .bios, machine: MachineType? = nil, state: PowerState = .running,
         description: String? = nil, labels: [String: String] = [:], lifecycle: Lifecycle = Lifecycle(),
         gpus: [GPURequest] = [], vgpus: [VGPURequest] = [], boot: BootSpec? = nil,
         disks: [DiskSpec] = [], cloudInit: CloudInitSpec? = nil
@@ -95,6 +113,7 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         self.memory = memory
         self.maxMemory = maxMemory
         self.firmware = firmware
+        self.machine = machine
         self.state = state
         self.description = description
         self.labels = labels
@@ -108,7 +127,7 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case name, host, vcpus, maxVcpus, memory, maxMemory, firmware, state, description, labels, lifecycle, gpus, vgpus, boot
-        case disks, cloudInit
+        case disks, cloudInit, machine
     }
 
     // Specs recorded by older versions lack newer fields; they load with the defaults.
@@ -121,6 +140,7 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         memory = try c.decode(ByteCount.self, forKey: .memory)
         maxMemory = try c.decodeIfPresent(ByteCount.self, forKey: .maxMemory)
         firmware = try c.decodeIfPresent(Firmware.self, forKey: .firmware) ?? .bios
+        machine = try c.decodeIfPresent(MachineType.self, forKey: .machine)
         state = try c.decodeIfPresent(PowerState.self, forKey: .state) ?? .running
         description = try c.decodeIfPresent(String.self, forKey: .description)
         labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
@@ -142,6 +162,7 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         try c.encode(memory, forKey: .memory)
         try c.encodeIfPresent(maxMemory, forKey: .maxMemory)
         try c.encode(firmware, forKey: .firmware)
+        try c.encodeIfPresent(machine, forKey: .machine)
         try c.encode(state, forKey: .state)
         try c.encodeIfPresent(description, forKey: .description)
         try c.encode(labels, forKey: .labels)

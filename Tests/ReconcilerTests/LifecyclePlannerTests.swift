@@ -131,3 +131,31 @@ struct LifecyclePlannerTests {
         #expect(before.differences(to: after) == ["live state: kvm-01/a: maxVcpus 1 -> 3, vcpus 1 -> 3"])
     }
 }
+
+@Suite("Planner: machine type")
+struct MachineTypePlannerTests {
+    typealias P = PlannerTests
+
+    @Test func libvirtNamesMapToFamilies() {
+        #expect(MachineType(libvirtName: "pc-q35-7.2") == .q35)
+        #expect(MachineType(libvirtName: "q35") == .q35)
+        #expect(MachineType(libvirtName: "pc-i440fx-7.2") == .pc)
+        #expect(MachineType(libvirtName: "pc") == .pc)
+        #expect(MachineType(libvirtName: "microvm") == nil)
+    }
+
+    @Test func aNewMachineTypeRestartsAndAnOpenOneIsNoDifference() throws {
+        var live = P.vm("a")
+        live.machine = .pc
+        let open = try P.plan(desired: [P.vm("a")], recorded: [P.recorded(P.vm("a"))], live: [P.domain(live)])
+        #expect(open.changes.first?.action == .noop)
+
+        var q35 = P.vm("a")
+        q35.machine = .q35
+        let change = try #require(try P.plan(desired: [q35], recorded: [P.recorded(P.vm("a"))], live: [P.domain(live)]).changes.first)
+        #expect(change.action == .update)
+        #expect(change.mode == .restart)
+        #expect(change.diffs.map(\.field) == ["machine"])
+        #expect(change.diffs.first?.before == "pc" && change.diffs.first?.after == "q35")
+    }
+}

@@ -137,4 +137,26 @@ struct ChangeModeTests {
         // The failed change is journaled and the next plan still wants the stop.
         #expect(try CLI.run("plan", workspace.path, "--detailed-exitcode").status == 2)
     }
+
+    @Test func aNewMachineTypeRestartsTheVM() throws {
+        let name = TestHost.uniqueName("machine")
+        let workspace = try Workspace()
+        defer { TestHost.removeDomains([name]); workspace.delete() }
+        try workspace.write("vm.yaml", Workspace.vm(name))
+        #expect(try Self.apply(workspace).status == 0)
+        let before = try Self.domainID(name)
+        let xml = try #require(try TestHost.inactiveXML(name))
+        #expect(TestHost.openingTag("type", in: xml)?.contains("machine='pc-i440fx") == true, "libvirt's default is kept: \(xml)")
+        #expect(try CLI.run("plan", workspace.path, "--detailed-exitcode").status == 0, "an open machine type is no difference")
+
+        try workspace.write("vm.yaml", Workspace.vm(name) + "\n  machine: q35")
+        let plan = try CLI.run("plan", workspace.path)
+        #expect(plan.stdout.contains("~ \(name) (restart)"), "\(plan.stdout)")
+        #expect(plan.stdout.contains("~ machine = pc -> q35"))
+        let apply = try Self.apply(workspace)
+        #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+        #expect(try Self.domainID(name) != before)
+        #expect(TestHost.openingTag("type", in: try #require(try TestHost.inactiveXML(name)))?.contains("machine='pc-q35") == true)
+        #expect(try CLI.run("plan", workspace.path, "--detailed-exitcode").status == 0)
+    }
 }
