@@ -12,6 +12,7 @@ struct VMPlan: AsyncParsableCommand {
             the recorded state (.vmplan/state.db beside the manifests) and with the live hosts, and \
             `vmplan apply` makes the hosts match. Domains vmplan did not create are never changed.
             """,
+        version: "0.1.0",
         subcommands: [Validate.self, PlanCommand.self, Apply.self, StateCommand.self, InventoryCommand.self]
     )
 
