@@ -85,7 +85,10 @@ extension DocumentDecoder {
         guard let spec = checker.fields(of: node, what: "StoragePool spec", allowed: poolFields, required: ["host", "type"]) else { return }
         let host = spec["host"].flatMap { checker.string($0, name: "host") }
         if let host, let field = spec["host"] { decoded.hostReference = (host, checker.document.location(of: field.value)) }
-        guard let type = spec["type"].flatMap({ checker.choice($0, name: "type", as: PoolType.self) }) else { return }
+        guard let type = spec["type"].flatMap({ checker.choice($0, name: "type", as: PoolType.self) }) else {
+            _ = spec["path"].map { checker.path($0, name: "path") }  // still worth a word when the type is wrong
+            return
+        }
         let others = type == .dir ? ["volumeGroup", "devices", "build"] : ["path"]
         var valid = true
         for key in others {
