@@ -71,10 +71,10 @@ struct LogicalPoolSpecTests {
             + StorageSpecTests.volume("overlay", "pool: lvm\ncapacity: 8MiB\nbacking: odd")
             + StorageSpecTests.volume("img", "pool: lvm\ncapacity: 8MiB\nfrom: {image: /srv/a.img}")
         #expect(diagnostics(text) == [
-            "m.yaml:18:3: error: Volume 'q' is in the logical (LVM) pool 'lvm', whose volumes are raw block devices; format: qcow2 needs a dir pool. Use format: raw (the default in a logical pool)",
-            "m.yaml:25:13: error: Volume 'odd': capacity 10MiB is not a multiple of 4MiB, LVM's extent in the logical pool 'lvm'; LVM would round it up and later plans would see a volume larger than asked. Use 12MiB",
-            "m.yaml:33:3: error: Volume 'overlay' is in the logical (LVM) pool 'lvm', and LVM has no qcow2 overlays; put the overlay and its base in a dir pool, or make a full copy with from: {volume: …}",
-            "m.yaml:39:3: error: Volume 'img': from.image cannot fill a volume in the logical (LVM) pool 'lvm' yet; copy the image into a Volume of a dir pool and use from: {volume: …}",
+            "m.yaml:20:3: error: Volume 'q' is in the logical (LVM) pool 'lvm', whose volumes are raw block devices; format: qcow2 needs a dir pool. Use format: raw (the default in a logical pool)",
+            "m.yaml:27:13: error: Volume 'odd': capacity 10MiB is not a multiple of 4MiB, LVM's extent in the logical pool 'lvm'; LVM would round it up and later plans would see a volume larger than asked. Use 12MiB",
+            "m.yaml:35:3: error: Volume 'overlay' is in the logical (LVM) pool 'lvm', and LVM has no qcow2 overlays; put the overlay and its base in a dir pool, or make a full copy with from: {volume: …}",
+            "m.yaml:43:3: error: Volume 'img': from.image cannot fill a volume in the logical (LVM) pool 'lvm' yet; copy the image into a Volume of a dir pool and use from: {volume: …}",
         ])
     }
 
