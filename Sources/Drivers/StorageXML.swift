@@ -45,11 +45,9 @@ enum StorageXML {
         xml.open("volume")
         xml.element("name", text: name)
         xml.element("capacity", [("unit", "bytes")], text: String(capacity.bytes))
-        if let format {
-            xml.open("target")
-            xml.element("format", [("type", format)])
-            xml.close()
-        }
+        xml.open("target")  // libvirt's schema wants it, even empty
+        if let format { xml.element("format", [("type", format)]) }
+        xml.close()
         if let backing {
             xml.open("backingStore")
             xml.element("path", text: backing.path)
