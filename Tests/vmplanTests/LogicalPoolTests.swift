@@ -154,6 +154,19 @@ struct LogicalPoolTests {
         try logicalVolumeLifecycle(group, workspace)
     }
 
+    @Test func buildRefusesADeviceThatAlreadyHoldsAVolumeGroup() throws {
+        let group = try TestVolumeGroup()
+        let workspace = try Workspace()
+        let other = "vmplantest" + UUID().uuidString.prefix(8).lowercased()
+        defer { _ = try? TestHost.run("vgremove", ["-f", other], environment: TestVolumeGroup.lvmEnvironment); group.delete(); workspace.delete() }
+        #expect(try TestHost.run("vgcreate", [other, group.device], environment: TestVolumeGroup.lvmEnvironment).status == 0)
+        try workspace.write("storage.yaml", group.yaml)
+        let applied = try Self.apply(workspace)
+        #expect(applied.status == 1 && applied.stderr.contains("already formatted using 'LVM2_member'"), "\(applied.stdout)\(applied.stderr)")
+        #expect(try TestHost.virsh("pool-info", group.name).status != 0, "the half-made pool was undefined again")
+        #expect(try group.report("pvs", "pv_name,vg_name", [group.device]).first == [group.device, other], "the device still holds its group")
+    }
+
     /// Runs only where the kernel has device-mapper.
     private func logicalVolumeLifecycle(_ group: TestVolumeGroup, _ workspace: Workspace) throws {
         let applied = try Self.apply(workspace)
