@@ -23,7 +23,9 @@ extension LibvirtDriver: StorageHost {
                 guard active else { continue }
                 for volume in try pool.volumes() {
                     // A volume deleted by someone else between the listing and this read is skipped.
-                    guard let xml = try? volume.xml(), let volumeFacts = try? StorageXML.readVolume(xml) else { continue }
+                    guard let xml = try? volume.xml(), var volumeFacts = try? StorageXML.readVolume(xml) else { continue }
+                    // libvirt gives logical volumes no format: they are raw block devices.
+                    if facts.type == "logical", volumeFacts.format.isEmpty { volumeFacts.format = "raw" }
                     storage.volumes.append(ObservedVolume(
                         pool: name, name: volume.name, key: volume.key, path: volume.path, format: volumeFacts.format,
                         capacity: volumeFacts.capacity, allocation: volumeFacts.allocation, backingPath: volumeFacts.backingPath))
@@ -43,7 +45,10 @@ extension LibvirtDriver: StorageHost {
         return try await blocking { [connection] in
             let pool = try connection.definePool(xml: xml)
             do {
-                try pool.build()
+                // A directory pool's build makes the directory. A logical pool's makes the volume group,
+                // erasing its devices: only with the manifest's build: true (libvirt still refuses a
+                // device that carries a file system, partition table or LVM signature).
+                if spec.type == .dir || spec.build { try pool.build() }
                 try pool.start()
                 try pool.setAutostart()
             } catch {
@@ -70,7 +75,9 @@ extension LibvirtDriver: StorageHost {
                 }
                 try pool.stop()
             }
-            try pool.deleteDirectory()
+            // For a logical pool, virStoragePoolDelete would vgremove the group and wipe its devices:
+            // vmplan never does that, it only undefines the pool.
+            if try StorageXML.readPool(pool.xml()).type == "dir" { try pool.deleteDirectory() }
             try pool.undefine()
         }
     }
@@ -78,7 +85,8 @@ extension LibvirtDriver: StorageHost {
     public func createVolume(_ spec: VolumeSpec, content: VolumeContent) async throws -> String {
         try await blocking { [connection, isLocal] in
             let pool = try connection.pool(named: spec.pool)
-            let format = spec.format.rawValue
+            let isLogical = try StorageXML.readPool(pool.xml()).type == "logical"
+            let format: String? = isLogical ? nil : spec.format.rawValue
             let volume: LibvirtVolume
             switch content {
             case .empty:
@@ -96,7 +104,7 @@ extension LibvirtDriver: StorageHost {
                 volume = try Self.convert(image: path, into: pool, spec: spec, isLocal: isLocal)
             case .seed(let files):
                 let iso = try SeedImage.build(files)
-                volume = try pool.createVolume(xml: StorageXML.volume(name: spec.name, capacity: ByteCount(bytes: UInt64(iso.count)), format: "raw"))
+                volume = try pool.createVolume(xml: StorageXML.volume(name: spec.name, capacity: ByteCount(bytes: UInt64(iso.count)), format: isLogical ? nil : "raw"))
                 do {
                     try volume.upload(iso, connection: connection)
                 } catch {

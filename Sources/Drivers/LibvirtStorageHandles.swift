@@ -52,7 +52,9 @@ final class LibvirtPool: @unchecked Sendable {
         return LibvirtVolume(raw)
     }
 
-    func build() throws { try check(virStoragePoolBuild(pointer, 0), "cannot build (create the directory of) pool") }
+    /// A directory pool: makes the directory. A logical pool: makes the volume group; without the
+    /// overwrite flag, libvirt refuses a device that already carries a signature.
+    func build() throws { try check(virStoragePoolBuild(pointer, 0), "cannot build (create the directory or volume group of) pool") }
     func start() throws { try check(virStoragePoolCreate(pointer, 0), "cannot start pool") }
     func setAutostart() throws { try check(virStoragePoolSetAutostart(pointer, 1), "cannot mark pool as autostarted") }
     func refresh() throws { try check(virStoragePoolRefresh(pointer, 0), "cannot refresh pool") }

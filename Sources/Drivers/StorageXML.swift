@@ -13,6 +13,20 @@ enum StorageXML {
         var xml = XMLWriter()
         xml.open("pool", [("type", spec.type.rawValue)])
         xml.element("name", text: spec.name)
+        if spec.type == .logical {
+            // libvirt finds the group by <source><name>; build makes it on the <device>s.
+            guard let group = spec.volumeGroup, LogicalPool.isValidVolumeGroup(group), spec.path == "/dev/" + group,
+                  spec.devices.allSatisfy(LogicalPool.isValidDevice) else {
+                throw DriverError(.invalidInput, "logical pool '\(spec.name)' has an invalid volume group or device")
+            }
+            xml.open("source")
+            for device in spec.devices {
+                xml.element("device", [("path", device)])
+            }
+            xml.element("name", text: group)
+            xml.element("format", [("type", "lvm2")])
+            xml.close()
+        }
         xml.open("target")
         xml.element("path", text: spec.path)
         xml.close()
@@ -20,8 +34,9 @@ enum StorageXML {
         return xml.text
     }
 
+    /// - Parameter format: nil in a logical pool, where a volume is a raw block device (libvirt ignores a format there).
     /// - Parameter backing: path and format of the base, for a qcow2 overlay.
-    static func volume(name: String, capacity: ByteCount, format: String, backing: (path: String, format: String)? = nil) throws -> String {
+    static func volume(name: String, capacity: ByteCount, format: String?, backing: (path: String, format: String)? = nil) throws -> String {
         // The name becomes a file name in the pool directory: no '/', no leading '.' or '-'.
         guard ResourceName.isValid(name) else {
             throw DriverError(.invalidInput, "'\(name)' is not a valid volume name: \(ResourceName.rule)")
@@ -30,8 +45,8 @@ enum StorageXML {
         xml.open("volume")
         xml.element("name", text: name)
         xml.element("capacity", [("unit", "bytes")], text: String(capacity.bytes))
-        xml.open("target")
-        xml.element("format", [("type", format)])
+        xml.open("target")  // libvirt's schema wants it, even empty
+        if let format { xml.element("format", [("type", format)]) }
         xml.close()
         if let backing {
             xml.open("backingStore")
@@ -46,6 +61,8 @@ enum StorageXML {
     struct PoolFacts {
         var type = ""
         var path = ""
+        /// A logical pool's volume group.
+        var sourceName = ""
     }
 
     struct VolumeFacts {
@@ -61,6 +78,7 @@ enum StorageXML {
             switch path {
             case ["pool"] where attributes != nil: facts.type = attributes?["type"] ?? ""
             case ["pool", "target", "path"] where attributes == nil: facts.path = text
+            case ["pool", "source", "name"] where attributes == nil: facts.sourceName = text
             default: break
             }
         }

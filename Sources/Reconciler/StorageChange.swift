@@ -35,7 +35,8 @@ public struct StorageChange: Sendable, Hashable {
     public var summary: String
     public var diffs: [FieldDiff] = []
     public var reasons: [String] = []
-    /// True for the deletion of a volume that holds data: shown as DATA LOSS.
+    /// True for the deletion of a volume that holds data, or a logical pool whose build erases
+    /// its devices: shown as DATA LOSS.
     public var dataLoss = false
     /// The spec to record once done; nil drops the record.
     public var record: RecordedStorage?

@@ -17,7 +17,7 @@ public enum StoragePlanner {
 
         for located in storage.pools {
             let spec = located.value
-            let summary = "\(spec.host), \(spec.type.rawValue) \(spec.path)"
+            let summary = "\(spec.host), \(spec.shortDescription)"
             let record = RecordedStorage.pool(spec)
             let recorded = storage.recorded[StorageSnapshot.key(.pool, spec.name)]
             guard let live = storage.live[spec.host] else { continue }  // the VM planner reports unobserved hosts
@@ -26,7 +26,16 @@ public enum StoragePlanner {
                                            effect: .createPool(spec), summary: summary,
                                            reasons: [recorded == nil ? "new in the manifests" : "recorded, but gone from \(spec.host): deleted outside vmplan"],
                                            record: record)
-                change.diffs = [FieldDiff(field: "path", before: nil, after: spec.path, origin: .manifest)]
+                change.diffs = spec.type == .dir ? [FieldDiff(field: "path", before: nil, after: spec.path, origin: .manifest)]
+                    : [FieldDiff(field: "volumeGroup", before: nil, after: spec.volumeGroup ?? "", origin: .manifest)]
+                        + (spec.devices.isEmpty ? [] : [FieldDiff(field: "devices", before: nil, after: spec.devices.joined(separator: ", "), origin: .manifest)])
+                if spec.type == .logical {
+                    change.dataLoss = spec.build
+                    change.reasons.append(spec.build
+                        ? "build: true makes the volume group \(spec.volumeGroup ?? "") on \(spec.devices.joined(separator: ", ")): whatever they hold is lost "
+                            + "(libvirt refuses a device with a file system, partition table or LVM signature)"
+                        : "uses the existing volume group \(spec.volumeGroup ?? ""); starting the pool fails if the host has no such group")
+                }
                 changes.append(change)
                 continue
             }
@@ -51,6 +60,11 @@ public enum StoragePlanner {
             let recorded = storage.recorded[StorageSnapshot.key(.volume, spec.name)]
             let capacityAt = storage.fieldLocations["Volume/\(spec.name).capacity"] ?? located.location
             let summary = isSeed ? "pool \(spec.pool), cloud-init seed" : "pool \(spec.pool), \(spec.capacity) \(spec.format.rawValue)"
+            if let refusal = LogicalPool.refusal(of: spec, in: poolSpec) {
+                problems.append(Diagnostic(refusal.message, at: storage.fieldLocations["Volume/\(spec.name).\(refusal.field)"] ?? located.location))
+                planned.insert(spec.name)  // one error for it, none for its copies
+                continue
+            }
             guard let existing = live.volume(pool: spec.pool, name: spec.name) else {
                 let content: VolumeContent
                 switch spec.source {
@@ -112,6 +126,10 @@ public enum StoragePlanner {
             } else if spec.capacity < existing.capacity {
                 problems.append(Diagnostic("Volume '\(spec.name)': capacity \(spec.capacity) is smaller than the volume's current size \(existing.capacity); "
                     + "shrinking a volume loses data and is refused. Set capacity to at least \(existing.capacity)", at: capacityAt))
+            } else if spec.capacity > existing.capacity, poolSpec.type == .logical {
+                problems.append(Diagnostic("Volume '\(spec.name)': growing a volume in the logical (LVM) pool '\(spec.pool)' from \(existing.capacity) to \(spec.capacity) is refused: "
+                    + "libvirt's LVM backend cannot resize logical volumes (virStorageVolResize is unsupported there). "
+                    + "Grow it by hand (lvextend -L \(spec.capacity.bytes / 1024)k \(existing.path)) and plan again, or keep capacity at \(existing.capacity)", at: capacityAt))
             } else if spec.capacity > existing.capacity {
                 let user = domains[host]?.first { $0.isRunning && ($0.runningSpec ?? $0.spec).disks.contains { $0.pool == spec.pool && $0.volume == spec.name } }
                 change.action = .update

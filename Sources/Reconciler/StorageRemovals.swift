@@ -59,13 +59,16 @@ extension StoragePlanner {
         for (_, entry) in storage.recorded.sorted(by: { $0.key < $1.key }) {
             guard case .pool(let spec) = entry.spec, !desiredPoolNames.contains(spec.name), let live = storage.live[entry.host] else { continue }
             var change = StorageChange(kind: .pool, name: spec.name, host: entry.host, pool: spec.name, action: .delete,
-                                       effect: .forget, summary: "\(entry.host), \(spec.type.rawValue) \(spec.path)", record: nil)
+                                       effect: .forget, summary: "\(entry.host), \(spec.shortDescription)", record: nil)
             let remaining = live.volumes.filter { $0.pool == spec.name && !deleted.contains("\($0.pool)/\($0.name)") }.map(\.name).sorted()
             if let existing = live.pool(spec.name), let owner = storage.owner(.pool, host: entry.host, pool: spec.name, name: spec.name),
                owner.libvirtKey == existing.uuid {
                 if remaining.isEmpty {
                     change.effect = .deletePool(expectedUUID: existing.uuid)
-                    change.reasons = ["removed from the manifests; the pool is empty: it is stopped, its directory removed and it is undefined"]
+                    change.reasons = [spec.type == .dir
+                        ? "removed from the manifests; the pool is empty: it is stopped, its directory removed and it is undefined"
+                        : "removed from the manifests; the pool is empty: it is stopped and undefined. The volume group \(spec.volumeGroup ?? spec.path) "
+                            + "and its devices stay on the host (vmplan never removes a volume group)"]
                 } else {
                     change.reasons = ["removed from the manifests, but it still holds \(remaining.joined(separator: ", ")): the pool stays, vmplan only forgets it"]
                 }

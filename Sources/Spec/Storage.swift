@@ -1,9 +1,11 @@
 import Foundation
 
-/// `StoragePool.spec.type`. Only directory pools for now: LVM needs a volume group this
-/// project cannot test for real yet.
+/// `StoragePool.spec.type`.
 public enum PoolType: String, Sendable, Codable, CaseIterable {
+    /// A directory of image files.
     case dir
+    /// An LVM volume group; each volume is a logical volume (raw block device).
+    case logical
 }
 
 /// A `kind: StoragePool` document: a libvirt pool on one host.
@@ -11,14 +13,68 @@ public struct StoragePoolSpec: Hashable, Sendable, Codable {
     public var name: String
     public var host: String
     public var type: PoolType
-    /// Absolute, normalised directory (checked at load time).
+    /// Absolute, normalised directory (checked at load time); `/dev/VG` for a logical pool.
     public var path: String
+    /// A logical pool's volume group.
+    public var volumeGroup: String?
+    /// A logical pool's physical volumes (block devices), when vmplan builds the group or names its devices.
+    public var devices: [String]
+    /// A logical pool only: vmplan creates the volume group on `devices` (`virStoragePoolBuild`), erasing them.
+    public var build: Bool
 
     public init(name: String, host: String, type: PoolType = .dir, path: String) {
         self.name = name
         self.host = host
         self.type = type
         self.path = path
+        self.volumeGroup = nil
+        self.devices = []
+        self.build = false
+    }
+
+    /// A logical (LVM) pool on the volume group `volumeGroup`; its path is `/dev/VG`.
+    public static func logical(name: String, host: String, volumeGroup: String, devices: [String] = [], build: Bool = false) -> StoragePoolSpec {
+        var spec = StoragePoolSpec(name: name, host: host, type: .logical, path: "/dev/" + volumeGroup)
+        spec.volumeGroup = volumeGroup
+        spec.devices = devices
+        spec.build = build
+        return spec
+    }
+
+    private enum CodingKeys: String, CodingKey { case name, host, type, path, volumeGroup, devices, build }
+
+    // Records written before logical pools existed have none of the LVM fields, and dir pools
+    // keep writing none of them, so their recorded JSON (and hash) stays the same.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        host = try container.decode(String.self, forKey: .host)
+        type = try container.decode(PoolType.self, forKey: .type)
+        path = try container.decode(String.self, forKey: .path)
+        volumeGroup = try container.decodeIfPresent(String.self, forKey: .volumeGroup)
+        devices = try container.decodeIfPresent([String].self, forKey: .devices) ?? []
+        build = try container.decodeIfPresent(Bool.self, forKey: .build) ?? false
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(host, forKey: .host)
+        try container.encode(type, forKey: .type)
+        try container.encode(path, forKey: .path)
+        try container.encodeIfPresent(volumeGroup, forKey: .volumeGroup)
+        if !devices.isEmpty { try container.encode(devices, forKey: .devices) }
+        if build { try container.encode(build, forKey: .build) }
+    }
+
+    /// For plans: `dir /srv/p`, `logical vg0 on /dev/sdb`.
+    public var shortDescription: String {
+        switch type {
+        case .dir: return "dir \(path)"
+        case .logical:
+            let vg = volumeGroup ?? path
+            return devices.isEmpty ? "logical \(vg)" : "logical \(vg) on \(devices.joined(separator: ", "))"
+        }
     }
 }
 

@@ -14,10 +14,12 @@ struct DecodedStorage {
     /// Where a VM's disks and cloudInit are written, for errors about the whole list.
     var disksLocation: SourceLocation?
     var cloudInitLocation: SourceLocation?
+    /// The Volume did not say `format`: raw in a logical pool, qcow2 elsewhere (settled in StorageReferences).
+    var volumeFormatDefaulted = false
 }
 
 extension DocumentDecoder {
-    static let poolFields = ["host", "type", "path"]
+    static let poolFields = ["host", "type", "path", "volumeGroup", "devices", "build"]
     static let volumeFields = ["pool", "capacity", "format", "from", "backing", "reclaim", "shareable"]
     static let diskFields = ["volume", "bus", "device", "boot", "readonly"]
     static let cloudInitFields = ["userData", "metaData", "networkConfig", "pool"]
@@ -27,14 +29,7 @@ extension DocumentDecoder {
     static func decodeStorage(_ kind: DecodedDocument.Kind, _ node: Node, name: String?, at location: SourceLocation,
                               checker: inout NodeChecker, decoded: inout DecodedDocument) {
         if kind == .storagePool {
-            guard let spec = checker.fields(of: node, what: "StoragePool spec", allowed: poolFields, required: ["host", "type", "path"]) else { return }
-            let host = spec["host"].flatMap { checker.string($0, name: "host") }
-            if let host, let field = spec["host"] { decoded.hostReference = (host, checker.document.location(of: field.value)) }
-            let type = spec["type"].flatMap { checker.choice($0, name: "type", as: PoolType.self) }
-            let path = spec["path"].flatMap { checker.path($0, name: "path") }
-            if let name, let host, let type, let path {
-                decoded.storage.pool = Located(StoragePoolSpec(name: name, host: host, type: type, path: path), at: location)
-            }
+            decodePool(node, name: name, at: location, checker: &checker, decoded: &decoded)
             return
         }
         guard let spec = checker.fields(of: node, what: "Volume spec", allowed: volumeFields, required: ["pool", "capacity"]) else { return }
@@ -52,6 +47,10 @@ extension DocumentDecoder {
             decoded.storage.fieldLocations["Volume/\(name).capacity"] = checker.document.location(of: field.value)
         }
         let format = read("format") { checker.choice($0, name: "format", as: VolumeFormat.self) } ?? .qcow2
+        decoded.storage.volumeFormatDefaulted = spec["format"] == nil
+        for key in ["format", "from", "backing"] {
+            if let name, let field = spec[key] { decoded.storage.fieldLocations["Volume/\(name).\(key)"] = checker.document.location(of: field.key) }
+        }
         let reclaim = read("reclaim") { checker.choice($0, name: "reclaim", as: Reclaim.self) } ?? .retain
         let shareable = read("shareable") { checker.boolean($0, name: "shareable") } ?? false
         var source: VolumeSource?
@@ -77,6 +76,81 @@ extension DocumentDecoder {
         guard valid, let name, let pool, let capacity else { return }
         decoded.storage.volume = Located(VolumeSpec(name: name, pool: pool, capacity: capacity, format: format,
                                                     source: source, reclaim: reclaim, shareable: shareable), at: location)
+    }
+
+    /// `type: dir` with a `path`, or `type: logical` with a `volumeGroup` (and `devices` + `build: true`
+    /// when vmplan is to create the group). Fields of the other type are refused, not ignored.
+    private static func decodePool(_ node: Node, name: String?, at location: SourceLocation, checker: inout NodeChecker,
+                                   decoded: inout DecodedDocument) {
+        guard let spec = checker.fields(of: node, what: "StoragePool spec", allowed: poolFields, required: ["host", "type"]) else { return }
+        let host = spec["host"].flatMap { checker.string($0, name: "host") }
+        if let host, let field = spec["host"] { decoded.hostReference = (host, checker.document.location(of: field.value)) }
+        guard let type = spec["type"].flatMap({ checker.choice($0, name: "type", as: PoolType.self) }) else {
+            _ = spec["path"].map { checker.path($0, name: "path") }  // still worth a word when the type is wrong
+            return
+        }
+        let others = type == .dir ? ["volumeGroup", "devices", "build"] : ["path"]
+        var valid = true
+        for key in others {
+            guard let field = spec[key] else { continue }
+            let why = type == .dir ? "only a logical (LVM) pool has \(key)" : "a logical pool's path is /dev/VOLUMEGROUP, set by volumeGroup"
+            checker.error("\(key) does not belong in a type: \(type.rawValue) pool; \(why)", at: field.key)
+            valid = false
+        }
+        switch type {
+        case .dir:
+            guard let field = spec["path"] else {
+                checker.error("missing required field 'path' in StoragePool spec (type: dir needs the pool's directory)", at: node)
+                return
+            }
+            let path = checker.path(field, name: "path")
+            if valid, let name, let host, let path {
+                decoded.storage.pool = Located(StoragePoolSpec(name: name, host: host, type: .dir, path: path), at: location)
+            }
+        case .logical:
+            guard let groupField = spec["volumeGroup"] else {
+                checker.error("missing required field 'volumeGroup' in StoragePool spec (type: logical needs the LVM volume group's name)", at: node)
+                return
+            }
+            var volumeGroup = checker.string(groupField, name: "volumeGroup")
+            if let text = volumeGroup, !LogicalPool.isValidVolumeGroup(text) {
+                checker.error("volumeGroup must be an LVM name: \(LogicalPool.volumeGroupRule); got '\(text)'", at: groupField.value)
+                volumeGroup = nil
+            }
+            let devices = spec["devices"].map { decodeDevices($0, checker: &checker) } ?? []
+            let build = spec["build"].map { checker.boolean($0, name: "build") } ?? false
+            if build == true, devices?.isEmpty == true, let field = spec["build"] {
+                checker.error("build: true needs devices, the block devices to make the volume group on (they are erased)", at: field.key)
+                valid = false
+            }
+            if valid, let name, let host, let volumeGroup, let devices, let build {
+                decoded.storage.pool = Located(.logical(name: name, host: host, volumeGroup: volumeGroup, devices: devices, build: build), at: location)
+            }
+        }
+    }
+
+    /// `devices: [/dev/sdb, /dev/sdc]`: absolute device paths, each once.
+    private static func decodeDevices(_ field: Field, checker: inout NodeChecker) -> [String]? {
+        guard let items = checker.list(field.value, name: "devices", example: "[/dev/sdb]") else { return nil }
+        if items.isEmpty {
+            checker.error("devices must name at least one block device such as /dev/sdb; leave it out to use an existing volume group", at: field.value)
+            return nil
+        }
+        var devices: [String] = []
+        var valid = true
+        for item in items {
+            guard let path = checker.string(Field(key: item, value: item), name: "an entry of devices") else { valid = false; continue }
+            if !LogicalPool.isValidDevice(path) {
+                checker.error("an entry of devices must be \(LogicalPool.deviceRule); got '\(path)'", at: item)
+                valid = false
+            } else if devices.contains(path) {
+                checker.error("\(path) is listed twice in devices", at: item)
+                valid = false
+            } else {
+                devices.append(path)
+            }
+        }
+        return valid ? devices : nil
     }
 
     /// `from: {image: /abs/path}` or `from: {volume: NAME}`.

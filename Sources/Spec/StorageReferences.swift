@@ -10,11 +10,19 @@ enum StorageReferences {
                 pools[pool.value.name] = pool.value
                 storage.pools.append(pool)
             }
-            if let volume = document.storage.volume {
-                volumes[volume.value.name] = volume.value
-                storage.volumes.append(volume)
-            }
             storage.fieldLocations.merge(document.storage.fieldLocations) { first, _ in first }
+        }
+        for document in documents {
+            guard var volume = document.storage.volume else { continue }
+            if let pool = pools[volume.value.pool], pool.type == .logical {
+                // A logical volume is a raw block device: that is the default there.
+                if document.storage.volumeFormatDefaulted { volume.value.format = .raw }
+                if let refusal = LogicalPool.refusal(of: volume.value, in: pool) {
+                    log.error(refusal.message, at: storage.fieldLocations["Volume/\(volume.value.name).\(refusal.field)"] ?? volume.location)
+                }
+            }
+            volumes[volume.value.name] = volume.value
+            storage.volumes.append(volume)
         }
         let poolNames = documents.filter { $0.kind == .storagePool }.compactMap(\.name)
         let volumeNames = documents.filter { $0.kind == .volume }.compactMap(\.name)
@@ -33,15 +41,27 @@ enum StorageReferences {
             }
         }
 
-        // Pool paths: two pools on one host must not share a directory, or either would list the other's volumes.
+        // Pool paths: two pools on one host must not share a directory (or a volume group, /dev/VG),
+        // or either would list the other's volumes; nor may two volume groups claim one device.
         var pathOwners: [String: String] = [:]
+        var deviceOwners: [String: String] = [:]
         for pool in storage.pools {
-            let key = "\(pool.value.host)\u{0}\(pool.value.path)"
+            let spec = pool.value
+            let key = "\(spec.host)\u{0}\(spec.path)"
             if let other = pathOwners[key] {
-                log.error("StoragePool '\(pool.value.name)' uses the directory \(pool.value.path) of StoragePool '\(other)' on host '\(pool.value.host)'; each pool needs its own",
+                let what = spec.type == .logical ? "volume group \(spec.volumeGroup ?? spec.path)" : "directory \(spec.path)"
+                log.error("StoragePool '\(spec.name)' uses the \(what) of StoragePool '\(other)' on host '\(spec.host)'; each pool needs its own",
                           at: pool.location)
             }
-            pathOwners[key] = pool.value.name
+            pathOwners[key] = spec.name
+            for device in spec.devices {
+                let key = "\(spec.host)\u{0}\(device)"
+                if let other = deviceOwners[key], other != spec.name {
+                    log.error("StoragePool '\(spec.name)' lists device \(device), which StoragePool '\(other)' also lists on host '\(spec.host)'; a device belongs to one volume group",
+                              at: pool.location)
+                }
+                deviceOwners[key] = spec.name
+            }
         }
         for volume in storage.volumes {
             let spec = volume.value

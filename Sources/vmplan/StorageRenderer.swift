@@ -8,6 +8,7 @@ extension PlanRenderer {
         switch change.action {
         case .delete where change.dataLoss: detail = "DATA LOSS: reclaim: delete; \(change.summary)"
         case .delete where change.isForget: detail = "kept on the host; vmplan forgets it"
+        case .create where change.dataLoss: detail = "DATA LOSS: build: true erases its devices; \(change.summary)"
         default: break
         }
         var lines = ["  \(symbol(change.action)) \(noun) \(change.name) (\(detail))"]

@@ -57,6 +57,8 @@ struct StorageXMLTests {
             (try DomainXML.kvm(for: vm(), capabilities: host), "domain"),
             (try StorageXML.pool(StoragePoolSpec(name: "p", host: "h", path: "/var/lib/p")), "storagepool"),
             (try StorageXML.volume(name: "v", capacity: .gibibytes(1), format: "qcow2", backing: ("/p/base", "raw")), "storagevol"),
+            (try StorageXML.pool(Self.logical), "storagepool"),
+            (try StorageXML.volume(name: "lv", capacity: .mebibytes(8), format: nil), "storagevol"),
         ]
         for (xml, schema) in documents {
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("vmplan-\(UUID().uuidString).xml")
@@ -65,5 +67,23 @@ struct StorageXMLTests {
             let result = try TestHost.run("virt-xml-validate", [file.path, schema])
             #expect(result.status == 0, "\(schema): \(result.stdout)\(result.stderr)")
         }
+    }
+
+    static let logical = StoragePoolSpec.logical(name: "lvm", host: "h", volumeGroup: "vm+vg", devices: ["/dev/loop0", "/dev/sdb1"], build: true)
+
+    @Test func aLogicalPoolNamesItsGroupAndDevices() throws {
+        let xml = try StorageXML.pool(Self.logical)
+        #expect(xml.contains("<pool type='logical'>"))
+        let source = xml.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined()
+        #expect(source.contains("<source><device path='/dev/loop0'/><device path='/dev/sdb1'/><name>vm+vg</name><format type='lvm2'/></source>"), "\(xml)")
+        let facts = try StorageXML.readPool(xml)
+        #expect(facts.type == "logical" && facts.path == "/dev/vm+vg" && facts.sourceName == "vm+vg")
+        #expect(!(try StorageXML.volume(name: "lv", capacity: .mebibytes(8), format: nil)).contains("<format"), "a logical volume has no format")
+        var bad = Self.logical
+        bad.devices = ["/etc/passwd"]
+        #expect(throws: DriverError.self) { try StorageXML.pool(bad) }
+        bad = Self.logical
+        bad.path = "/dev/other"
+        #expect(throws: DriverError.self, "the path must be /dev/VG") { try StorageXML.pool(bad) }
     }
 }

@@ -156,3 +156,79 @@ struct StorageTargetTests {
         #expect(scoped.map(\.name) == ["p", "base", "overlay"])
     }
 }
+
+/// Logical (LVM) pools: the planner's own refusals, whatever the loader let through.
+@Suite("Storage planner, logical pools")
+struct LogicalPoolPlannerTests {
+    static let pool = StoragePoolSpec.logical(name: "p", host: "kvm-01", volumeGroup: "vg0", devices: ["/dev/loop7"], build: true)
+    static let livePool = ObservedPool(name: "p", uuid: "u-1", type: "logical", path: "/dev/vg0", isActive: true,
+                                       capacity: .mebibytes(252), allocation: .mebibytes(0), available: .mebibytes(252))
+
+    static func volume(_ name: String, _ capacity: ByteCount = .mebibytes(16), format: VolumeFormat = .raw, source: VolumeSource? = nil) -> VolumeSpec {
+        VolumeSpec(name: name, pool: "p", capacity: capacity, format: format, source: source)
+    }
+
+    static func live(_ name: String, _ capacity: ByteCount) -> ObservedVolume {
+        ObservedVolume(pool: "p", name: name, key: "lv-uuid-\(name)", path: "/dev/vg0/\(name)", format: "raw", capacity: capacity, allocation: capacity)
+    }
+
+    @Test func buildingTheVolumeGroupIsShownAsDataLoss() throws {
+        let changes = try StoragePlannerTests.plan(pools: [Self.pool], live: ObservedStorage())
+        let change = try #require(changes.first)
+        #expect(change.action == .create && change.effect == .createPool(Self.pool) && change.dataLoss)
+        #expect(change.summary == "kvm-01, logical vg0 on /dev/loop7")
+        #expect(change.reasons.contains { $0.hasPrefix("build: true makes the volume group vg0 on /dev/loop7: whatever they hold is lost") })
+        #expect(change.diffs.map(\.field) == ["volumeGroup", "devices"])
+
+        var existing = Self.pool
+        existing.build = false
+        existing.devices = []
+        let using = try #require(try StoragePlannerTests.plan(pools: [existing], live: ObservedStorage()).first)
+        #expect(!using.dataLoss && using.reasons.contains { $0.contains("uses the existing volume group vg0") })
+    }
+
+    @Test func qcow2OverlaysAndImagesAreRefusedInALogicalPool() {
+        let problems = StoragePlannerTests.problems { () throws(PlanError) in
+            try StoragePlannerTests.plan(volumes: [Self.volume("q", format: .qcow2), Self.volume("o", format: .qcow2, source: .backing("base")),
+                                                   Self.volume("i", source: .image("/srv/a.img")), Self.volume("base")],
+                                         pools: [Self.pool], live: ObservedStorage(pools: [Self.livePool], images: ["/srv/a.img": true]))
+        }
+        #expect(problems.count == 3, "\(problems)")
+        #expect(problems.contains { $0.contains("Volume 'q' is in the logical (LVM) pool 'p', whose volumes are raw block devices; format: qcow2 needs a dir pool") })
+        #expect(problems.contains { $0.contains("Volume 'o' is in the logical (LVM) pool 'p', and LVM has no qcow2 overlays") })
+        #expect(problems.contains { $0.contains("Volume 'i': from.image cannot fill a volume in the logical (LVM) pool 'p' yet") })
+    }
+
+    @Test func aRawVolumeAndACopyArePlannedAndTheFreeSpaceIsChecked() throws {
+        let changes = try StoragePlannerTests.plan(volumes: [Self.volume("a", .mebibytes(64)), Self.volume("b", .mebibytes(64), source: .volume("a"))],
+                                                   pools: [Self.pool], live: ObservedStorage(pools: [Self.livePool]))
+        #expect(changes.map(\.name) == ["p", "a", "b"])
+        #expect(changes[2].effect == .createVolume(Self.volume("b", .mebibytes(64), source: .volume("a")), .copy(pool: "p", volume: "a")))
+        let problems = StoragePlannerTests.problems { () throws(PlanError) in
+            try StoragePlannerTests.plan(volumes: [Self.volume("a", .mebibytes(256))], pools: [Self.pool], live: ObservedStorage(pools: [Self.livePool]))
+        }
+        #expect(problems == ["storage.yaml:9:13: error: volumes planned in pool 'p' on host 'kvm-01' need 256MiB more, but the pool has only 252MiB free (libvirt's pool info); lower the capacities or free space in /dev/vg0"])
+    }
+
+    @Test func growingALogicalVolumeIsRefusedAndShrinkingToo() {
+        let owned = OwnedStorage(kind: "Volume", host: "kvm-01", pool: "p", name: "data", libvirtKey: "lv-uuid-data")
+        let live = ObservedStorage(pools: [Self.livePool], volumes: [Self.live("data", .mebibytes(16))])
+        let grow = StoragePlannerTests.problems { () throws(PlanError) in
+            try StoragePlannerTests.plan(volumes: [Self.volume("data", .mebibytes(32))], pools: [Self.pool], live: live, owned: [owned])
+        }
+        #expect(grow.count == 1 && grow[0].hasPrefix("storage.yaml:9:13: error: Volume 'data': growing a volume in the logical (LVM) pool 'p' from 16MiB to 32MiB is refused"), "\(grow)")
+        #expect(grow.first?.contains("lvextend -L 32768k /dev/vg0/data") == true)
+        let shrink = StoragePlannerTests.problems { () throws(PlanError) in
+            try StoragePlannerTests.plan(volumes: [Self.volume("data", .mebibytes(8))], pools: [Self.pool], live: live, owned: [owned])
+        }
+        #expect(shrink == ["storage.yaml:9:13: error: Volume 'data': capacity 8MiB is smaller than the volume's current size 16MiB; shrinking a volume loses data and is refused. Set capacity to at least 16MiB"])
+    }
+
+    @Test func anEmptyLogicalPoolIsUndefinedButItsVolumeGroupStays() throws {
+        let ownedPool = OwnedStorage(kind: "StoragePool", host: "kvm-01", pool: "p", name: "p", libvirtKey: "u-1")
+        let changes = try StoragePlannerTests.plan(pools: [], live: ObservedStorage(pools: [Self.livePool]), recorded: [.pool(Self.pool)], owned: [ownedPool])
+        #expect(changes.map(\.effect) == [.deletePool(expectedUUID: "u-1")])
+        #expect(changes.first?.reasons.first?.contains("The volume group vg0 and its devices stay on the host (vmplan never removes a volume group)") == true)
+    }
+}
+

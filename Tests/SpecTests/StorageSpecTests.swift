@@ -71,7 +71,7 @@ struct StorageSpecTests {
             + Self.volume("v2", "pool: pool-a\ncapacity: 1GiB\nfrom: {image: images/rel.img}")
             + Self.vm("web-1", "disks:\n  - {volume: v2, bus: ide, boot: 1}\n  - {volume: v2, boot: 1}\ncloudInit:\n  userData: {file: ../secret}")
         #expect(diagnostics(text) == [
-            "m.yaml:14:28: error: type must be one of dir; got 'lvm'",
+            "m.yaml:14:28: error: type must be one of dir, logical; got 'lvm'",
             "m.yaml:14:39: error: path must be \(StoragePath.rule); got '../escape'",
             "m.yaml:21:13: error: capacity must be a size with a binary unit such as 512MiB or 8GiB; got '10'",
             "m.yaml:22:11: error: format must be one of qcow2, raw; got 'vmdk'",
