@@ -84,7 +84,15 @@ public struct Applier: Sendable {
                 outcome.failed.append((change, message))
             }
         }
+        // An mdev whose VM did not change as planned may still be in use: it stays for a later apply.
+        let unchanged = Set(outcome.failed.map(\.change.name))
         for device in plan.deviceChanges where device.action == .delete {
+            if let vm = device.vm, unchanged.contains(vm) {
+                let message = "kept: \(vm) did not change as planned and may still use it"
+                events(.deviceFailed(device, message))
+                outcome.failedDevices.append((device, message))
+                continue
+            }
             await apply(device, runID: runID, outcome: &outcome, events: events)
         }
         try await applyStorage(plan.storage.filter(\.runsAfterVMs), runID: runID, recorded: storageRecords, outcome: &outcome, events: events)
