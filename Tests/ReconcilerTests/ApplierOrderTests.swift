@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+import Drivers
+import Reconciler
+import Spec
+import State
+
+/// The applier's ordering and journaling, with a recording stand-in for the hypervisor (the real
+/// driver is tested against libvirt elsewhere) and a real SQLite state file.
+@Suite("Applier: order and journal")
+struct ApplierOrderTests {
+    typealias P = PlannerTests
+
+    final class RecordingHost: Hypervisor, @unchecked Sendable {
+        let hostName = "kvm-01"
+        let changeRules = ChangeRules.kvm
+        let supportsMediatedDevices = true
+        var failing: Set<String> = []
+        private let lock = NSLock()
+        private var log: [String] = []
+        var calls: [String] { lock.withLock { log } }
+
+        private func record(_ call: String, _ name: String) throws {
+            lock.withLock { log.append("\(call) \(name)") }
+            if failing.contains(name) { throw DriverError(.operation, "\(call) \(name) refused") }
+        }
+
+        func observe() async throws -> [ObservedDomain] { [] }
+        func define(_ spec: VirtualMachineSpec) async throws { try record("define", spec.name) }
+        func update(_ spec: VirtualMachineSpec, progress: ProgressHandler?) async throws { try record("update", spec.name) }
+        func start(_ name: String) async throws { try record("start", name) }
+        func stop(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws { try record("stop", name) }
+        func delete(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws { try record("delete", name) }
+        func inventory() async throws -> HostInventory { HostInventory(pciDevices: [], mediatedDevices: []) }
+        func createMediatedDevice(uuid: String, type: String, parent: PCIAddress) async throws { try record("mdev+", uuid) }
+        func removeMediatedDevice(libvirtName: String) async throws { try record("mdev-", libvirtName) }
+    }
+
+    func database() throws -> (StateDatabase, URL) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vmplan-applier-\(UUID().uuidString)")
+        return (try StateDatabase(path: directory.appendingPathComponent("state.db").path), directory)
+    }
+
+    @Test func deletionsFirstMdevsAroundTheVMsAndEveryChangeJournaled() async throws {
+        let (database, directory) = try database()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let parent = try #require(PCIAddress(parsing: "0000:3b:00.0"))
+        let old = P.vm("a-old")
+        let plan = Plan(
+            changes: [
+                Change(name: "a-old", host: "kvm-01", action: .delete, desired: nil, observed: P.domain(old), previousHost: "kvm-01"),
+                Change(name: "b-new", host: "kvm-01", action: .create, desired: P.vm("b-new"), observed: nil),
+            ],
+            unmanaged: [],
+            deviceChanges: [
+                DeviceChange(action: .create, host: "kvm-01", uuid: "u-new", type: "nvidia-222", parent: parent, vm: "b-new"),
+                DeviceChange(action: .delete, host: "kvm-01", uuid: "u-old", type: "nvidia-222", parent: parent, vm: "a-old", libvirtName: "mdev_u_old"),
+            ])
+        let host = RecordingHost()
+        let applier = Applier(drivers: ["kvm-01": host], database: database, shutdownTimeout: .seconds(1))
+        let run = try database.beginRun(.apply, actor: "test")
+        let outcome = try await applier.apply(plan, recorded: ["a-old": P.recorded(old)], runID: run) { _ in }
+        #expect(outcome.succeeded)
+        #expect(host.calls == ["mdev+ u-new", "delete a-old", "define b-new", "start b-new", "mdev- mdev_u_old"])
+        let journal = try database.journal(runID: run)
+        #expect(journal.map(\.name) == ["u-new", "a-old", "b-new", "u-old"])
+        #expect(journal.allSatisfy { $0.status == .done })
+        #expect(Set(try database.resources().map(\.name)) == ["b-new", "u-new"])
+    }
+
+    @Test func aFailedVMKeepsItsMdevAndAMissingVGPUStopsItsVM() async throws {
+        let (database, directory) = try database()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let parent = try #require(PCIAddress(parsing: "0000:3b:00.0"))
+        let old = P.vm("a-old")
+        let plan = Plan(
+            changes: [
+                Change(name: "a-old", host: "kvm-01", action: .delete, desired: nil, observed: P.domain(old), previousHost: "kvm-01"),
+                Change(name: "b-new", host: "kvm-01", action: .create, desired: P.vm("b-new"), observed: nil),
+            ],
+            unmanaged: [],
+            deviceChanges: [
+                DeviceChange(action: .create, host: "kvm-01", uuid: "u-new", type: "nvidia-222", parent: parent, vm: "b-new"),
+                DeviceChange(action: .delete, host: "kvm-01", uuid: "u-old", type: "nvidia-222", parent: parent, vm: "a-old", libvirtName: "mdev_u_old"),
+            ])
+        let host = RecordingHost()
+        host.failing = ["a-old", "u-new"]
+        let applier = Applier(drivers: ["kvm-01": host], database: database, shutdownTimeout: .seconds(1))
+        let run = try database.beginRun(.apply, actor: "test")
+        let outcome = try await applier.apply(plan, recorded: ["a-old": P.recorded(old)], runID: run) { _ in }
+        #expect(!outcome.succeeded)
+        // b-new is not created without its vGPU; a-old's mdev stays because a-old was not deleted.
+        #expect(host.calls == ["mdev+ u-new", "delete a-old"])
+        #expect(outcome.failed.map(\.change.name).sorted() == ["a-old", "b-new"])
+        #expect(outcome.failedDevices.map(\.change.uuid).sorted() == ["u-new", "u-old"])
+        #expect(try database.journal(runID: run).filter { $0.status == .failed }.map(\.name).sorted() == ["a-old", "u-new"])
+    }
+}
