@@ -119,8 +119,6 @@ public struct Plan: Sendable {
     }
 
     public var actionable: [Change] { changes.filter { $0.action != .noop } }
-    /// VMs whose config is ahead of what they run, because they may not be restarted.
-    public var waitingForBoot: [Change] { changes.filter { !$0.pendingRestart.isEmpty } }
     /// Changes that touch nothing on a host but must be recorded (first sight of an adopted VM, …).
     public var hasRecordUpdates: Bool { changes.contains { $0.recordsOnly } || storage.contains { $0.record != nil } }
     public var hasChanges: Bool { !actionable.isEmpty || !deviceChanges.isEmpty || storage.contains(where: \.isActionable) }
