@@ -89,6 +89,10 @@ public protocol Hypervisor: Sendable {
     /// Whether this flavour can give VMs mediated devices (vGPUs); libxl cannot.
     var supportsMediatedDevices: Bool { get }
 
+    /// Whether the host has mdevctl, which libvirt needs to define persistent mdevs; nil when
+    /// vmplan cannot tell (a remote host).
+    var hasMdevctl: Bool? { get }
+
     /// PCI devices, mdev types and mediated devices, read fresh.
     func inventory() async throws -> HostInventory
 

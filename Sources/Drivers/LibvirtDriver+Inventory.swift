@@ -1,3 +1,4 @@
+import Foundation
 import Spec
 extension LibvirtDriver {
     /// The host's PCI devices, the mdev types they offer, and the mediated devices that
@@ -11,6 +12,12 @@ extension LibvirtDriver {
 
     /// libxl has no mediated devices.
     public var supportsMediatedDevices: Bool { flavour == .kvm }
+
+    /// Known only for a local QEMU host (`qemu:///system`), where the binary can be looked for.
+    public var hasMdevctl: Bool? {
+        guard flavour == .kvm, uri.hasPrefix("qemu:///") else { return nil }
+        return ["/usr/sbin/mdevctl", "/usr/bin/mdevctl", "/sbin/mdevctl"].contains(where: FileManager.default.isExecutableFile(atPath:))
+    }
 
     public func createMediatedDevice(uuid: String, type: String, parent: PCIAddress) async throws {
         let xml = DeviceXML.mediatedDevice(uuid: uuid, type: type, parent: parent)

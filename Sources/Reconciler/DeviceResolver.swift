@@ -49,11 +49,14 @@ public struct HostDeviceView: Sendable {
     public var host: HostSpec
     public var inventory: HostInventory
     public var supportsMediatedDevices: Bool
+    /// nil when unknown (a remote host): libvirt then says so at apply time.
+    public var hasMdevctl: Bool?
 
-    public init(host: HostSpec, inventory: HostInventory, supportsMediatedDevices: Bool) {
+    public init(host: HostSpec, inventory: HostInventory, supportsMediatedDevices: Bool, hasMdevctl: Bool? = nil) {
         self.host = host
         self.inventory = inventory
         self.supportsMediatedDevices = supportsMediatedDevices
+        self.hasMdevctl = hasMdevctl
     }
 }
 
@@ -276,6 +279,11 @@ private struct HostPlacement {
             guard let (gpu, type, _) = free.first(where: { $0.2 > 0 }) else {
                 let detail = free.map { "\($0.0.address): \(max(0, $0.2)) free" }.joined(separator: ", ")
                 unconfirmed("mdev type \(wanted) is exhausted on host '\(host)' (\(detail)); '\(vm.name)' needs one more", at: located.location)
+                continue
+            }
+            if view.hasMdevctl == false {
+                problems.append(Diagnostic("'\(vm.name)' needs a new vGPU (\(type.id) on \(gpu.address)), but host '\(host)' has no mdevctl, "
+                    + "which libvirt uses to define persistent mediated devices: install it there (apt-get install mdevctl)", at: located.location))
                 continue
             }
             planned["\(gpu.address)/\(type.id)", default: 0] += 1

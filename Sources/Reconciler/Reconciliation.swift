@@ -123,7 +123,8 @@ public enum Reconciliation {
             guard let driver = drivers[host.name] else { continue }
             do {
                 views[host.name] = HostDeviceView(host: host, inventory: try await driver.inventory(),
-                                                  supportsMediatedDevices: driver.supportsMediatedDevices)
+                                                  supportsMediatedDevices: driver.supportsMediatedDevices,
+                                                  hasMdevctl: driver.hasMdevctl)
             } catch {
                 throw HostUnreachable(failures: [(host.name, host.uri, "cannot read its device inventory: \(error)")])
             }

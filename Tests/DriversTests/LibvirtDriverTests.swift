@@ -88,6 +88,15 @@ struct LibvirtDriverTests {
         #expect(try TestHost.domainState(name) == "shut off")
     }
 
+    @Test func mdevctlIsLookedForOnlyWhereVmplanCanSee() async throws {
+        let local = try await connect()
+        #expect(local.hasMdevctl == (TestHost.uri.hasPrefix("qemu:///") ? TestHost.commandExists("mdevctl") : nil))
+        let remoteLooking = try await LibvirtDriver.connect(host: "t", uri: "test:///default")
+        #expect(remoteLooking.hasMdevctl == nil)
+        let xen = try await LibvirtDriver.connect(host: "t", uri: "test:///default", flavour: .xen)
+        #expect(!xen.supportsMediatedDevices && xen.hasMdevctl == nil)
+    }
+
     @Test func unreachableHostIsATypedConnectionError() async {
         await #expect {
             _ = try await LibvirtDriver.connect(host: "nowhere", uri: "qemu+unix:///system?socket=/nonexistent/sock")

@@ -15,6 +15,7 @@ struct ApplierOrderTests {
         let hostName = "kvm-01"
         let changeRules = ChangeRules.kvm
         let supportsMediatedDevices = true
+        let hasMdevctl: Bool? = true
         var failing: Set<String> = []
         private let lock = NSLock()
         private var log: [String] = []

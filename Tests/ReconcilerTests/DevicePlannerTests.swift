@@ -65,4 +65,22 @@ struct DevicePlannerTests {
         #expect(plan.deviceChanges.first?.parent == Self.parent)
         #expect(plan.toAdd == 1)
     }
+
+    @Test func aHostWithoutMdevctlFailsThePlanWhenAVGPUMustBeCreated() throws {
+        var view = Self.view
+        view.inventory.mediatedDevices = []
+        view.hasMdevctl = false
+        #expect {
+            try Planner.plan(desired: [Located(Self.desk(vgpu: true), at: P.here)], recorded: [:], live: ["kvm-01": []],
+                             devices: ["kvm-01": view])
+        } throws: { error in
+            "\(error)".contains("'desk' needs a new vGPU (nvidia-222 on 0000:3b:00.0), but host 'kvm-01' has no mdevctl")
+                && "\(error)".contains("apt-get install mdevctl")
+        }
+        // An existing mdev needs no mdevctl.
+        var existing = Self.view
+        existing.hasMdevctl = false
+        #expect(try Planner.plan(desired: [Located(Self.desk(vgpu: true), at: P.here)], recorded: [:], live: ["kvm-01": []],
+                                 devices: ["kvm-01": existing]).deviceChanges.isEmpty)
+    }
 }
