@@ -140,6 +140,30 @@ struct StorageTests {
         #expect(try CLI.run("plan", workspace.path, "--detailed-exitcode").status == 0)
     }
 
+    @Test func aVolumeOfARunningVMGrowsLive() throws {
+        let pool = try TestPool()
+        let workspace = try Workspace()
+        let vm = TestHost.uniqueName("blockresize")
+        defer { pool.delete(domains: [vm]); workspace.delete() }
+        let manifests = { (capacity: String) in
+            [pool.yaml, TestPool.volume("\(vm)-data", pool: pool.name, "capacity: \(capacity)"),
+             TestPool.vm(vm, "  disks: [{volume: \(vm)-data, bus: virtio}]")].documents
+        }
+        try workspace.write("vms.yaml", manifests("16MiB"))
+        #expect(try Self.apply(workspace).status == 0)
+        let id = try TestHost.virsh("domid", vm).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+
+        try workspace.write("vms.yaml", manifests("48MiB"))
+        let grow = try Self.apply(workspace)
+        #expect(grow.status == 0, "\(grow.stdout)\(grow.stderr)")
+        // The running QEMU sees the new size (virDomainBlockResize), and so does the file.
+        let info = try TestHost.virsh("domblkinfo", vm, "vda").stdout
+        #expect(info.split(separator: "\n").contains { $0.hasPrefix("Capacity:") && $0.hasSuffix(" \(48 << 20)") }, "\(info)")
+        #expect(try pool.info("\(vm)-data")["virtual-size"] as? Int == 48 << 20)
+        #expect(try TestHost.virsh("domid", vm).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == id, "no restart")
+        #expect(try CLI.run("plan", workspace.path, "--detailed-exitcode").status == 0)
+    }
+
     @Test func volumesOutliveTheirVMUnlessReclaimDeleteAndForeignVolumesAreNeverTouched() throws {
         let pool = try TestPool()
         let workspace = try Workspace()
