@@ -21,9 +21,7 @@ public enum DomainXML {
         xml.element("acpi")
         xml.element("apic")
         xml.close()
-        xml.element("on_poweroff", text: "destroy")
-        xml.element("on_reboot", text: "restart")
-        xml.element("on_crash", text: "destroy")
+        writeLifecycleEvents(into: &xml)
         xml.open("devices")
         writeDisks(into: &xml, spec: spec)
         xml.open("serial", [("type", "pty")])
@@ -66,9 +64,7 @@ public enum DomainXML {
             xml.element("pae")
             xml.close()
         }
-        xml.element("on_poweroff", text: "destroy")
-        xml.element("on_reboot", text: "restart")
-        xml.element("on_crash", text: "destroy")
+        writeLifecycleEvents(into: &xml)
         xml.open("devices")
         if boot.type == .hvm {
             xml.open("serial", [("type", "pty")])
@@ -104,6 +100,13 @@ public enum DomainXML {
         xml.element("currentMemory", [("unit", "KiB")], text: String(spec.memory.kibibytes))
         xml.element("vcpu", [("placement", "static"), ("current", String(spec.vcpus))], text: String(spec.effectiveMaxVcpus))
         return xml
+    }
+
+    /// A guest that powers off or crashes stays off; a reboot restarts it. vmplan decides the rest.
+    private static func writeLifecycleEvents(into xml: inout XMLWriter) {
+        xml.element("on_poweroff", text: "destroy")
+        xml.element("on_reboot", text: "restart")
+        xml.element("on_crash", text: "destroy")
     }
 
     private static func writeMarker(into xml: inout XMLWriter, spec: VirtualMachineSpec) {

@@ -42,12 +42,10 @@ struct ApplierOrderTests {
         return (try StateDatabase(path: directory.appendingPathComponent("state.db").path), directory)
     }
 
-    @Test func deletionsFirstMdevsAroundTheVMsAndEveryChangeJournaled() async throws {
-        let (database, directory) = try database()
-        defer { try? FileManager.default.removeItem(at: directory) }
+    /// Delete a-old (which had vGPU u-old), create b-new (which needs vGPU u-new).
+    static func swapPlan(old: VirtualMachineSpec) throws -> Plan {
         let parent = try #require(PCIAddress(parsing: "0000:3b:00.0"))
-        let old = P.vm("a-old")
-        let plan = Plan(
+        return Plan(
             changes: [
                 Change(name: "a-old", host: "kvm-01", action: .delete, desired: nil, observed: P.domain(old), previousHost: "kvm-01"),
                 Change(name: "b-new", host: "kvm-01", action: .create, desired: P.vm("b-new"), observed: nil),
@@ -57,6 +55,13 @@ struct ApplierOrderTests {
                 DeviceChange(action: .create, host: "kvm-01", uuid: "u-new", type: "nvidia-222", parent: parent, vm: "b-new"),
                 DeviceChange(action: .delete, host: "kvm-01", uuid: "u-old", type: "nvidia-222", parent: parent, vm: "a-old", libvirtName: "mdev_u_old"),
             ])
+    }
+
+    @Test func deletionsFirstMdevsAroundTheVMsAndEveryChangeJournaled() async throws {
+        let (database, directory) = try database()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let old = P.vm("a-old")
+        let plan = try Self.swapPlan(old: old)
         let host = RecordingHost()
         let applier = Applier(drivers: ["kvm-01": host], database: database, shutdownTimeout: .seconds(1))
         let run = try database.beginRun(.apply, actor: "test")
@@ -72,18 +77,8 @@ struct ApplierOrderTests {
     @Test func aFailedVMKeepsItsMdevAndAMissingVGPUStopsItsVM() async throws {
         let (database, directory) = try database()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let parent = try #require(PCIAddress(parsing: "0000:3b:00.0"))
         let old = P.vm("a-old")
-        let plan = Plan(
-            changes: [
-                Change(name: "a-old", host: "kvm-01", action: .delete, desired: nil, observed: P.domain(old), previousHost: "kvm-01"),
-                Change(name: "b-new", host: "kvm-01", action: .create, desired: P.vm("b-new"), observed: nil),
-            ],
-            unmanaged: [],
-            deviceChanges: [
-                DeviceChange(action: .create, host: "kvm-01", uuid: "u-new", type: "nvidia-222", parent: parent, vm: "b-new"),
-                DeviceChange(action: .delete, host: "kvm-01", uuid: "u-old", type: "nvidia-222", parent: parent, vm: "a-old", libvirtName: "mdev_u_old"),
-            ])
+        let plan = try Self.swapPlan(old: old)
         let host = RecordingHost()
         host.failing = ["a-old", "u-new"]
         let applier = Applier(drivers: ["kvm-01": host], database: database, shutdownTimeout: .seconds(1))
