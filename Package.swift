@@ -40,11 +40,16 @@ let package = Package(
             name: "Reconciler",
             dependencies: ["Spec", "State", "Drivers", .product(name: "Logging", package: "swift-log")]
         ),
+        // Plans, apply outcomes and tables for people (text) and tools (JSON); no I/O.
+        .target(
+            name: "Reports",
+            dependencies: ["Spec", "State", "Drivers", "Reconciler"]
+        ),
         // The command-line interface.
         .executableTarget(
             name: "vmplan",
             dependencies: [
-                "Spec", "State", "Drivers", "Reconciler",
+                "Spec", "State", "Drivers", "Reconciler", "Reports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -55,6 +60,7 @@ let package = Package(
         .testTarget(name: "StateTests", dependencies: ["State"]),
         .testTarget(name: "DriversTests", dependencies: ["Drivers", "Spec", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Spec", "State", "Drivers"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Reconciler", "Spec", "Drivers"]),
         .testTarget(name: "vmplanTests", dependencies: ["State", "Spec", "TestSupport"]),
     ]
 )

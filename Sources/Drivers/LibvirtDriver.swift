@@ -186,13 +186,6 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
     }
 }
 
-extension Duration {
-    var formattedSeconds: String {
-        let seconds = Double(components.seconds) + Double(components.attoseconds) / 1e18
-        return seconds == seconds.rounded() ? "\(Int(seconds))s" : String(format: "%.1fs", seconds)
-    }
-}
-
 /// Results written by concurrent lanes, each index by exactly one lane.
 final class LaneResults<Value>: @unchecked Sendable {
     private var slots: [Result<Value, Error>?]
