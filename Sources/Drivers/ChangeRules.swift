@@ -1,3 +1,5 @@
+import Spec
+
 /// How a change to one VirtualMachine field reaches a running domain on a hypervisor flavour.
 public enum FieldChange: String, Sendable, Hashable {
     /// Applied to the running domain without a reboot (and to its config).
@@ -8,40 +10,40 @@ public enum FieldChange: String, Sendable, Hashable {
 
 /// The capability table of a hypervisor flavour: what can change live, what needs a restart.
 public struct ChangeRules: Sendable, Hashable {
-    public var fields: [String: FieldChange]
+    public var fields: [VMField: FieldChange]
 
-    public init(fields: [String: FieldChange]) { self.fields = fields }
+    public init(fields: [VMField: FieldChange]) { self.fields = fields }
 
     /// Fields missing from the table are treated as needing a restart: the safe answer.
-    public func change(for field: String) -> FieldChange { fields[field] ?? .restart }
+    public func change(for field: VMField) -> FieldChange { fields[field] ?? .restart }
 
     /// QEMU/KVM: vCPUs and balloon memory move live within the maxima the domain was started with.
     public static let kvm = ChangeRules(fields: [
-        "vcpus": .live,
-        "memory": .live,
-        "description": .live,
-        "labels": .live,
-        "maxVcpus": .restart,
-        "maxMemory": .restart,
-        "firmware": .restart,
-        "machine": .restart,
+        .vcpus: .live,
+        .memory: .live,
+        .description: .live,
+        .labels: .live,
+        .maxVcpus: .restart,
+        .maxMemory: .restart,
+        .firmware: .restart,
+        .machine: .restart,
         // Hotplug of passthrough devices is not proven on every guest and GPU: restart.
-        "gpus": .restart,
-        "vgpus": .restart,
+        .gpus: .restart,
+        .vgpus: .restart,
         // Only when every added or removed disk is hot-pluggable (DiskHotplug); otherwise a restart.
-        "disks": .live,
+        .disks: .live,
     ])
 
     /// Xen through libxl: balloon memory and vCPUs within the maxima move live; PCI devices need a restart.
     public static let xen = ChangeRules(fields: [
-        "vcpus": .live,
-        "memory": .live,
-        "description": .live,
-        "labels": .live,
-        "maxVcpus": .restart,
-        "maxMemory": .restart,
-        "firmware": .restart,
-        "gpus": .restart,
-        "boot": .restart,
+        .vcpus: .live,
+        .memory: .live,
+        .description: .live,
+        .labels: .live,
+        .maxVcpus: .restart,
+        .maxMemory: .restart,
+        .firmware: .restart,
+        .gpus: .restart,
+        .boot: .restart,
     ])
 }

@@ -60,13 +60,30 @@ public struct StopPolicy: Sendable, Hashable {
     }
 }
 
-/// One hypervisor host. Every mutating call refuses domains without vmplan's marker.
-public protocol Hypervisor: Sendable {
+/// What a driver's flavour and host can do, asked once per connection.
+public struct DriverFeatures: Sendable, Hashable {
+    /// What can change on a running domain.
+    public var changeRules: ChangeRules
+    /// Whether VMs can have mediated devices (vGPUs); libxl cannot.
+    public var mediatedDevices: Bool
+    /// Whether the host has mdevctl, which libvirt needs to define persistent mdevs; nil when
+    /// vmplan cannot tell (a remote host).
+    public var mdevctl: Bool?
+
+    public init(changeRules: ChangeRules, mediatedDevices: Bool, mdevctl: Bool?) {
+        self.changeRules = changeRules
+        self.mediatedDevices = mediatedDevices
+        self.mdevctl = mdevctl
+    }
+}
+
+/// One hypervisor host: its domains, devices and storage. Every mutating call refuses domains
+/// without vmplan's marker, and storage it cannot prove is vmplan's (`StorageHost`).
+public protocol Hypervisor: StorageHost {
     /// The Host resource name.
     var hostName: String { get }
 
-    /// What this flavour can change on a running domain.
-    var changeRules: ChangeRules { get }
+    var features: DriverFeatures { get }
 
     /// Every domain on the host, managed or not, with its persistent definition.
     func observe() async throws -> [ObservedDomain]
@@ -85,13 +102,6 @@ public protocol Hypervisor: Sendable {
 
     /// Stops (as `stop`) and undefines a managed domain.
     func delete(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws
-
-    /// Whether this flavour can give VMs mediated devices (vGPUs); libxl cannot.
-    var supportsMediatedDevices: Bool { get }
-
-    /// Whether the host has mdevctl, which libvirt needs to define persistent mdevs; nil when
-    /// vmplan cannot tell (a remote host).
-    var hasMdevctl: Bool? { get }
 
     /// PCI devices, mdev types and mediated devices, read fresh.
     func inventory() async throws -> HostInventory

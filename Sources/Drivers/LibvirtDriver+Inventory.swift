@@ -10,13 +10,13 @@ extension LibvirtDriver {
         }
     }
 
-    /// libxl has no mediated devices.
-    public var supportsMediatedDevices: Bool { flavour == .kvm }
-
-    /// Known only for a local QEMU host (`qemu:///system`), where the binary can be looked for.
-    public var hasMdevctl: Bool? {
-        guard flavour == .kvm, uri.hasPrefix("qemu:///") else { return nil }
-        return ["/usr/sbin/mdevctl", "/usr/bin/mdevctl", "/sbin/mdevctl"].contains(where: FileManager.default.isExecutableFile(atPath:))
+    /// libxl has no mediated devices. mdevctl is known only for a local QEMU host
+    /// (`qemu:///system`), where the binary can be looked for.
+    public var features: DriverFeatures {
+        let mdevctl: Bool? = flavour == .kvm && uri.hasPrefix("qemu:///")
+            ? ["/usr/sbin/mdevctl", "/usr/bin/mdevctl", "/sbin/mdevctl"].contains(where: FileManager.default.isExecutableFile(atPath:))
+            : nil
+        return DriverFeatures(changeRules: flavour == .xen ? .xen : .kvm, mediatedDevices: flavour == .kvm, mdevctl: mdevctl)
     }
 
     public func createMediatedDevice(uuid: String, type: String, parent: PCIAddress) async throws {

@@ -11,7 +11,6 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
     public let capabilities: HostCapabilities
     /// KVM or Xen: decides the domain XML written and what can change live.
     public let flavour: HypervisorKind
-    public var changeRules: ChangeRules { flavour == .xen ? .xen : .kvm }
     let connection: LibvirtConnection
     private let logger: Logger
 

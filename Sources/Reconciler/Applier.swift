@@ -5,29 +5,32 @@ import State
 
 /// What the applier reports while it works, for the CLI to print.
 public enum ApplyEvent: Sendable {
-    case started(Change)
-    case progress(Change, String)
-    case finished(Change, Duration)
-    case failed(Change, String)
-    case deviceStarted(DeviceChange)
-    case deviceFinished(DeviceChange, Duration)
-    case deviceFailed(DeviceChange, String)
-    /// A pool or volume change: a progress line or its outcome.
-    case storage(StorageChange, String)
+    case started(ResourceChange)
+    case progress(ResourceChange, String)
+    case finished(ResourceChange, Duration)
+    case failed(ResourceChange, String)
 }
 
+/// What an apply did: every change it carried out or recorded, and every failure, in apply order.
 public struct ApplyOutcome: Sendable {
-    public var applied: [Change] = []
-    public var failed: [(change: Change, error: String)] = []
-    public var appliedDevices: [DeviceChange] = []
-    public var failedDevices: [(change: DeviceChange, error: String)] = []
-    public var storageApplied: [StorageChange] = []
-    public var storageFailed: [(change: StorageChange, error: String)] = []
+    public var applied: [ResourceChange] = []
+    public var failed: [(change: ResourceChange, error: String)] = []
 
-    public var succeeded: Bool { failed.isEmpty && failedDevices.isEmpty && storageFailed.isEmpty }
+    public init() {}
+
+    public var succeeded: Bool { failed.isEmpty }
+
+    public var added: Int { applied.count { $0.action == .create || $0.action == .replace } }
+    public var changed: Int { applied.count { $0.action == .update } }
+    /// Forgotten pools and volumes stay on the host: they are not destroyed.
+    public var destroyed: Int { applied.count { $0.action == .delete || $0.action == .replace } }
+
+    /// `Resources: 2 added, 0 changed, 0 destroyed.`
+    public var summary: String { "Resources: \(added) added, \(changed) changed, \(destroyed) destroyed." }
 }
 
-/// Executes a plan through the drivers, journaling each change before and after the driver call.
+/// Executes a plan through the drivers: one loop over the plan's changes in apply order, each
+/// journaled before its driver call and settled (done with its record, or failed) after it.
 public struct Applier: Sendable {
     public var drivers: [String: any Hypervisor]
     public var database: StateDatabase
@@ -42,139 +45,107 @@ public struct Applier: Sendable {
         self.commitID = commitID
     }
 
-    /// Applies every change of `plan`. A failed change is recorded and the others go on:
-    /// VMs do not depend on each other.
-    public func apply(_ plan: Plan, recorded: [String: RecordedVM], runID: Int64,
-                      events: @escaping @Sendable (ApplyEvent) -> Void) async throws -> ApplyOutcome {
+    /// Applies every change of `plan`. A failed change is recorded and the others go on, except
+    /// those that require it (a VM and the vGPU it needs, an mdev and the VM that used it).
+    public func apply(_ plan: Plan, runID: Int64, events: @escaping @Sendable (ApplyEvent) -> Void) async throws -> ApplyOutcome {
         var outcome = ApplyOutcome()
-        // Pools and volumes exist before the VMs that use them, and go after the VMs that used them;
-        // so do mdevs.
-        let storageRecords = Dictionary(try database.resources().map { ("\($0.kind)/\($0.name)", $0) }, uniquingKeysWith: { $1 })
-        try await applyStorage(plan.storage.filter { !$0.runsAfterVMs }, runID: runID, recorded: storageRecords, outcome: &outcome, events: events)
-        for device in plan.deviceChanges where device.action == .create {
-            await apply(device, runID: runID, outcome: &outcome, events: events)
-        }
-        let missingDevices = Set(outcome.failedDevices.compactMap(\.change.vm))
-        // Deletions first: they free memory and devices for what is created next.
-        let ordered = plan.changes.filter { $0.action == .delete } + plan.changes.filter { $0.action != .delete }
-        for change in ordered where change.action != .noop || change.recordsOnly {
-            if missingDevices.contains(change.name) {
-                let message = "not applied: a vGPU it needs could not be created"
+        var failed: Set<ResourceAddress> = []
+        let records = Dictionary(try database.resources().map { ("\($0.kind)/\($0.name)", $0) }, uniquingKeysWith: { $1 })
+        for change in plan.changes where change.isApplied {
+            if let blocker = change.requires.first(where: failed.contains) {
+                let message = change.action.isRemoval
+                    ? "kept: \(blocker) did not change as planned and may still use it"
+                    : "not applied: it needs \(blocker), which could not be changed"
                 events(.failed(change, message))
                 outcome.failed.append((change, message))
+                failed.insert(change.address)
                 continue
             }
-            let entry = JournalEntry(runID: runID, kind: change.kind, name: change.name, host: change.host,
-                                     action: change.action.rawValue, detail: summary(of: change))
+            let entry = JournalEntry(runID: runID, kind: change.kind.rawValue, name: change.name, host: change.host,
+                                     action: change.action.rawValue, detail: Self.journalDetail(change))
             let journalID = try database.journalBegin(entry)
-            if change.action != .noop { events(.started(change)) }
+            if change.isChange { events(.started(change)) }
             let clock = ContinuousClock()
             let started = clock.now
             do {
-                let lifecycle = change.desired?.lifecycle ?? recorded[change.name]?.spec.lifecycle ?? Lifecycle()
-                let policy = StopPolicy(timeout: shutdownTimeout, forceAfterTimeout: lifecycle.forceStop)
-                try await execute(change, stopPolicy: policy) { events(.progress(change, $0)) }
-                try database.journalDone(journalID, update: recordUpdate(for: change, recorded: recorded[change.name]))
-                if change.action != .noop { events(.finished(change, clock.now - started)) }
+                let ownership = try await execute(change) { events(.progress(change, $0)) }
+                let update = try recordUpdate(for: change, previous: records["\(change.kind.rawValue)/\(change.name)"])
+                try database.journalDone(journalID, update: update, ownership: ownership)
+                if change.isChange { events(.finished(change, clock.now - started)) }
                 outcome.applied.append(change)
             } catch {
                 let message = "\(error)"
                 try database.journalFailed(journalID, error: message)
                 events(.failed(change, message))
                 outcome.failed.append((change, message))
+                failed.insert(change.address)
             }
         }
-        // An mdev whose VM did not change as planned may still be in use: it stays for a later apply.
-        let unchanged = Set(outcome.failed.map(\.change.name))
-        for device in plan.deviceChanges where device.action == .delete {
-            if let vm = device.vm, unchanged.contains(vm) {
-                let message = "kept: \(vm) did not change as planned and may still use it"
-                events(.deviceFailed(device, message))
-                outcome.failedDevices.append((device, message))
-                continue
-            }
-            await apply(device, runID: runID, outcome: &outcome, events: events)
-        }
-        try await applyStorage(plan.storage.filter(\.runsAfterVMs), runID: runID, recorded: storageRecords, outcome: &outcome, events: events)
         return outcome
     }
 
-    private func apply(_ device: DeviceChange, runID: Int64, outcome: inout ApplyOutcome,
-                       events: @escaping @Sendable (ApplyEvent) -> Void) async {
-        let clock = ContinuousClock()
-        let started = clock.now
-        events(.deviceStarted(device))
-        do {
-            let entry = JournalEntry(runID: runID, kind: RecordedDevice.kind, name: device.uuid, host: device.host,
-                                     action: device.action.rawValue, detail: "\(device.type) on \(device.parent.map { "\($0)" } ?? "?")")
-            let journalID = try database.journalBegin(entry)
-            do {
-                let driver = try self.driver(for: device.host)
-                let update: StateDatabase.RecordUpdate
-                switch device.action {
-                case .create:
-                    guard let parent = device.parent else { throw DriverError(.invalidInput, "no parent GPU chosen for mdev \(device.uuid)") }
-                    try await driver.createMediatedDevice(uuid: device.uuid, type: device.type, parent: parent)
-                    let record = RecordedDevice(uuid: device.uuid, host: device.host, type: device.type, parent: parent)
-                    let json = String(decoding: try JSONEncoder.sorted.encode(record), as: UTF8.self)
-                    update = .upsert(ResourceRecord(kind: RecordedDevice.kind, name: device.uuid, host: device.host, specJSON: json,
-                                                    specHash: device.uuid, generation: 1, commitID: commitID, appliedAt: Date()))
-                case .delete:
-                    // Already gone from the host: only the record is dropped.
-                    if let name = device.libvirtName { try await driver.removeMediatedDevice(libvirtName: name) }
-                    update = .remove(kind: RecordedDevice.kind, name: device.uuid)
-                }
-                try database.journalDone(journalID, update: update)
-                events(.deviceFinished(device, clock.now - started))
-                outcome.appliedDevices.append(device)
-            } catch {
-                try database.journalFailed(journalID, error: "\(error)")
-                throw error
+    /// Carries out the change's effect; returns what the ownership table learns from it.
+    private func execute(_ change: ResourceChange, progress: @escaping ProgressHandler) async throws -> StateDatabase.OwnershipUpdate {
+        let kind = change.kind.rawValue
+        switch change.effect {
+        case .none, .recordOnly:
+            return .keep
+        case .vm(let steps):
+            let lifecycle = (change.after ?? change.before)?.virtualMachine?.lifecycle ?? Lifecycle()
+            let policy = StopPolicy(timeout: shutdownTimeout, forceAfterTimeout: lifecycle.forceStop)
+            for step in steps {
+                try await run(step, of: change, policy: policy, progress: progress)
             }
-        } catch {
-            events(.deviceFailed(device, "\(error)"))
-            outcome.failedDevices.append((device, "\(error)"))
+            return .keep
+        case .createMediatedDevice(let type, let parent):
+            try await driver(for: change.host).createMediatedDevice(uuid: change.name, type: type, parent: parent)
+            return .keep
+        case .removeMediatedDevice(let libvirtName):
+            try await driver(for: change.host).removeMediatedDevice(libvirtName: libvirtName)
+            return .keep
+        case .createPool(let spec):
+            let uuid = try await driver(for: change.host).createPool(spec)
+            return .record(OwnedStorage(kind: kind, host: change.host, pool: spec.name, name: spec.name, libvirtKey: uuid))
+        case .createVolume(let spec, let content):
+            let key = try await driver(for: change.host).createVolume(spec, content: content)
+            return .record(OwnedStorage(kind: kind, host: change.host, pool: spec.pool, name: spec.name, libvirtKey: key))
+        case .rebuildVolume(let spec, let content, let expectedKey):
+            let host = try driver(for: change.host)
+            try await host.deleteVolume(pool: spec.pool, name: spec.name, expectedKey: expectedKey, allowAttached: true)
+            let key = try await host.createVolume(spec, content: content)
+            return .record(OwnedStorage(kind: kind, host: change.host, pool: spec.pool, name: spec.name, libvirtKey: key))
+        case .growVolume(let pool, let capacity):
+            if let domain = try await driver(for: change.host).growVolume(pool: pool, name: change.name, to: capacity) {
+                progress("grown live through running domain \(domain)")
+            }
+            return .keep
+        case .deletePool(let uuid):
+            try await driver(for: change.host).deletePool(change.name, expectedUUID: uuid)
+            return .forget(kind: kind, host: change.host, pool: change.name, name: change.name)
+        case .deleteVolume(let pool, let key):
+            try await driver(for: change.host).deleteVolume(pool: pool, name: change.name, expectedKey: key, allowAttached: false)
+            return .forget(kind: kind, host: change.host, pool: pool, name: change.name)
         }
     }
 
-    private func execute(_ change: Change, stopPolicy: StopPolicy, progress: @escaping ProgressHandler) async throws {
-        switch change.action {
-        case .noop:
-            return
-        case .create:
-            guard let spec = change.desired else { return }
-            try await create(spec, progress: progress)
-        case .update:
-            guard let spec = change.desired, let observed = change.observed else { return }
-            let driver = try self.driver(for: change.host)
-            if change.diffs.contains(where: { $0.field != "state" }) {
-                try await driver.update(spec, progress: progress)
-            }
-            let wasRunning = observed.isRunning
-            if spec.state == .stopped {
-                if wasRunning { try await driver.stop(spec.name, policy: stopPolicy, progress: progress) }
-            } else if !wasRunning {
-                try await driver.start(spec.name)
-            } else if change.mode == .restart {
-                try await driver.stop(spec.name, policy: stopPolicy, progress: progress)
-                try await driver.start(spec.name)
-            }
-        case .replace:
-            guard let spec = change.desired, let old = change.previousHost else { return }
-            try await driver(for: old).delete(spec.name, policy: stopPolicy, progress: progress)
-            try await create(spec, progress: progress)
-        case .delete:
-            guard change.observed != nil, let host = change.previousHost else { return }
-            try await driver(for: host).delete(change.name, policy: stopPolicy, progress: progress)
-        }
-    }
-
-    private func create(_ spec: VirtualMachineSpec, progress: @escaping ProgressHandler) async throws {
-        let driver = try self.driver(for: spec.host)
-        try await driver.define(spec)
-        if spec.state == .running {
-            progress("\(spec.name): starting")
-            try await driver.start(spec.name)
+    private func run(_ step: VMStep, of change: ResourceChange, policy: StopPolicy, progress: @escaping ProgressHandler) async throws {
+        let name = change.name
+        switch step {
+        case .define(let spec):
+            try await driver(for: change.host).define(spec)
+        case .redefine(let spec):
+            try await driver(for: change.host).update(spec, progress: progress)
+        case .start:
+            progress("starting")
+            try await driver(for: change.host).start(name)
+        case .stop:
+            try await driver(for: change.host).stop(name, policy: policy, progress: progress)
+        case .restart:
+            let driver = try driver(for: change.host)
+            try await driver.stop(name, policy: policy, progress: progress)
+            try await driver.start(name)
+        case .delete(let host):
+            try await driver(for: host).delete(name, policy: policy, progress: progress)
         }
     }
 
@@ -185,29 +156,23 @@ public struct Applier: Sendable {
         return driver
     }
 
-    private func recordUpdate(for change: Change, recorded: RecordedVM?) throws -> StateDatabase.RecordUpdate {
-        guard let spec = change.desired else {
-            return .remove(kind: change.kind, name: change.name)
+    /// The record a finished change leaves: its `after` value, or none.
+    private func recordUpdate(for change: ResourceChange, previous: ResourceRecord?) throws -> StateDatabase.RecordUpdate {
+        guard let value = change.after else {
+            return .remove(kind: change.kind.rawValue, name: change.name)
         }
-        let json = String(decoding: try JSONEncoder.sorted.encode(spec), as: UTF8.self)
-        let generation = (recorded?.generation ?? 0) + (recorded?.specHash == spec.specHash ? 0 : 1)
+        let hash = value.specHash
+        let generation = (previous?.generation ?? 0) + (previous?.specHash == hash ? 0 : 1)
         return .upsert(ResourceRecord(
-            kind: change.kind, name: spec.name, host: spec.host, specJSON: json, specHash: spec.specHash,
+            kind: change.kind.rawValue, name: change.name, host: change.host, specJSON: try value.canonicalJSON(), specHash: hash,
             generation: max(generation, 1), commitID: commitID, appliedAt: Date(),
-            pendingRestart: change.pendingRestart))
+            pendingRestart: change.pendingRestart.map(\.rawValue)))
     }
 
-    private func summary(of change: Change) -> String {
+    /// `mode restart; memory: 1GiB -> 2GiB`, `pool default, 10GiB qcow2; DATA LOSS`.
+    static func journalDetail(_ change: ResourceChange) -> String {
         let fields = change.diffs.map { "\($0.field): \($0.before ?? "-") -> \($0.after ?? "-")" }
-        return ([change.mode.map { "mode \($0.rawValue)" }].compactMap { $0 } + fields).joined(separator: "; ")
-    }
-}
-
-extension JSONEncoder {
-    /// Recorded specs are JSON with sorted keys, so equal specs are equal text.
-    static var sorted: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
+        return ([change.summary, change.mode.map { "mode \($0.rawValue)" }].compactMap { $0 } + fields
+            + (change.dataLoss ? ["DATA LOSS"] : [])).joined(separator: "; ")
     }
 }

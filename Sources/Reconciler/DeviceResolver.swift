@@ -1,36 +1,8 @@
 import Drivers
 import Spec
 
-/// A mediated device vmplan creates or removes: a first-class change of its own.
-public struct DeviceChange: Sendable, Hashable, Codable {
-    public enum Action: String, Sendable, Hashable, Codable { case create, delete }
-
-    public var action: Action
-    public var host: String
-    public var uuid: String
-    public var type: String
-    public var parent: PCIAddress?
-    /// The VM that uses it (create), or used it (delete).
-    public var vm: String?
-    /// libvirt's node device name, known for devices that exist.
-    public var libvirtName: String?
-
-    public init(action: Action, host: String, uuid: String, type: String, parent: PCIAddress?, vm: String?, libvirtName: String? = nil) {
-        self.action = action
-        self.host = host
-        self.uuid = uuid
-        self.type = type
-        self.parent = parent
-        self.vm = vm
-        self.libvirtName = libvirtName
-    }
-}
-
 /// A mediated device vmplan created, as the state database records it.
 public struct RecordedDevice: Sendable, Hashable, Codable {
-    /// The `resource.kind` of these records.
-    public static let kind = "MediatedDevice"
-
     public var uuid: String
     public var host: String
     public var type: String
@@ -42,21 +14,24 @@ public struct RecordedDevice: Sendable, Hashable, Codable {
         self.type = type
         self.parent = parent
     }
+
+    var address: ResourceAddress { ResourceAddress(.mediatedDevice, uuid, host: host) }
+    /// `nvidia-222 on 0000:3b:00.0`.
+    var summary: String { "\(type) on \(parent.map { "\($0)" } ?? "?")" }
 }
 
 /// What one host offers for device placement.
 public struct HostDeviceView: Sendable {
     public var host: HostSpec
     public var inventory: HostInventory
-    public var supportsMediatedDevices: Bool
-    /// nil when unknown (a remote host): libvirt then says so at apply time.
-    public var hasMdevctl: Bool?
+    /// Whether VMs can have vGPUs there, and whether it has mdevctl (nil when unknown, a remote
+    /// host: libvirt then says so at apply time).
+    public var features: DriverFeatures
 
-    public init(host: HostSpec, inventory: HostInventory, supportsMediatedDevices: Bool, hasMdevctl: Bool? = nil) {
+    public init(host: HostSpec, inventory: HostInventory, features: DriverFeatures) {
         self.host = host
         self.inventory = inventory
-        self.supportsMediatedDevices = supportsMediatedDevices
-        self.hasMdevctl = hasMdevctl
+        self.features = features
     }
 }
 
@@ -70,7 +45,7 @@ struct DeviceResolver {
 
     private(set) var problems: [Diagnostic] = []
     private(set) var warnings: [Diagnostic] = []
-    private(set) var changes: [DeviceChange] = []
+    private(set) var changes: [ResourceChange] = []
 
     init(views: [String: HostDeviceView], live: [String: [ObservedDomain]], releasing: Set<String>) {
         self.views = views
@@ -123,9 +98,12 @@ struct DeviceResolver {
                 return runsWithIt && spec.state == .running && spec.lifecycle.restart == .never
             }
             guard keepers.isEmpty else { continue }  // removed by a later apply, once unused
+            // Already gone from the host: only the record is dropped.
             let existing = views[device.host]?.inventory.mediatedDevices.first { $0.uuid == device.uuid }
-            changes.append(DeviceChange(action: .delete, host: device.host, uuid: device.uuid, type: device.type,
-                                        parent: device.parent, vm: users.first?.name, libvirtName: existing?.libvirtName))
+            changes.append(ResourceChange(device.address, action: .delete, reason: .unused,
+                                          effect: existing.map { .removeMediatedDevice(libvirtName: $0.libvirtName) } ?? .recordOnly,
+                                          notes: ["created by vmplan and no longer used by any VM"], before: .mediatedDevice(device),
+                                          summary: device.summary, usedBy: users.first?.name))
         }
     }
 }
@@ -142,7 +120,7 @@ private struct HostPlacement {
     var planned: [String: Int] = [:]
     var problems: [Diagnostic] = []
     var warnings: [Diagnostic] = []
-    var changes: [DeviceChange] = []
+    var changes: [ResourceChange] = []
 
     var host: String { view.host.name }
     var strict: Bool { view.host.deviceChecks == .enforce }
@@ -253,7 +231,7 @@ private struct HostPlacement {
     mutating func placeVGPUs(_ located: Located<VirtualMachineSpec>) {
         let vm = located.value
         guard !vm.vgpus.isEmpty else { return }
-        guard view.supportsMediatedDevices else {
+        guard view.features.mediatedDevices else {
             problems.append(Diagnostic("VirtualMachine '\(vm.name)' asks for vGPUs, but host '\(host)' runs \(view.host.hypervisor.rawValue), "
                 + "whose libvirt driver (libxl) has no mediated devices; pass a whole GPU with gpus instead", at: located.location))
             return
@@ -281,13 +259,17 @@ private struct HostPlacement {
                 unconfirmed("mdev type \(wanted) is exhausted on host '\(host)' (\(detail)); '\(vm.name)' needs one more", at: located.location)
                 continue
             }
-            if view.hasMdevctl == false {
+            if view.features.mdevctl == false {
                 problems.append(Diagnostic("'\(vm.name)' needs a new vGPU (\(type.id) on \(gpu.address)), but host '\(host)' has no mdevctl, "
                     + "which libvirt uses to define persistent mediated devices: install it there (apt-get install mdevctl)", at: located.location))
                 continue
             }
             planned["\(gpu.address)/\(type.id)", default: 0] += 1
-            changes.append(DeviceChange(action: .create, host: host, uuid: vgpu.uuid, type: type.id, parent: gpu.address, vm: vm.name))
+            let device = RecordedDevice(uuid: vgpu.uuid, host: host, type: type.id, parent: gpu.address)
+            changes.append(ResourceChange(device.address, action: .create, reason: .neededByVM,
+                                          effect: .createMediatedDevice(type: type.id, parent: gpu.address),
+                                          notes: ["vGPU for \(vm.name): defined persistent with autostart, before the VM starts"],
+                                          after: .mediatedDevice(device), summary: device.summary, usedBy: vm.name))
         }
     }
 

@@ -5,7 +5,8 @@ import Spec
 /// The machine-readable form of a plan (`plan --json`, `plan --out FILE`) and of an apply
 /// (`apply --json`). Versioned; docs/json-format.md describes every field.
 public struct PlanReport: Codable, Sendable {
-    public static let currentFormatVersion = 1
+    /// 2: one `changes` array for every kind, with `reason` and `notes` (docs/json-format.md).
+    public static let currentFormatVersion = 2
     /// Marks a saved plan file, so `apply FILE` can tell it from a manifest.
     public static let formatName = "vmplan-plan"
 
@@ -19,10 +20,9 @@ public struct PlanReport: Codable, Sendable {
     public var state: String
     public var options: PlanOptions
     public var summary: Summary
+    /// Every change of every kind, in apply order.
     public var changes: [ChangeReport]
     public var unmanaged: [UnmanagedDomainReport]
-    /// Mediated devices (vGPUs) to create or remove.
-    public var deviceChanges: [DeviceChange]
     /// Things the plan could not confirm but did not stop for.
     public var warnings: [String]
     /// What the plan was made from; `apply FILE` refuses when any of it moved.
@@ -37,18 +37,44 @@ public struct PlanReport: Codable, Sendable {
     }
 
     public struct ChangeReport: Codable, Sendable, Hashable {
-        public var kind: String
+        public var kind: ResourceKind
         public var name: String
         public var host: String
         public var previousHost: String?
         public var action: Action
+        public var reason: ChangeReason
         public var mode: UpdateMode?
-        public var reasons: [String]
+        public var summary: String?
+        public var notes: [String]
         public var fields: [FieldDiff]
         public var ignored: [FieldDiff]
-        public var pendingRestart: [String]
-        /// Pools and volumes: true when the change deletes a volume's data (reclaim: delete).
-        public var dataLoss: Bool?
+        public var pendingRestart: [VMField]
+        /// True when the change destroys data (a volume with reclaim: delete, a pool build).
+        public var dataLoss: Bool
+        /// For an mdev: the VM that uses it, or used it.
+        public var usedBy: String?
+
+        public init(_ change: ResourceChange) {
+            kind = change.kind
+            name = change.name
+            host = change.host
+            previousHost = change.previousHost
+            action = change.action
+            reason = change.reason
+            mode = change.mode
+            summary = change.summary
+            notes = change.notes
+            fields = change.diffs
+            ignored = change.ignored
+            pendingRestart = change.pendingRestart
+            dataLoss = change.dataLoss
+            usedBy = change.usedBy
+        }
+
+        /// Reported: changes, adoptions, and no-ops with something to say (ignored fields, a pending restart).
+        static func reports(_ change: ResourceChange) -> Bool {
+            change.action != .noop || !change.pendingRestart.isEmpty || !change.ignored.isEmpty
+        }
     }
 
     public struct UnmanagedDomainReport: Codable, Sendable, Hashable {
@@ -90,15 +116,8 @@ public struct PlanReport: Codable, Sendable {
         self.state = state
         self.options = options
         self.summary = Summary(add: plan.toAdd, change: plan.toChange, destroy: plan.toDestroy)
-        self.changes = plan.changes
-            .filter { $0.action != .noop || !$0.pendingRestart.isEmpty || !$0.ignored.isEmpty }
-            .map { change in
-                ChangeReport(kind: change.kind, name: change.name, host: change.host, previousHost: change.previousHost,
-                             action: change.action, mode: change.mode, reasons: change.reasons, fields: change.diffs,
-                             ignored: change.ignored, pendingRestart: change.pendingRestart)
-            } + plan.storage.filter(\.isActionable).map(ChangeReport.init(storage:))
+        self.changes = plan.changes.filter(ChangeReport.reports).map(ChangeReport.init)
         self.unmanaged = plan.unmanaged.map { UnmanagedDomainReport(host: $0.host, name: $0.name, running: $0.isRunning) }
-        self.deviceChanges = plan.deviceChanges
         self.warnings = plan.warnings.map { $0.rendered(as: "warning") }
         self.inputs = inputs
     }
@@ -125,7 +144,8 @@ public struct PlanReport: Codable, Sendable {
         struct Header: Decodable { var format: String?; var formatVersion: Int? }
         guard let header = try? decoder.decode(Header.self, from: data), header.format == formatName else { return nil }
         guard header.formatVersion == currentFormatVersion else {
-            throw PlanFileError("the plan file has format version \(header.formatVersion ?? 0); this vmplan reads version \(currentFormatVersion): make the plan again")
+            throw PlanFileError("the plan file has format version \(header.formatVersion ?? 0); this vmplan reads version \(currentFormatVersion) "
+                + "only: make the plan again (vmplan plan --out FILE)")
         }
         return try decoder.decode(PlanReport.self, from: data)
     }
@@ -149,7 +169,7 @@ public struct PlanInputs: Codable, Sendable, Hashable {
         desired = Dictionary(uniqueKeysWithValues: snapshot.desired.map { ($0.value.name, Self.fields(of: $0.value)) })
         recorded = snapshot.recorded.mapValues { record in
             Self.fields(of: record.spec).merging(["generation": String(record.generation),
-                                                  "pendingRestart": record.pendingRestart.joined(separator: ",")]) { $1 }
+                                                  "pendingRestart": record.pendingRestart.map(\.rawValue).joined(separator: ",")]) { $1 }
         }
         // Only domains the plan can be about: others (another state's VMs, hand-made ones) may come
         // and go without making this plan wrong.
@@ -173,11 +193,11 @@ public struct PlanInputs: Codable, Sendable, Hashable {
     }
 
     private static func fields(of spec: VirtualMachineSpec) -> [String: String] {
-        var fields = Dictionary(uniqueKeysWithValues: VMFields.values(of: spec).map { ($0.field, $0.value) })
-        fields["host"] = spec.host
+        var fields = Dictionary(uniqueKeysWithValues: VMFields.values(of: spec).map { ($0.key.rawValue, $0.value) })
+        fields[VMField.host.rawValue] = spec.host
         if !spec.lifecycle.isDefault {
             let lifecycle = spec.lifecycle
-            fields["lifecycle"] = "protect=\(lifecycle.protect) restart=\(lifecycle.restart.rawValue) forceStop=\(lifecycle.forceStop) ignoreChanges=\(lifecycle.ignoreChanges.joined(separator: ","))"
+            fields["lifecycle"] = "protect=\(lifecycle.protect) restart=\(lifecycle.restart.rawValue) forceStop=\(lifecycle.forceStop) ignoreChanges=\(lifecycle.ignoreChanges.map(\.rawValue).joined(separator: ","))"
         }
         return fields
     }

@@ -7,9 +7,9 @@ public struct RecordedVM: Sendable, Hashable {
     public var specHash: String
     public var generation: Int
     /// Fields applied to the config that the running VM has not booted with yet.
-    public var pendingRestart: [String]
+    public var pendingRestart: [VMField]
 
-    public init(spec: VirtualMachineSpec, specHash: String, generation: Int, pendingRestart: [String] = []) {
+    public init(spec: VirtualMachineSpec, specHash: String, generation: Int, pendingRestart: [VMField] = []) {
         self.spec = spec
         self.specHash = specHash
         self.generation = generation
@@ -47,7 +47,7 @@ public enum Planner {
         recordedDevices: [RecordedDevice] = []
     ) throws(PlanError) -> Plan {
         var problems: [Diagnostic] = []
-        var changes: [Change] = []
+        var changes: [ResourceChange] = []
         var unmanaged: [UnmanagedDomain] = []
 
         let known = Set(desired.map(\.value.name)).union(recorded.keys)
@@ -74,7 +74,7 @@ public enum Planner {
         let desiredNames = Set(desired.map(\.value.name))
         // GPUs and vGPUs: selectors become pinned addresses, and every VM of a host is checked together.
         var desired = desired
-        var deviceChanges: [DeviceChange] = []
+        var deviceChanges: [ResourceChange] = []
         var warnings: [Diagnostic] = []
         if desired.contains(where: { !$0.value.gpus.isEmpty || !$0.value.vgpus.isEmpty }) || !recordedDevices.isEmpty {
             let releasing = Set(recorded.keys.filter { !desiredNames.contains($0) && managed[$0] != nil })
@@ -82,7 +82,7 @@ public enum Planner {
             desired = resolver.resolve(desired, recorded: options.targets.isEmpty ? recordedDevices : [])
             problems += resolver.problems
             warnings = resolver.warnings
-            deviceChanges = resolver.changes.filter { $0.vm.map(inScope) ?? options.targets.isEmpty }
+            deviceChanges = resolver.changes.filter { $0.usedBy.map(inScope) ?? options.targets.isEmpty }
         }
         for located in desired where inScope(located.value.name) {
             let spec = located.value
@@ -100,7 +100,7 @@ public enum Planner {
             let change = change(for: spec, record: recorded[spec.name], observed: managed[spec.name],
                                 rules: rules[spec.host] ?? .kvm, forceReplace: options.replace.contains(spec.name))
             if change.action == .replace, spec.lifecycle.protect {
-                let cause = change.reasons.first ?? "a replace"
+                let cause = change.notes.first ?? "a replace"
                 problems.append(Diagnostic(
                     "VirtualMachine '\(spec.name)' is protected (lifecycle.protect: true), but \(cause); "
                         + "set protect: false and apply first if the replace is intended", at: located.location))
@@ -125,52 +125,64 @@ public enum Planner {
                         + "which would delete it; put it back, or apply it once with protect: false before removing it", at: nil))
                 continue
             }
-            let reasons = observed == nil
+            let notes = observed == nil
                 ? ["removed from the manifests; the domain is already gone from \(host), only the record is dropped"]
                 : ["removed from the manifests"]
-            changes.append(Change(name: name, host: host, action: .delete, reasons: reasons,
-                                  desired: nil, observed: observed, previousHost: host))
+            changes.append(ResourceChange(ResourceAddress(.virtualMachine, name, host: host), action: .delete, reason: .removedFromManifests,
+                                          effect: observed == nil ? .recordOnly : .vm([.delete(host: host)]), notes: notes,
+                                          before: .virtualMachine(record.spec), previousHost: host))
         }
 
         guard problems.isEmpty else { throw PlanError(problems) }
         changes.sort { ($0.host, $0.name) < ($1.host, $1.name) }
         unmanaged.sort { ($0.host, $0.name) < ($1.host, $1.name) }
-        return Plan(changes: changes, unmanaged: unmanaged, deviceChanges: deviceChanges, warnings: warnings)
+        return Plan(changes: changes + deviceChanges, unmanaged: unmanaged, warnings: warnings)
+    }
+
+    /// The steps that bring a VM from how it is observed to `desired`.
+    private static func create(_ spec: VirtualMachineSpec) -> [VMStep] {
+        [.define(spec)] + (spec.state == .running ? [.start] : [])
     }
 
     private static func change(for manifest: VirtualMachineSpec, record: RecordedVM?, observed: ObservedDomain?,
-                               rules: ChangeRules, forceReplace: Bool) -> Change {
+                               rules: ChangeRules, forceReplace: Bool) -> ResourceChange {
+        let address = ResourceAddress(.virtualMachine, manifest.name, host: manifest.host)
+        let before = record.map { ResourceValue.virtualMachine($0.spec) }
         guard let observed else {
-            let reason = record == nil
+            let note = record == nil
                 ? "new in the manifests"
                 : "recorded as applied, but the domain is gone from \(manifest.host): it was deleted outside vmplan"
             let origin: DiffOrigin = record == nil ? .manifest : .drift
-            let diffs = VMFields.values(of: manifest).map { FieldDiff(field: $0.field, before: nil, after: $0.value, origin: origin) }
-            return Change(name: manifest.name, host: manifest.host, action: .create, diffs: diffs, reasons: [reason],
-                          desired: manifest, observed: nil)
+            let diffs = VMFields.orderedValues(of: manifest).map { FieldDiff($0.field, before: nil, after: $0.value, origin: origin) }
+            return ResourceChange(address, action: .create, reason: record == nil ? .new : .goneFromHost, effect: .vm(create(manifest)),
+                                  diffs: diffs, notes: [note], before: before, after: .virtualMachine(manifest))
         }
 
         let config = observed.spec
         if config.host != manifest.host || forceReplace {
             let moved = config.host != manifest.host
-            return Change(name: manifest.name, host: manifest.host, action: .replace,
-                          diffs: moved ? [FieldDiff(field: "host", before: config.host, after: manifest.host, origin: .manifest)] : [],
-                          reasons: [moved ? "host changed from \(config.host) to \(manifest.host)" : "a replace was requested with --replace"],
-                          desired: manifest, observed: observed, previousHost: config.host)
+            return ResourceChange(address, action: .replace, reason: moved ? .hostChanged : .replaceRequested,
+                                  effect: .vm([.delete(host: config.host)] + create(manifest)),
+                                  diffs: moved ? [FieldDiff(.host, before: config.host, after: manifest.host, origin: .manifest)] : [],
+                                  notes: [moved ? "host changed from \(config.host) to \(manifest.host)" : "a replace was requested with --replace"],
+                                  before: before, after: .virtualMachine(manifest), previousHost: config.host)
         }
 
         // Ignored fields keep whatever the host has: the spec to apply takes them from there.
         let ignoredFields = Set(manifest.lifecycle.ignoreChanges)
         let allDiffs = VMFields.diff(live: config, desired: manifest, recorded: record?.spec)
         let ignored = allDiffs.filter { ignoredFields.contains($0.field) }
-        let diffs = allDiffs.filter { !ignoredFields.contains($0.field) }
+        let differences = allDiffs.filter { !ignoredFields.contains($0.field) }
+        let diffs = differences.map(\.diff)
         var desired = manifest
         for field in ignoredFields { VMFields.copy(field, from: config, to: &desired) }
-        let ignoredReasons = ignored.map { "\($0.field) differs (\($0.before ?? "-") on the host, \($0.after ?? "-") in the manifests) but is ignored (lifecycle.ignoreChanges)" }
+        let ignoredNotes = ignored.map {
+            "\($0.field.rawValue) differs (\($0.diff.before ?? "-") on the host, \($0.diff.after ?? "-") in the manifests) but is ignored (lifecycle.ignoreChanges)"
+        }
 
         // Disks are live only when every disk that comes or goes is hot-pluggable.
-        let restartClass = { (field: String, from: VirtualMachineSpec, to: VirtualMachineSpec) in
-            rules.change(for: field) == .restart || (field == "disks" && !DiskHotplug.isLive(from: from, to: to))
+        let restartClass = { (field: VMField, from: VirtualMachineSpec, to: VirtualMachineSpec) in
+            rules.change(for: field) == .restart || (field == .disks && !DiskHotplug.isLive(from: from, to: to))
         }
         // What the running VM has not booted with yet, from an earlier apply with restart: never.
         let waiting = observed.runningSpec.map { running in
@@ -180,56 +192,68 @@ public enum Planner {
 
         if diffs.isEmpty {
             if !waiting.isEmpty, observed.isRunning, willRun, desired.lifecycle.restart == .allowed {
-                return Change(name: desired.name, host: desired.host, action: .update, mode: .restart,
-                              reasons: ignoredReasons + ["\(waiting.joined(separator: ", ")) wait for a restart, and lifecycle.restart allows one now"],
-                              desired: desired, observed: observed)
+                var change = ResourceChange(address, action: .update, reason: .restartPending, effect: .vm([.restart]), mode: .restart,
+                                            notes: ignoredNotes + ["\(waiting.map(\.rawValue).joined(separator: ", ")) wait for a restart, and lifecycle.restart allows one now"],
+                                            before: before, after: .virtualMachine(desired))
+                change.ignored = ignored.map(\.diff)
+                return change
             }
-            var reasons = ignoredReasons
-            if record == nil { reasons.append("the domain carries vmplan's marker but was not recorded; recording it") }
-            let recordsOnly = record?.specHash != desired.specHash || record?.pendingRestart != waiting
-            var change = Change(name: desired.name, host: desired.host, action: .noop, reasons: reasons,
-                                desired: desired, observed: observed, recordsOnly: recordsOnly)
-            change.ignored = ignored
+            var notes = ignoredNotes
+            if record == nil { notes.append("the domain carries vmplan's marker but was not recorded; recording it") }
+            let recordBehind = record?.specHash != desired.specHash || record?.pendingRestart != waiting
+            var change = ResourceChange(address, action: record == nil ? .adopt : .noop,
+                                        reason: record == nil ? .unrecorded : recordBehind ? .recordBehind : .inSync,
+                                        effect: recordBehind ? .recordOnly : .none, notes: notes,
+                                        before: before, after: .virtualMachine(desired))
+            change.ignored = ignored.map(\.diff)
             change.pendingRestart = waiting
             return change
         }
 
         var mode: UpdateMode = .live
         var pending = waiting
-        var reasons: [String] = []
-        let configFields = diffs.filter { $0.field != "state" }.map(\.field)
+        var notes: [String] = []
+        let configFields = differences.map(\.field).filter { $0 != .state }
         let restartFields = configFields.filter { restartClass($0, config, desired) }
         if !observed.isRunning {
             pending = []
             if !configFields.isEmpty {
                 mode = .nextBoot
-                reasons.append("the VM is stopped: only its config changes")
+                notes.append("the VM is stopped: only its config changes")
             }
         } else if !willRun {
             pending = []
             if !configFields.isEmpty {
                 mode = .nextBoot
-                reasons.append("the VM is being stopped: its config changes for the next boot")
+                notes.append("the VM is being stopped: its config changes for the next boot")
             }
         } else if !restartFields.isEmpty || !waiting.isEmpty {
-            let needing = Array(Set(restartFields + waiting)).sorted()
+            let needing = Array(Set(restartFields + waiting)).sorted().map(\.rawValue)
             if desired.lifecycle.restart == .never {
                 mode = .nextBoot
-                pending = needing
-                reasons.append("\(needing.joined(separator: ", ")) cannot change on a running VM and lifecycle.restart is never: "
+                pending = Array(Set(restartFields + waiting)).sorted()
+                notes.append("\(needing.joined(separator: ", ")) cannot change on a running VM and lifecycle.restart is never: "
                     + "the config changes now, the VM sees it at its next boot")
             } else {
                 mode = .restart
                 pending = []
-                reasons.append("\(needing.joined(separator: ", ")) cannot change on a running VM: it restarts (graceful shutdown, then start)")
+                notes.append("\(needing.joined(separator: ", ")) cannot change on a running VM: it restarts (graceful shutdown, then start)")
             }
         }
-        for diff in diffs where diff.origin == .drift {
-            reasons.append("\(diff.field) was changed on the host outside vmplan (drift)")
+        for difference in differences where difference.diff.origin == .drift {
+            notes.append("\(difference.field.rawValue) was changed on the host outside vmplan (drift)")
         }
-        var change = Change(name: desired.name, host: desired.host, action: .update, mode: mode, diffs: diffs,
-                            reasons: reasons + ignoredReasons, desired: desired, observed: observed)
-        change.ignored = ignored
+        var steps: [VMStep] = configFields.isEmpty ? [] : [.redefine(desired)]
+        if desired.state == .stopped {
+            if observed.isRunning { steps.append(.stop) }
+        } else if !observed.isRunning {
+            steps.append(.start)
+        } else if mode == .restart {
+            steps.append(.restart)
+        }
+        var change = ResourceChange(address, action: .update, reason: .fieldsDiffer, effect: .vm(steps), mode: mode, diffs: diffs,
+                                    notes: notes + ignoredNotes, before: before, after: .virtualMachine(desired))
+        change.ignored = ignored.map(\.diff)
         change.pendingRestart = pending
         return change
     }

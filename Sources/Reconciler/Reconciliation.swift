@@ -29,7 +29,7 @@ public struct Snapshot: Sendable {
         self.storage = storage
     }
 
-    /// Plans the VMs and the storage; problems of both are reported together.
+    /// Plans every kind; the problems of VMs, devices and storage are reported together.
     public func plan(_ options: PlanOptions = PlanOptions()) throws(PlanError) -> Plan {
         let storagePlan = Result { () throws(PlanError) in
             try StoragePlanner.plan(storage, vms: desired, recordedVMs: Set(recorded.keys), domains: live)
@@ -39,9 +39,9 @@ public struct Snapshot: Sendable {
                              devices: devices, recordedDevices: recordedDevices)
         }
         switch (vmPlan, storagePlan) {
-        case (.success(var plan), .success(let storageChanges)):
-            plan.storage = StoragePlanner.scoped(storageChanges, to: options.targets, vms: desired, volumes: storage.volumes)
-            return plan
+        case (.success(let plan), .success(let storageChanges)):
+            let storage = StoragePlanner.scoped(storageChanges, to: options.targets, vms: desired, volumes: storage.volumes)
+            return Plan(changes: plan.changes + storage, unmanaged: plan.unmanaged, warnings: plan.warnings)
         case let (.failure(vmError), .failure(storageError)): throw PlanError(storageError.problems + vmError.problems)
         case let (.failure(error), _), let (_, .failure(error)): throw error
         }
@@ -96,7 +96,7 @@ public enum Reconciliation {
             case .success(let (driver, domains)):
                 drivers[host.name] = driver
                 live[host.name] = domains
-                rules[host.name] = driver.changeRules
+                rules[host.name] = driver.features.changeRules
             case .failure(let error):
                 failures.append((host.name, host.uri, "\(error)"))
             }
@@ -122,9 +122,7 @@ public enum Reconciliation {
         for host in manifest.hosts.map(\.value) where needed.contains(host.name) {
             guard let driver = drivers[host.name] else { continue }
             do {
-                views[host.name] = HostDeviceView(host: host, inventory: try await driver.inventory(),
-                                                  supportsMediatedDevices: driver.supportsMediatedDevices,
-                                                  hasMdevctl: driver.hasMdevctl)
+                views[host.name] = HostDeviceView(host: host, inventory: try await driver.inventory(), features: driver.features)
             } catch {
                 throw HostUnreachable(failures: [(host.name, host.uri, "cannot read its device inventory: \(error)")])
             }
@@ -134,20 +132,63 @@ public enum Reconciliation {
 
     /// The mediated devices vmplan created, as recorded.
     public static func recordedMediatedDevices(in database: StateDatabase) throws -> [RecordedDevice] {
-        try database.resources(kind: RecordedDevice.kind).map { record in
-            try JSONDecoder().decode(RecordedDevice.self, from: Data(record.specJSON.utf8))
-        }
+        try database.resources(kind: ResourceKind.mediatedDevice.rawValue).map { try decode(RecordedDevice.self, from: $0) }
     }
 
     /// The state database's VirtualMachine records, decoded.
     public static func recordedVMs(in database: StateDatabase) throws -> [String: RecordedVM] {
-        let decoder = JSONDecoder()
         var recorded: [String: RecordedVM] = [:]
-        for record in try database.resources(kind: "VirtualMachine") {
-            let spec = try decoder.decode(VirtualMachineSpec.self, from: Data(record.specJSON.utf8))
-            recorded[record.name] = RecordedVM(spec: spec, specHash: record.specHash, generation: record.generation,
-                                               pendingRestart: record.pendingRestart)
+        for record in try database.resources(kind: ResourceKind.virtualMachine.rawValue) {
+            recorded[record.name] = RecordedVM(spec: try decode(VirtualMachineSpec.self, from: record), specHash: record.specHash,
+                                               generation: record.generation,
+                                               pendingRestart: record.pendingRestart.compactMap(VMField.init(rawValue:)))
         }
         return recorded
+    }
+
+    /// Recorded pools and volumes, by `StorageSnapshot.key`.
+    static func recordedStorage(in database: StateDatabase) throws -> [String: (host: String, spec: ResourceValue)] {
+        var recorded: [String: (host: String, spec: ResourceValue)] = [:]
+        for record in try database.resources(kind: ResourceKind.storagePool.rawValue) {
+            recorded[StorageSnapshot.key(.storagePool, record.name)] = (record.host, .storagePool(try decode(StoragePoolSpec.self, from: record)))
+        }
+        for record in try database.resources(kind: ResourceKind.volume.rawValue) {
+            recorded[StorageSnapshot.key(.volume, record.name)] = (record.host, .volume(try decode(VolumeSpec.self, from: record)))
+        }
+        return recorded
+    }
+
+    private static func decode<Value: Decodable>(_ type: Value.Type, from record: ResourceRecord) throws -> Value {
+        do {
+            return try JSONDecoder().decode(type, from: Data(record.specJSON.utf8))
+        } catch {
+            throw StateError.unreadable(path: "\(record.kind) '\(record.name)' in the state database",
+                                        reason: "its recorded spec cannot be read (\(error)); was it written by a newer vmplan?")
+        }
+    }
+
+    /// Reads the recorded and owned storage, and each host's pools and volumes (hosts in parallel).
+    static func observeStorage(of manifest: Manifest, database: StateDatabase,
+                               drivers: [String: any Hypervisor]) async throws -> StorageSnapshot {
+        var snapshot = StorageSnapshot(pools: manifest.storage.pools, volumes: manifest.storage.volumes,
+                                       fieldLocations: manifest.storage.fieldLocations,
+                                       recorded: try recordedStorage(in: database), owned: try database.ownedStorage())
+        // Manifests and a state without storage need no pool listing (nor a storage driver on the host).
+        let usesStorage = !snapshot.pools.isEmpty || !snapshot.volumes.isEmpty || !snapshot.recorded.isEmpty
+            || manifest.virtualMachines.contains { !$0.value.attachedDisks.isEmpty }
+        guard usesStorage else { return snapshot }
+        let images = manifest.storage.volumes.compactMap { volume -> String? in
+            if case .image(let path)? = volume.value.source { return path }
+            return nil
+        }
+        snapshot.live = try await withThrowingTaskGroup(of: (String, ObservedStorage).self) { group in
+            for (host, driver) in drivers {
+                group.addTask { (host, try await driver.observeStorage(imagePaths: images)) }
+            }
+            var live: [String: ObservedStorage] = [:]
+            for try await (host, storage) in group { live[host] = storage }
+            return live
+        }
+        return snapshot
     }
 }

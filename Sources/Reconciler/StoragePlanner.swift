@@ -8,9 +8,9 @@ public enum StoragePlanner {
     /// - Parameter recordedVMs: names of the VMs in the state database; with the desired ones, the
     ///   domains whose disks the VM planner takes care of.
     public static func plan(_ storage: StorageSnapshot, vms: [Located<VirtualMachineSpec>], recordedVMs: Set<String>,
-                            domains: [String: [ObservedDomain]]) throws(PlanError) -> [StorageChange] {
+                            domains: [String: [ObservedDomain]]) throws(PlanError) -> [ResourceChange] {
         var problems: [Diagnostic] = []
-        var changes: [StorageChange] = []
+        var changes: [ResourceChange] = []
         let poolSpecs = Dictionary(storage.pools.map { ($0.value.name, $0.value) }, uniquingKeysWith: { first, _ in first })
         let desiredVolumes = storage.volumes + seedVolumes(vms)
         var planned: Set<String> = []  // volumes that exist or will before their dependants are made
@@ -18,20 +18,20 @@ public enum StoragePlanner {
         for located in storage.pools {
             let spec = located.value
             let summary = "\(spec.host), \(spec.shortDescription)"
-            let record = RecordedStorage.pool(spec)
-            let recorded = storage.recorded[StorageSnapshot.key(.pool, spec.name)]
+            let address = ResourceAddress(.storagePool, spec.name, host: spec.host)
+            let record = ResourceValue.storagePool(spec)
+            let recorded = storage.recorded[StorageSnapshot.key(.storagePool, spec.name)]
             guard let live = storage.live[spec.host] else { continue }  // the VM planner reports unobserved hosts
             guard let existing = live.pool(spec.name) else {
-                var change = StorageChange(kind: .pool, name: spec.name, host: spec.host, pool: spec.name, action: .create,
-                                           effect: .createPool(spec), summary: summary,
-                                           reasons: [recorded == nil ? "new in the manifests" : "recorded, but gone from \(spec.host): deleted outside vmplan"],
-                                           record: record)
+                var change = ResourceChange(address, action: .create, reason: recorded == nil ? .new : .goneFromHost, effect: .createPool(spec),
+                                            notes: [recorded == nil ? "new in the manifests" : "recorded, but gone from \(spec.host): deleted outside vmplan"],
+                                            before: recorded?.spec, after: record, summary: summary)
                 change.diffs = spec.type == .dir ? [FieldDiff(field: "path", before: nil, after: spec.path, origin: .manifest)]
                     : [FieldDiff(field: "volumeGroup", before: nil, after: spec.volumeGroup ?? "", origin: .manifest)]
                         + (spec.devices.isEmpty ? [] : [FieldDiff(field: "devices", before: nil, after: spec.devices.joined(separator: ", "), origin: .manifest)])
                 if spec.type == .logical {
                     change.dataLoss = spec.build
-                    change.reasons.append(spec.build
+                    change.notes.append(spec.build
                         ? "build: true makes the volume group \(spec.volumeGroup ?? "") on \(spec.devices.joined(separator: ", ")): whatever they hold is lost "
                             + "(libvirt refuses a device with a file system, partition table or LVM signature)"
                         : "uses the existing volume group \(spec.volumeGroup ?? ""); starting the pool fails if the host has no such group")
@@ -45,9 +45,9 @@ public enum StoragePlanner {
             } else if !existing.isActive {
                 problems.append(Diagnostic("pool '\(spec.name)' on host '\(spec.host)' is defined but not running; start it (virsh pool-start \(spec.name)) and plan again", at: located.location))
             }
-            let needsRecord = recorded.map { $0.spec != record } ?? true
-            changes.append(StorageChange(kind: .pool, name: spec.name, host: spec.host, pool: spec.name, action: .noop,
-                                         effect: .none, summary: summary, record: needsRecord ? record : nil))
+            let recordBehind = recorded.map { $0.spec != record } ?? true
+            changes.append(ResourceChange(address, action: .noop, reason: recordBehind ? .recordBehind : .inSync,
+                                          effect: recordBehind ? .recordOnly : .none, before: recorded?.spec, after: record, summary: summary))
         }
 
         // Bases first, so that copies and overlays find them; seeds need nothing.
@@ -57,6 +57,7 @@ public enum StoragePlanner {
             guard let poolSpec = poolSpecs[spec.pool], let live = storage.live[poolSpec.host] else { continue }
             let host = poolSpec.host
             let isSeed = if case .seed = spec.source { true } else { false }
+            let address = ResourceAddress(.volume, spec.name, host: host)
             let recorded = storage.recorded[StorageSnapshot.key(.volume, spec.name)]
             let capacityAt = storage.fieldLocations["Volume/\(spec.name).capacity"] ?? located.location
             let summary = isSeed ? "pool \(spec.pool), cloud-init seed" : "pool \(spec.pool), \(spec.capacity) \(spec.format.rawValue)"
@@ -86,10 +87,10 @@ public enum StoragePlanner {
                     content = .seed((vm?.cloudInit?.files(vmName: vm?.name ?? "") ?? []).map { SeedFile(name: $0.name, content: $0.content) })
                 }
                 if !isSeed { needed[spec.pool, default: ByteCount(bytes: 0)].bytes += spec.capacity.bytes }
-                changes.append(StorageChange(kind: .volume, name: spec.name, host: host, pool: spec.pool, action: .create,
-                                             effect: .createVolume(spec, content), summary: summary,
-                                             reasons: [recorded == nil ? "new in the manifests" : "recorded, but gone from pool \(spec.pool): deleted outside vmplan"],
-                                             record: .volume(spec)))
+                changes.append(ResourceChange(address, action: .create, reason: recorded == nil ? .new : .goneFromHost,
+                                              effect: .createVolume(spec, content),
+                                              notes: [recorded == nil ? "new in the manifests" : "recorded, but gone from pool \(spec.pool): deleted outside vmplan"],
+                                              before: recorded?.spec, after: .volume(spec), summary: summary))
                 planned.insert(spec.name)
                 continue
             }
@@ -99,9 +100,9 @@ public enum StoragePlanner {
                     + "vmplan never takes over a volume it did not create: rename the Volume, or move that volume away by hand", at: located.location))
                 continue
             }
-            let needsRecord = recorded.map { $0.spec != .volume(spec) } ?? true
-            var change = StorageChange(kind: .volume, name: spec.name, host: host, pool: spec.pool, action: .noop, effect: .none,
-                                       summary: summary, record: needsRecord ? .volume(spec) : nil)
+            let recordBehind = recorded.map { $0.spec != .volume(spec) } ?? true
+            var change = ResourceChange(address, action: .noop, reason: recordBehind ? .recordBehind : .inSync,
+                                        effect: recordBehind ? .recordOnly : .none, before: recorded?.spec, after: .volume(spec), summary: summary)
             if case .volume(let old)? = recorded?.spec {
                 for (field, before, after) in [("reclaim", old.reclaim.rawValue, spec.reclaim.rawValue),
                                                ("shareable", String(old.shareable), String(spec.shareable))] where before != after {
@@ -113,10 +114,11 @@ public enum StoragePlanner {
                     let vm = vms.first { VirtualMachineSpec.seedVolumeName(for: $0.value.name) == spec.name }?.value
                     let files = (vm?.cloudInit?.files(vmName: vm?.name ?? "") ?? []).map { SeedFile(name: $0.name, content: $0.content) }
                     change.action = .update
-                    change.effect = .rebuild(spec, .seed(files), expectedKey: existing.key)
+                    change.reason = .fieldsDiffer
+                    change.effect = .rebuildVolume(spec, .seed(files), expectedKey: existing.key)
                     change.diffs.append(FieldDiff(field: "cloudInit", before: "previous seed", after: "new files", origin: .manifest))
                     let running = vm.flatMap { vm in domains[host]?.first { $0.name == vm.name } }?.isRunning ?? false
-                    change.reasons.append(running
+                    change.notes.append(running
                         ? "the cloud-init files changed; \(vm?.name ?? "the VM") is running and reads the new seed only after it restarts (vmplan does not restart it for this)"
                         : "the cloud-init files changed; the VM reads the new seed when it next boots")
                 }
@@ -133,12 +135,17 @@ public enum StoragePlanner {
             } else if spec.capacity > existing.capacity {
                 let user = domains[host]?.first { $0.isRunning && ($0.runningSpec ?? $0.spec).disks.contains { $0.pool == spec.pool && $0.volume == spec.name } }
                 change.action = .update
-                change.effect = .grow(to: spec.capacity)
+                change.reason = .fieldsDiffer
+                change.effect = .growVolume(pool: spec.pool, to: spec.capacity)
                 change.diffs.append(FieldDiff(field: "capacity", before: existing.capacity.description, after: spec.capacity.description, origin: .manifest))
-                change.reasons.append(user.map { "grows in place, live: \($0.name) is running with it attached (virDomainBlockResize)" } ?? "grows in place")
+                change.notes.append(user.map { "grows in place, live: \($0.name) is running with it attached (virDomainBlockResize)" } ?? "grows in place")
                 needed[spec.pool, default: ByteCount(bytes: 0)].bytes += spec.capacity.bytes - existing.capacity.bytes
             }
-            if change.action == .noop, !change.diffs.isEmpty { change.action = .update }  // reclaim/shareable: recorded only
+            if change.action == .noop, !change.diffs.isEmpty {  // reclaim/shareable: recorded only
+                change.action = .update
+                change.reason = .fieldsDiffer
+                change.effect = .recordOnly
+            }
             changes.append(change)
         }
 
@@ -158,8 +165,8 @@ public enum StoragePlanner {
 
     /// With `--target`, only the storage the targeted VMs use: their volumes, those volumes' bases
     /// and pools. Nothing is removed in a targeted plan.
-    public static func scoped(_ changes: [StorageChange], to targets: Set<String>, vms: [Located<VirtualMachineSpec>],
-                              volumes: [Located<VolumeSpec>]) -> [StorageChange] {
+    public static func scoped(_ changes: [ResourceChange], to targets: Set<String>, vms: [Located<VirtualMachineSpec>],
+                              volumes: [Located<VolumeSpec>]) -> [ResourceChange] {
         guard !targets.isEmpty else { return changes }
         var names = Set(vms.filter { targets.contains($0.value.name) }.flatMap { $0.value.attachedDisks.map(\.volume) })
         var pending = Array(names)
@@ -170,9 +177,12 @@ public enum StoragePlanner {
             default: break
             }
         }
-        let pools = Set(changes.filter { $0.kind == .volume && names.contains($0.name) }.map(\.pool))
+        let pools = Set(changes.compactMap { change -> String? in
+            guard case .volume(let spec)? = change.after, names.contains(spec.name) else { return nil }
+            return spec.pool
+        })
         return changes.filter { change in
-            !change.runsAfterVMs && (change.kind == .volume ? names.contains(change.name) : pools.contains(change.name))
+            !change.action.isRemoval && (change.kind == .volume ? names.contains(change.name) : pools.contains(change.name))
         }
     }
 

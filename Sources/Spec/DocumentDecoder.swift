@@ -3,14 +3,7 @@ import Yams
 /// What one document declared, kept even when parts of it are invalid so that
 /// cross-document checks (duplicates, host references) still see its name.
 struct DecodedDocument {
-    enum Kind: String, CaseIterable {
-        case host = "Host"
-        case virtualMachine = "VirtualMachine"
-        case storagePool = "StoragePool"
-        case volume = "Volume"
-    }
-
-    var kind: Kind
+    var kind: ResourceKind
     var name: String?
     var nameLocation: SourceLocation?
     /// For virtual machines: the host it names and where.
@@ -30,9 +23,7 @@ enum DocumentDecoder {
     static let metadataFields = ["name", "labels"]
     static let hostFields = ["uri", "hypervisor", "deviceChecks"]
     static let hostRequired = ["uri", "hypervisor"]
-    static let vmFields = ["host", "vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "machine", "state", "description", "lifecycle", "gpus", "vgpus", "boot", "disks", "cloudInit"]
     static let lifecycleFields = ["protect", "restart", "forceStop", "ignoreChanges"]
-    static let vmRequired = ["host", "vcpus", "memory"]
 
     static func decode(_ document: YAMLDocument, log: inout DiagnosticLog) -> DecodedDocument? {
         var checker = NodeChecker(document: document, log: log)
@@ -47,11 +38,11 @@ enum DocumentDecoder {
         if let field = top["apiVersion"], let version = checker.string(field, name: "apiVersion"), version != apiVersion {
             checker.error("unsupported apiVersion '\(version)'; expected '\(apiVersion)'", at: field.value)
         }
-        var kind: DecodedDocument.Kind?
+        var kind: ResourceKind?
         if let field = top["kind"], let text = checker.string(field, name: "kind") {
-            kind = DecodedDocument.Kind(rawValue: text)
+            kind = ResourceKind(rawValue: text).flatMap { ResourceKind.declarable.contains($0) ? $0 : nil }
             if kind == nil {
-                let valid = DecodedDocument.Kind.allCases.map(\.rawValue)
+                let valid = ResourceKind.declarable.map(\.rawValue)
                 checker.error("unknown kind '\(text)'; valid kinds: \(valid.joined(separator: ", "))\(DidYouMean.hint(for: text, among: valid))", at: field.value)
             }
         }
@@ -91,6 +82,8 @@ enum DocumentDecoder {
             }
         case .storagePool, .volume:
             decodeStorage(kind, specField.value, name: nameIsValid ? name : nil, at: location, checker: &checker, decoded: &decoded)
+        case .mediatedDevice:
+            break  // not declarable: refused above
         }
         return decoded
     }
@@ -116,29 +109,31 @@ enum DocumentDecoder {
 
     /// Returns a spec with an empty name and labels (filled in by the caller), or nil when invalid.
     private static func decodeVirtualMachine(_ node: Node, vmName: String?, checker: inout NodeChecker, decoded: inout DecodedDocument) -> VirtualMachineSpec? {
-        guard let spec = checker.fields(of: node, what: "VirtualMachine spec", allowed: vmFields, required: vmRequired) else { return nil }
+        guard let spec = checker.fields(of: node, what: "VirtualMachine spec", allowed: VMField.specKeys.map(\.rawValue),
+                                        required: VMField.requiredSpecKeys.map(\.rawValue)) else { return nil }
         for (key, field) in spec { decoded.fieldLocations[key] = checker.document.location(of: field.value) }
         var valid = true
         // Reads an optional field; a present but invalid value makes the whole spec invalid.
-        func read<T>(_ key: String, _ body: (Field) -> T?) -> T? {
-            guard let field = spec[key] else { return nil }
+        func specField(_ key: VMField) -> Field? { spec[key.rawValue] }
+        func read<T>(_ key: VMField, _ body: (Field) -> T?) -> T? {
+            guard let field = specField(key) else { return nil }
             let value = body(field)
             if value == nil { valid = false }
             return value
         }
         let cpuRange = 1...NodeChecker.maximumVcpus
-        let host = read("host") { checker.string($0, name: "host") }
-        if let host, let field = spec["host"] {
+        let host = read(.host) { checker.string($0, name: "host") }
+        if let host, let field = specField(.host) {
             decoded.hostReference = (host, checker.document.location(of: field.value))
         }
-        let vcpus = read("vcpus") { checker.integer($0, name: "vcpus", range: cpuRange) }
-        let maxVcpus = read("maxVcpus") { checker.integer($0, name: "maxVcpus", range: cpuRange) }
-        let memory = read("memory") { checker.size($0, name: "memory") }
-        let maxMemory = read("maxMemory") { checker.size($0, name: "maxMemory") }
-        let firmware = read("firmware") { checker.choice($0, name: "firmware", as: Firmware.self) } ?? .bios
-        let machine = read("machine") { checker.choice($0, name: "machine", as: MachineType.self) }
-        let state = read("state") { checker.choice($0, name: "state", as: PowerState.self) } ?? .running
-        let description = read("description") { field -> String? in
+        let vcpus = read(.vcpus) { checker.integer($0, name: "vcpus", range: cpuRange) }
+        let maxVcpus = read(.maxVcpus) { checker.integer($0, name: "maxVcpus", range: cpuRange) }
+        let memory = read(.memory) { checker.size($0, name: "memory") }
+        let maxMemory = read(.maxMemory) { checker.size($0, name: "maxMemory") }
+        let firmware = read(.firmware) { checker.choice($0, name: "firmware", as: Firmware.self) } ?? .bios
+        let machine = read(.machine) { checker.choice($0, name: "machine", as: MachineType.self) }
+        let state = read(.state) { checker.choice($0, name: "state", as: PowerState.self) } ?? .running
+        let description = read(.description) { field -> String? in
             guard let text = checker.string(field, name: "description") else { return nil }
             // Descriptions end up in domain XML, where most control characters are not allowed.
             if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" && $0 != "\t" }) {
@@ -147,24 +142,24 @@ enum DocumentDecoder {
             }
             return text
         }
-        let lifecycle = read("lifecycle") { decodeLifecycle($0.value, checker: &checker) } ?? Lifecycle()
-        let gpus = read("gpus") { decodeGPUs($0.value, checker: &checker) } ?? []
-        let vgpus = read("vgpus") { decodeVGPUs($0.value, vmName: vmName, checker: &checker) } ?? []
+        let lifecycle = read(.lifecycle) { decodeLifecycle($0.value, checker: &checker) } ?? Lifecycle()
+        let gpus = read(.gpus) { decodeGPUs($0.value, checker: &checker) } ?? []
+        let vgpus = read(.vgpus) { decodeVGPUs($0.value, vmName: vmName, checker: &checker) } ?? []
         // Plain HVM is what a Xen VM without boot gets; one spelling keeps plans from churning.
-        let boot = read("boot") { decodeBoot($0.value, checker: &checker) }.flatMap { $0 == BootSpec(type: .hvm) ? nil : $0 }
-        if vgpus.filter(\.display).count > 1, let field = spec["vgpus"] {
+        let boot = read(.boot) { decodeBoot($0.value, checker: &checker) }.flatMap { $0 == BootSpec(type: .hvm) ? nil : $0 }
+        if vgpus.filter(\.display).count > 1, let field = specField(.vgpus) {
             checker.error("at most one vGPU of a VM can drive its display; \(vgpus.filter(\.display).count) have display: true", at: field.value)
             valid = false
         }
-        let disks = read("disks") { decodeDisks($0, checker: &checker, decoded: &decoded) } ?? []
-        let cloudInit = read("cloudInit") { decodeCloudInit($0, checker: &checker, decoded: &decoded) }
+        let disks = read(.disks) { decodeDisks($0, checker: &checker, decoded: &decoded) } ?? []
+        let cloudInit = read(.cloudInit) { decodeCloudInit($0, checker: &checker, decoded: &decoded) }
 
         // The ceilings are checked where they are written: that is the value to change.
-        if let vcpus, let maxVcpus, let field = spec["maxVcpus"], maxVcpus < vcpus {
+        if let vcpus, let maxVcpus, let field = specField(.maxVcpus), maxVcpus < vcpus {
             checker.error("maxVcpus must be at least vcpus (\(vcpus)); got \(maxVcpus)", at: field.value)
             valid = false
         }
-        if let memory, let maxMemory, let field = spec["maxMemory"], maxMemory < memory {
+        if let memory, let maxMemory, let field = specField(.maxMemory), maxMemory < memory {
             checker.error("maxMemory must be at least memory (\(memory)); got \(maxMemory)", at: field.value)
             valid = false
         }
@@ -189,8 +184,8 @@ enum DocumentDecoder {
             if let value = checker.choice(field, name: "lifecycle.restart", as: RestartPolicy.self) { lifecycle.restart = value } else { valid = false }
         }
         if let field = fields["ignoreChanges"] {
-            if let names = checker.words(field, name: "lifecycle.ignoreChanges", among: Lifecycle.ignorableFields) {
-                lifecycle.ignoreChanges = names
+            if let names = checker.words(field, name: "lifecycle.ignoreChanges", among: VMField.ignorable.map(\.rawValue)) {
+                lifecycle.ignoreChanges = names.compactMap(VMField.init(rawValue:))
             } else {
                 valid = false
             }

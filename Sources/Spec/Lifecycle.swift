@@ -13,13 +13,11 @@ public struct Lifecycle: Hashable, Sendable, Codable {
     public var restart: RestartPolicy
     /// After a graceful stop runs out of time: force the VM off (true) or fail the change (false).
     public var forceStop: Bool
-    /// Fields whose differences, from the manifests or from the host, are not acted on.
-    public var ignoreChanges: [String]
+    /// Fields whose differences, from the manifests or from the host, are not acted on
+    /// (one of `VMField.ignorable`).
+    public var ignoreChanges: [VMField]
 
-    /// The VirtualMachine fields `ignoreChanges` may name.
-    public static let ignorableFields = ["vcpus", "maxVcpus", "memory", "maxMemory", "firmware", "state", "description", "labels", "gpus", "vgpus"]
-
-    public init(protect: Bool = false, restart: RestartPolicy = .allowed, forceStop: Bool = true, ignoreChanges: [String] = []) {
+    public init(protect: Bool = false, restart: RestartPolicy = .allowed, forceStop: Bool = true, ignoreChanges: [VMField] = []) {
         self.protect = protect
         self.restart = restart
         self.forceStop = forceStop
@@ -36,6 +34,6 @@ public struct Lifecycle: Hashable, Sendable, Codable {
         protect = try container.decodeIfPresent(Bool.self, forKey: .protect) ?? false
         restart = try container.decodeIfPresent(RestartPolicy.self, forKey: .restart) ?? .allowed
         forceStop = try container.decodeIfPresent(Bool.self, forKey: .forceStop) ?? true
-        ignoreChanges = try container.decodeIfPresent([String].self, forKey: .ignoreChanges) ?? []
+        ignoreChanges = try container.decodeIfPresent([VMField].self, forKey: .ignoreChanges) ?? []
     }
 }

@@ -26,7 +26,7 @@ extension DocumentDecoder {
     /// cloud-init files above this size are certainly a mistake (a binary, a log).
     static let maximumCloudInitFileBytes = 1 << 20
 
-    static func decodeStorage(_ kind: DecodedDocument.Kind, _ node: Node, name: String?, at location: SourceLocation,
+    static func decodeStorage(_ kind: ResourceKind, _ node: Node, name: String?, at location: SourceLocation,
                               checker: inout NodeChecker, decoded: inout DecodedDocument) {
         if kind == .storagePool {
             decodePool(node, name: name, at: location, checker: &checker, decoded: &decoded)

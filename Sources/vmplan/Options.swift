@@ -34,7 +34,7 @@ struct ManifestOptions: ParsableArguments {
         do {
             return try ManifestLoader.load(path: path)
         } catch let error as ManifestError {
-            throw CLIFailure(error.description)
+            throw VMPlanError(.invalidInput, error.description, cause: error)
         }
     }
 
@@ -42,7 +42,25 @@ struct ManifestOptions: ParsableArguments {
         do {
             return try StateDatabase(path: path)
         } catch {
-            throw CLIFailure("\(error)")
+            throw VMPlanError(.state, "\(error)")
+        }
+    }
+
+    /// A run over the manifests at `path` and the state at `state` (a saved plan names both).
+    func session(at path: String, state: String) throws -> Session {
+        Session(manifest: try Self.loadManifest(at: path), database: try Self.openState(at: state),
+                manifestsPath: absolutePath(path), statePath: absolutePath(state), actor: currentActor)
+    }
+
+    /// The saved plan `path` names, or nil when it is a manifest file or directory.
+    func savedPlan() throws -> SavedPlan? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
+              let data = FileManager.default.contents(atPath: path) else { return nil }
+        do {
+            return try PlanReport.savedPlan(from: data).map { SavedPlan(report: $0, path: path) }
+        } catch {
+            throw VMPlanError(.invalidInput, "error: \(path): \(error)")
         }
     }
 }
@@ -69,12 +87,6 @@ struct OutputOptions: ParsableArguments {
     var unmanagedShown: Int { showUnmanaged ? Int.max : 10 }
 }
 
-/// A failure already explained in full; printed as is, exit status 1.
-struct CLIFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
 /// The name recorded as the actor of a run.
 var currentActor: String {
     let user = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
@@ -86,12 +98,15 @@ func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
-/// Prints an explained failure to standard error and turns it into exit status 1.
+/// Prints an explained failure to standard error and ends with its exit status (1 for any other error).
 func reportingFailures<T>(_ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
     } catch let error as ExitCode {
         throw error
+    } catch let error as VMPlanError {
+        printError(error.description)
+        throw ExitCode(error.exitStatus)
     } catch {
         printError("\(error)")
         throw ExitCode.failure

@@ -90,11 +90,11 @@ struct LibvirtDriverTests {
 
     @Test func mdevctlIsLookedForOnlyWhereVmplanCanSee() async throws {
         let local = try await connect()
-        #expect(local.hasMdevctl == (TestHost.uri.hasPrefix("qemu:///") ? TestHost.commandExists("mdevctl") : nil))
+        #expect(local.features.mdevctl == (TestHost.uri.hasPrefix("qemu:///") ? TestHost.commandExists("mdevctl") : nil))
         let remoteLooking = try await LibvirtDriver.connect(host: "t", uri: "test:///default")
-        #expect(remoteLooking.hasMdevctl == nil)
+        #expect(remoteLooking.features.mdevctl == nil)
         let xen = try await LibvirtDriver.connect(host: "t", uri: "test:///default", flavour: .xen)
-        #expect(!xen.supportsMediatedDevices && xen.hasMdevctl == nil)
+        #expect(!xen.features.mediatedDevices && xen.features.mdevctl == nil && xen.features.changeRules == .xen)
     }
 
     @Test func unreachableHostIsATypedConnectionError() async {

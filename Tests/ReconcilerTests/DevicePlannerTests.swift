@@ -16,7 +16,8 @@ struct DevicePlannerTests {
                             iommuGroupMembers: [parent], mdevTypes: [MdevType(id: "nvidia-222", name: "GRID T4-1B", deviceAPI: "vfio-pci", availableInstances: 3)])
         let mdev = MediatedDevice(uuid: uuid, typeID: "nvidia-222", parent: parent, libvirtName: "mdev_x")
         return HostDeviceView(host: HostSpec(name: "kvm-01", uri: "test:///default", hypervisor: .kvm),
-                              inventory: HostInventory(pciDevices: [gpu], mediatedDevices: [mdev]), supportsMediatedDevices: true)
+                              inventory: HostInventory(pciDevices: [gpu], mediatedDevices: [mdev]),
+                              features: DriverFeatures(changeRules: .kvm, mediatedDevices: true, mdevctl: nil))
     }
 
     static func desk(vgpu: Bool, state: PowerState = .running) -> VirtualMachineSpec {
@@ -34,7 +35,7 @@ struct DevicePlannerTests {
 
     @Test func anExistingMdevInUseIsNeitherCreatedNorRemoved() throws {
         let plan = try Self.plan(desired: [Self.desk(vgpu: true)], recorded: [Self.desk(vgpu: true)], live: [P.domain(Self.desk(vgpu: true))])
-        #expect(plan.deviceChanges.isEmpty)
+        #expect(plan.changes(of: .mediatedDevice).isEmpty)
         #expect(!plan.hasChanges)
     }
 
@@ -42,9 +43,14 @@ struct DevicePlannerTests {
         // The VM is stopped, so its config change is all it takes to stop using the vGPU.
         let plan = try Self.plan(desired: [Self.desk(vgpu: false, state: .stopped)], recorded: [Self.desk(vgpu: true, state: .stopped)],
                                  live: [P.domain(Self.desk(vgpu: true, state: .stopped))])
-        #expect(plan.deviceChanges == [DeviceChange(action: .delete, host: "kvm-01", uuid: Self.uuid, type: "nvidia-222",
-                                                    parent: Self.parent, vm: "desk", libvirtName: "mdev_x")])
-        #expect(plan.changes.first?.action == .update)
+        let removal = try #require(plan.changes(of: .mediatedDevice).first)
+        #expect(plan.changes(of: .mediatedDevice).count == 1)
+        #expect(removal.address == ResourceAddress(.mediatedDevice, Self.uuid, host: "kvm-01"))
+        #expect(removal.action == .delete && removal.effect == .removeMediatedDevice(libvirtName: "mdev_x"))
+        #expect(removal.usedBy == "desk" && removal.before == .mediatedDevice(RecordedDevice(uuid: Self.uuid, host: "kvm-01", type: "nvidia-222", parent: Self.parent)))
+        #expect(removal.requires == [ResourceAddress(.virtualMachine, "desk", host: "kvm-01")], "removed only once the VM dropped it")
+        #expect(plan.changes(of: .virtualMachine).first?.action == .update)
+        #expect(plan.changes.map(\.kind) == [.virtualMachine, .mediatedDevice], "the VM changes first")
     }
 
     @Test func anMdevARunningVMStillUsesIsKeptUntilItReboots() throws {
@@ -53,7 +59,7 @@ struct DevicePlannerTests {
         var domain = P.domain(keep)
         domain.runningSpec = Self.desk(vgpu: true)  // still running with the vGPU
         let plan = try Self.plan(desired: [keep], recorded: [keep], live: [domain])
-        #expect(plan.deviceChanges.isEmpty)
+        #expect(plan.changes(of: .mediatedDevice).isEmpty)
     }
 
     @Test func aMissingMdevIsCreatedAgain() throws {
@@ -61,15 +67,15 @@ struct DevicePlannerTests {
         view.inventory.mediatedDevices = []
         let plan = try Planner.plan(desired: [Located(Self.desk(vgpu: true), at: P.here)], recorded: ["desk": P.recorded(Self.desk(vgpu: true))],
                                     live: ["kvm-01": [P.domain(Self.desk(vgpu: true))]], devices: ["kvm-01": view], recordedDevices: [])
-        #expect(plan.deviceChanges.map(\.action) == [.create])
-        #expect(plan.deviceChanges.first?.parent == Self.parent)
+        #expect(plan.changes(of: .mediatedDevice).map(\.action) == [.create])
+        #expect(plan.changes(of: .mediatedDevice).first?.effect == .createMediatedDevice(type: "nvidia-222", parent: Self.parent))
         #expect(plan.toAdd == 1)
     }
 
     @Test func aHostWithoutMdevctlFailsThePlanWhenAVGPUMustBeCreated() throws {
         var view = Self.view
         view.inventory.mediatedDevices = []
-        view.hasMdevctl = false
+        view.features.mdevctl = false
         #expect {
             try Planner.plan(desired: [Located(Self.desk(vgpu: true), at: P.here)], recorded: [:], live: ["kvm-01": []],
                              devices: ["kvm-01": view])
@@ -79,8 +85,8 @@ struct DevicePlannerTests {
         }
         // An existing mdev needs no mdevctl.
         var existing = Self.view
-        existing.hasMdevctl = false
+        existing.features.mdevctl = false
         #expect(try Planner.plan(desired: [Located(Self.desk(vgpu: true), at: P.here)], recorded: [:], live: ["kvm-01": []],
-                                 devices: ["kvm-01": existing]).deviceChanges.isEmpty)
+                                 devices: ["kvm-01": existing]).changes(of: .mediatedDevice).isEmpty)
     }
 }

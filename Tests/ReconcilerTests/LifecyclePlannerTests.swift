@@ -20,8 +20,8 @@ struct LifecyclePlannerTests {
         let change = try #require(try P.plan(desired: [after], recorded: [P.recorded(before)], live: [P.domain(before)]).changes.first)
         #expect(change.action == .update)
         #expect(change.mode == .nextBoot)
-        #expect(change.pendingRestart == ["maxMemory"])
-        #expect(change.reasons.contains { $0.contains("lifecycle.restart is never") })
+        #expect(change.pendingRestart == [.maxMemory])
+        #expect(change.notes.contains { $0.contains("lifecycle.restart is never") })
 
         let allowed = try #require(try P.plan(desired: [Self.vm("a", maxMemory: 1024)], recorded: [P.recorded(Self.vm("a"))],
                                               live: [P.domain(Self.vm("a"))]).changes.first)
@@ -36,9 +36,9 @@ struct LifecyclePlannerTests {
         let plan = try P.plan(desired: [spec], recorded: [P.recorded(spec)], live: [domain])
         let change = try #require(plan.changes.first)
         #expect(change.action == .noop)
-        #expect(change.pendingRestart == ["maxMemory"])
+        #expect(change.pendingRestart == [.maxMemory])
         #expect(!plan.hasChanges)
-        #expect(change.recordsOnly, "the record learns that a restart is pending")
+        #expect(change.effect == .recordOnly && change.reason == .recordBehind, "the record learns that a restart is pending")
 
         // Once restarts are allowed again, vmplan catches up with a restart.
         var relaxed = spec
@@ -82,12 +82,12 @@ struct LifecyclePlannerTests {
     }
 
     @Test func ignoredFieldsAreNeitherActedOnNorOverwritten() throws {
-        let recorded = Self.vm("a", memory: 128, lifecycle: Lifecycle(ignoreChanges: ["memory"]))
-        let edited = Self.vm("a", memory: 256, lifecycle: Lifecycle(ignoreChanges: ["memory"]))
+        let recorded = Self.vm("a", memory: 128, lifecycle: Lifecycle(ignoreChanges: [.memory]))
+        let edited = Self.vm("a", memory: 256, lifecycle: Lifecycle(ignoreChanges: [.memory]))
         let byHand = Self.vm("a", memory: 192)
         let change = try #require(try P.plan(desired: [edited], recorded: [P.recorded(recorded)], live: [P.domain(byHand)]).changes.first)
         #expect(change.action == .noop)
-        #expect(change.ignored.map(\.field) == ["memory"])
+        #expect(change.ignored.map(\.field) == [VMField.memory.rawValue])
         #expect(change.ignored.first?.before == "192MiB")
         #expect(change.ignored.first?.after == "256MiB")
 
@@ -97,7 +97,7 @@ struct LifecyclePlannerTests {
         let update = try #require(try P.plan(desired: [both], recorded: [P.recorded(recorded)], live: [P.domain(byHand)]).changes.first)
         #expect(update.action == .update)
         #expect(update.diffs.map(\.field) == ["description"])
-        #expect(update.desired?.memory == .mebibytes(192))
+        #expect(update.desiredVM?.memory == .mebibytes(192))
     }
 
     @Test func targetsNarrowThePlanAndUnknownTargetsFail() throws {

@@ -68,7 +68,7 @@ struct PlannerTests {
         Case(label: "host changed: replaced", desired: [vm("a", host: "kvm-02")], recorded: [recorded(vm("a"))],
              live: [domain(vm("a"))], expected: ["a": .replace]),
         Case(label: "marker present but not recorded: adopted without change", desired: [vm("a")],
-             live: [domain(vm("a"))], expected: ["a": .noop]),
+             live: [domain(vm("a"))], expected: ["a": .adopt]),
     ]
 
     @Test(arguments: cases)

@@ -26,21 +26,22 @@ struct StoragePlannerTests {
     }
 
     static func plan(volumes: [VolumeSpec] = [], vms: [VirtualMachineSpec] = [], pools: [StoragePoolSpec] = [pool],
-                     live: ObservedStorage = ObservedStorage(pools: [livePool]), recorded: [RecordedStorage] = [],
-                     owned: [OwnedStorage] = [], domains: [ObservedDomain] = []) throws(PlanError) -> [StorageChange] {
+                     live: ObservedStorage = ObservedStorage(pools: [livePool]), recorded: [ResourceValue] = [],
+                     owned: [OwnedStorage] = [], domains: [ObservedDomain] = []) throws(PlanError) -> [ResourceChange] {
         var snapshot = StorageSnapshot(pools: pools.map { Located($0, at: here) }, volumes: volumes.map { Located($0, at: here) },
                                        fieldLocations: Dictionary(uniqueKeysWithValues: volumes.map { ("Volume/\($0.name).capacity", capacityAt) }),
                                        owned: owned, live: ["kvm-01": live])
         for record in recorded {
             switch record {
-            case .pool(let spec): snapshot.recorded["StoragePool/\(spec.name)"] = ("kvm-01", record)
-            case .volume(let spec): snapshot.recorded["Volume/\(spec.name)"] = ("kvm-01", record)
+            case .storagePool(let spec): snapshot.recorded[StorageSnapshot.key(.storagePool, spec.name)] = ("kvm-01", record)
+            case .volume(let spec): snapshot.recorded[StorageSnapshot.key(.volume, spec.name)] = ("kvm-01", record)
+            case .virtualMachine, .mediatedDevice: Issue.record("not storage: \(record)")
             }
         }
         return try StoragePlanner.plan(snapshot, vms: vms.map { Located($0, at: here) }, recordedVMs: [], domains: ["kvm-01": domains])
     }
 
-    static func problems(_ body: () throws(PlanError) -> [StorageChange]) -> [String] {
+    static func problems(_ body: () throws(PlanError) -> [ResourceChange]) -> [String] {
         do { _ = try body(); return [] } catch { return error.problems.map(\.description) }
     }
 
@@ -69,8 +70,8 @@ struct StoragePlannerTests {
                                     live: ObservedStorage(pools: [Self.livePool], volumes: [Self.live("data")]),
                                     owned: [Self.owned("data")], domains: [domain])
         let change = try #require(changes.first { $0.name == "data" })
-        #expect(change.action == .update && change.effect == .grow(to: .gibibytes(3)))
-        #expect(change.reasons == ["grows in place, live: web-1 is running with it attached (virDomainBlockResize)"])
+        #expect(change.action == .update && change.effect == .growVolume(pool: "p", to: .gibibytes(3)))
+        #expect(change.notes == ["grows in place, live: web-1 is running with it attached (virDomainBlockResize)"])
     }
 
     @Test func aVolumeVmplanDidNotCreateIsNeverTakenOver() {
@@ -99,18 +100,18 @@ struct StoragePlannerTests {
             recorded: [.volume(Self.volume("scratch", reclaim: .delete)), .volume(Self.volume("kept")), .volume(Self.volume("foreign", reclaim: .delete))],
             owned: [Self.owned("scratch"), Self.owned("kept")])
         let byName = Dictionary(uniqueKeysWithValues: changes.map { ($0.name, $0) })
-        #expect(byName["scratch"]?.effect == .deleteVolume(expectedKey: "/srv/p/scratch") && byName["scratch"]?.dataLoss == true)
-        #expect(byName["kept"]?.effect == .forget && byName["kept"]?.dataLoss == false)
-        #expect(byName["foreign"]?.effect == .forget, "not in the ownership table: never deleted, whatever its reclaim says")
+        #expect(byName["scratch"]?.effect == .deleteVolume(pool: "p", expectedKey: "/srv/p/scratch") && byName["scratch"]?.dataLoss == true)
+        #expect(byName["kept"]?.action == .forget && byName["kept"]?.effect == .recordOnly && byName["kept"]?.dataLoss == false)
+        #expect(byName["foreign"]?.action == .forget, "not in the ownership table: never deleted, whatever its reclaim says")
     }
 
     @Test func aPoolIsDeletedOnlyWhenOwnedAndEmpty() throws {
         let ownedPool = OwnedStorage(kind: "StoragePool", host: "kvm-01", pool: "p", name: "p", libvirtKey: "u-1")
-        let empty = try Self.plan(pools: [], recorded: [.pool(Self.pool)], owned: [ownedPool])
+        let empty = try Self.plan(pools: [], recorded: [.storagePool(Self.pool)], owned: [ownedPool])
         #expect(empty.map(\.effect) == [.deletePool(expectedUUID: "u-1")])
         let holding = try Self.plan(pools: [], live: ObservedStorage(pools: [Self.livePool], volumes: [Self.live("x")]),
-                                    recorded: [.pool(Self.pool)], owned: [ownedPool])
-        #expect(holding.map(\.effect) == [.forget])
+                                    recorded: [.storagePool(Self.pool)], owned: [ownedPool])
+        #expect(holding.map(\.action) == [.forget] && holding.map(\.effect) == [.recordOnly])
     }
 
     @Test func aChangedSeedIsRebuiltAndSaysTheVMMustRestart() throws {
@@ -124,9 +125,9 @@ struct StoragePlannerTests {
                                     recorded: [.volume(old)], owned: [Self.owned("root"), Self.owned("web-1-cidata.iso")], domains: [domain])
         let seed = try #require(changes.first { $0.name == "web-1-cidata.iso" })
         #expect(seed.action == .update)
-        guard case .rebuild(_, .seed(let files), _) = seed.effect else { Issue.record("not a rebuild: \(seed.effect)"); return }
+        guard case .rebuildVolume(_, .seed(let files), _) = seed.effect else { Issue.record("not a rebuild: \(seed.effect)"); return }
         #expect(files.first == SeedFile(name: "user-data", content: "new"))
-        #expect(seed.reasons.first?.contains("web-1 is running and reads the new seed only after it restarts") == true)
+        #expect(seed.notes.first?.contains("web-1 is running and reads the new seed only after it restarts") == true)
     }
 
     @Test func addingAVirtioDiskToARunningVMIsLiveAndASATADiskNeedsARestart() throws {
@@ -177,14 +178,14 @@ struct LogicalPoolPlannerTests {
         let change = try #require(changes.first)
         #expect(change.action == .create && change.effect == .createPool(Self.pool) && change.dataLoss)
         #expect(change.summary == "kvm-01, logical vg0 on /dev/loop7")
-        #expect(change.reasons.contains { $0.hasPrefix("build: true makes the volume group vg0 on /dev/loop7: whatever they hold is lost") })
+        #expect(change.notes.contains { $0.hasPrefix("build: true makes the volume group vg0 on /dev/loop7: whatever they hold is lost") })
         #expect(change.diffs.map(\.field) == ["volumeGroup", "devices"])
 
         var existing = Self.pool
         existing.build = false
         existing.devices = []
         let using = try #require(try StoragePlannerTests.plan(pools: [existing], live: ObservedStorage()).first)
-        #expect(!using.dataLoss && using.reasons.contains { $0.contains("uses the existing volume group vg0") })
+        #expect(!using.dataLoss && using.notes.contains { $0.contains("uses the existing volume group vg0") })
     }
 
     @Test func qcow2OverlaysAndImagesAreRefusedInALogicalPool() {
@@ -226,9 +227,9 @@ struct LogicalPoolPlannerTests {
 
     @Test func anEmptyLogicalPoolIsUndefinedButItsVolumeGroupStays() throws {
         let ownedPool = OwnedStorage(kind: "StoragePool", host: "kvm-01", pool: "p", name: "p", libvirtKey: "u-1")
-        let changes = try StoragePlannerTests.plan(pools: [], live: ObservedStorage(pools: [Self.livePool]), recorded: [.pool(Self.pool)], owned: [ownedPool])
+        let changes = try StoragePlannerTests.plan(pools: [], live: ObservedStorage(pools: [Self.livePool]), recorded: [.storagePool(Self.pool)], owned: [ownedPool])
         #expect(changes.map(\.effect) == [.deletePool(expectedUUID: "u-1")])
-        #expect(changes.first?.reasons.first?.contains("The volume group vg0 and its devices stay on the host (vmplan never removes a volume group)") == true)
+        #expect(changes.first?.notes.first?.contains("The volume group vg0 and its devices stay on the host (vmplan never removes a volume group)") == true)
     }
 }
 

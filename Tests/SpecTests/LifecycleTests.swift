@@ -16,7 +16,7 @@ struct LifecycleTests {
         let spec = base + "lifecycle:\n  protect: true\n  restart: never\n  forceStop: false\n  ignoreChanges: [memory, vcpus]"
         let manifest = try ManifestLoader.load(files: [("m.yaml", hostAndVM(spec: spec))])
         #expect(manifest.virtualMachines.first?.value.lifecycle
-            == Lifecycle(protect: true, restart: .never, forceStop: false, ignoreChanges: ["memory", "vcpus"]))
+            == Lifecycle(protect: true, restart: .never, forceStop: false, ignoreChanges: [.memory, .vcpus]))
     }
 
     @Test func everyMistakeIsNamedWithItsPlace() {

@@ -44,6 +44,13 @@ struct PlanFileTests {
         let fresh = try CLI.run("apply", planFile)
         #expect(fresh.status == 0, "\(fresh.stdout)\(fresh.stderr)")
         #expect(TestHost.element("currentMemory", in: try #require(try TestHost.inactiveXML(a))) == "98304")
+
+        // A plan saved by a vmplan that wrote format version 1 (separate deviceChanges) is refused.
+        let old = workspace.directory.appendingPathComponent("old.plan").path
+        try #"{"format": "vmplan-plan", "formatVersion": 1, "changes": [], "deviceChanges": []}"#.write(toFile: old, atomically: true, encoding: .utf8)
+        let refused = try CLI.run("apply", old)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("the plan file has format version 1; this vmplan reads version 2 only: make the plan again"), "\(refused.stderr)")
     }
 
     @Test func jsonOutputFollowsTheDocumentedFormat() throws {
@@ -56,7 +63,7 @@ struct PlanFileTests {
         #expect(plan.status == 0, "\(plan.stderr)")
         let document = try #require(try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])
         #expect(document["format"] as? String == "vmplan-plan")
-        #expect(document["formatVersion"] as? Int == 1)
+        #expect(document["formatVersion"] as? Int == 2)
         #expect(document["kind"] as? String == "plan")
         #expect((document["createdAt"] as? String).flatMap { ISO8601DateFormatter().date(from: $0) } != nil)
         #expect(document["manifests"] as? String == URL(fileURLWithPath: workspace.path).standardizedFileURL.path)
@@ -67,7 +74,8 @@ struct PlanFileTests {
         #expect(change["kind"] as? String == "VirtualMachine")
         #expect(change["action"] as? String == "create")
         #expect(change["host"] as? String == "local")
-        #expect((change["reasons"] as? [String])?.isEmpty == false)
+        #expect((change["notes"] as? [String])?.isEmpty == false)
+        #expect(change["reason"] as? String == "new")
         let fields = try #require(change["fields"] as? [[String: Any]])
         let memory = try #require(fields.first { $0["field"] as? String == "memory" })
         #expect(memory["after"] as? String == "64MiB")

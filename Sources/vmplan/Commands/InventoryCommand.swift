@@ -50,7 +50,7 @@ struct InventoryCommand: AsyncParsableCommand {
                 hosts = hosts.filter { $0.name == host }
                 guard !hosts.isEmpty else {
                     let known = manifest.hosts.map(\.value.name)
-                    throw CLIFailure("error: no Host named '\(host)' under \(manifests.path); known hosts: \(known.joined(separator: ", "))"
+                    throw VMPlanError(.invalidInput, "error: no Host named '\(host)' under \(manifests.path); known hosts: \(known.joined(separator: ", "))"
                         + DidYouMean.hint(for: host, among: known))
                 }
             }
@@ -64,7 +64,7 @@ struct InventoryCommand: AsyncParsableCommand {
                     let domains = try await driver.observe()
                     reports.append(Self.report(host: host, inventory: inventory, domains: domains, recorded: recorded))
                 } catch {
-                    throw CLIFailure("error: cannot read the inventory of host '\(host.name)' (\(host.uri)): \(error)")
+                    throw VMPlanError(.unreachable, "error: cannot read the inventory of host '\(host.name)' (\(host.uri)): \(error)")
                 }
             }
             return reports

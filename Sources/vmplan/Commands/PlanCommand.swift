@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 import Reconciler
-import State
+import Reports
+import Spec
 
 struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,43 +25,27 @@ struct PlanCommand: AsyncParsableCommand {
     var out: String?
 
     func run() async throws {
-        let (plan, report) = try await reportingFailures {
-            let manifest = try manifests.loadManifest()
-            let database = try manifests.openState()
-            let runID = try database.beginRun(.plan, actor: currentActor)
-            let interrupted = try database.pendingJournal()
-            if !interrupted.isEmpty && !output.json {
-                print("An earlier apply stopped before finishing \(interrupted.count) change\(interrupted.count == 1 ? "" : "s") "
-                    + "(\(interrupted.map { $0.name }.joined(separator: ", "))); this plan starts from what the hosts show now.\n")
-            }
-            do {
-                let snapshot = try await Reconciliation.snapshot(of: manifest, database: database)
-                let plan = try snapshot.plan(scope.planOptions)
-                let report = PlanReport(kind: "plan", plan: plan, inputs: snapshot.inputs, options: scope.planOptions,
-                                        manifests: absolutePath(manifests.path), state: absolutePath(manifests.statePath))
-                if let out {
-                    do {
-                        try report.json().write(toFile: out, atomically: true, encoding: .utf8)
-                    } catch {
-                        throw CLIFailure("cannot write the plan to \(out): \(error.localizedDescription)")
-                    }
+        let planned = try await reportingFailures {
+            let planned = try await manifests.session(at: manifests.path, state: manifests.statePath).plan(scope.planOptions)
+            if let out {
+                do {
+                    try planned.report.json().write(toFile: out, atomically: true, encoding: .utf8)
+                } catch {
+                    throw VMPlanError(.invalidInput, "cannot write the plan to \(out): \(error.localizedDescription)")
                 }
-                try database.finishRun(runID, result: .succeeded, summary: PlanRenderer.summary(plan))
-                return (plan, report)
-            } catch {
-                try? database.finishRun(runID, result: .failed, summary: "\(error)")
-                throw error
             }
+            return planned
         }
         if output.json {
-            print(try report.json())
+            print(try planned.report.json())
         } else {
-            print(PlanRenderer.render(plan, unmanagedShown: output.unmanagedShown))
+            if let notice = PlanText.interrupted(planned.interrupted) { print(notice + "\n") }
+            print(PlanText.render(planned.plan, unmanagedShown: output.unmanagedShown))
             if let out {
                 print("\nSaved the plan to \(out). Apply exactly this plan with:\n  vmplan apply \(out)")
             }
         }
-        if detailedExitcode && plan.hasChanges {
+        if detailedExitcode && planned.plan.hasChanges {
             throw ExitCode(2)
         }
     }

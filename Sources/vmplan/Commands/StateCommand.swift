@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Spec
 import State
 
 struct StateCommand: AsyncParsableCommand {
@@ -17,7 +18,7 @@ struct StateCommand: AsyncParsableCommand {
         func run() async throws {
             let records = try await reportingFailures {
                 guard FileManager.default.fileExists(atPath: manifests.statePath) else {
-                    throw CLIFailure("no state database at \(manifests.statePath): nothing has been applied from \(manifests.path) yet (or pass --state FILE)")
+                    throw VMPlanError(.state, "no state database at \(manifests.statePath): nothing has been applied from \(manifests.path) yet (or pass --state FILE)")
                 }
                 return try manifests.openState().resources()
             }

@@ -1,14 +1,6 @@
 import Drivers
 import Spec
 
-extension PlanReport.ChangeReport {
-    init(storage change: StorageChange) {
-        self.init(kind: change.kind.rawValue, name: change.name, host: change.host, previousHost: nil, action: change.action,
-                  mode: nil, reasons: [change.summary] + change.reasons, fields: change.diffs, ignored: [], pendingRestart: [],
-                  dataLoss: change.dataLoss)
-    }
-}
-
 extension PlanInputs {
     /// Pools and volumes in every view, so that `apply FILE` refuses when storage moved too.
     /// Keys are `StoragePool/NAME` and `Volume/NAME` (desired, recorded) and `HOST/pool/NAME`,
@@ -24,12 +16,14 @@ extension PlanInputs {
         var relevantPools: Set<String> = Set(storage.pools.map(\.value.name))
         for (key, entry) in storage.recorded {
             switch entry.spec {
-            case .pool(let spec):
+            case .storagePool(let spec):
                 recorded[key] = Self.fields(spec)
                 relevantPools.insert(spec.name)
             case .volume(let spec):
                 recorded[key] = Self.fields(spec)
                 relevantVolumes.insert(spec.name)
+            case .virtualMachine, .mediatedDevice:
+                break
             }
         }
         for owned in storage.owned {

@@ -1,0 +1,166 @@
+import Drivers
+import Foundation
+import Spec
+import State
+
+/// One run against one state database: the single entry point that `plan`, `apply` and later
+/// callers (drift, reconcile, a server) share. It owns the lock, the run record, settling an
+/// interrupted apply's journal, checking a saved plan, applying and the outcome; callers parse,
+/// ask and print.
+public struct Session: Sendable {
+    public var manifest: Manifest
+    public var database: StateDatabase
+    /// Absolute paths of the manifests and the state, written into plan files and reports.
+    public var manifestsPath: String
+    public var statePath: String
+    /// Who runs it (`user@host`), recorded with the run.
+    public var actor: String
+    public var commitID: String?
+    public var connect: Reconciliation.Connector
+
+    public init(manifest: Manifest, database: StateDatabase, manifestsPath: String, statePath: String, actor: String,
+                commitID: String? = nil,
+                connect: @escaping Reconciliation.Connector = { host in
+                    try await LibvirtDriver.connect(host: host.name, uri: host.uri, flavour: host.hypervisor)
+                }) {
+        self.manifest = manifest
+        self.database = database
+        self.manifestsPath = manifestsPath
+        self.statePath = statePath
+        self.actor = actor
+        self.commitID = commitID
+        self.connect = connect
+    }
+
+    /// A plan and what it was made from.
+    public struct Planned: Sendable {
+        public var plan: Plan
+        public var report: PlanReport
+        /// Journal entries an earlier apply left pending: the plan starts from what the hosts show now.
+        public var interrupted: [JournalEntry]
+        fileprivate var drivers: [String: any Hypervisor]
+    }
+
+    /// What an apply ended with.
+    public enum Applied: Sendable {
+        /// Nothing to change or record.
+        case nothingToDo(PlanReport)
+        /// The plan was not approved; nothing was changed.
+        case cancelled
+        /// The plan ran; `report.result` says how it went.
+        case finished(ApplyOutcome, PlanReport)
+    }
+
+    /// Plans without changing anything on a host; records the run.
+    public func plan(_ options: PlanOptions) async throws -> Planned {
+        let runID = try database.beginRun(.plan, actor: actor, commitID: commitID)
+        return try await recording(runID) {
+            let planned = try await makePlan(options, kind: "plan", saved: nil)
+            try database.finishRun(runID, result: .succeeded, summary: planned.plan.summary)
+            return planned
+        }
+    }
+
+    /// Plans (or takes a saved plan, refused if anything it was made from moved), asks `approve`,
+    /// and applies, with the state lock held throughout. `approve` sees the plan first; it is asked
+    /// even when nothing is to change, so that callers can show the plan.
+    public func apply(_ options: PlanOptions, saved: SavedPlan? = nil, shutdownTimeout: Duration,
+                      approve: @Sendable (Planned) async -> Bool,
+                      events: @escaping @Sendable (ApplyEvent) -> Void) async throws -> Applied {
+        let lock: StateLock
+        do {
+            lock = try database.acquireLock(holder: "vmplan apply (\(actor))")
+        } catch let error as StateError {
+            throw VMPlanError(.locked, "\(error)", cause: error)
+        }
+        defer { try? lock.release() }
+        let runID = try database.beginRun(.apply, actor: actor, commitID: commitID)
+        return try await recording(runID) {
+            var planned = try await makePlan(saved?.report.options ?? options, kind: "apply", saved: saved)
+            try database.resolvePending(planned.interrupted.compactMap(\.id), note: "interrupted; re-observed by run \(runID)")
+            let plan = planned.plan
+            let approved = await approve(planned)
+            guard plan.hasChanges || plan.hasRecordUpdates else {
+                try database.finishRun(runID, result: .succeeded, summary: "no changes")
+                planned.report.result = .init(succeeded: true, applied: [], failed: [])
+                return .nothingToDo(planned.report)
+            }
+            guard approved else {
+                try database.finishRun(runID, result: .refused, summary: "cancelled at the prompt")
+                return .cancelled
+            }
+            let applier = Applier(drivers: planned.drivers, database: database, shutdownTimeout: shutdownTimeout, commitID: commitID)
+            let outcome = try await applier.apply(plan, runID: runID, events: events)
+            planned.report.result = PlanReport.ApplyResult(outcome)
+            if outcome.succeeded {
+                try database.finishRun(runID, result: .succeeded, summary: outcome.summary)
+            } else {
+                try database.finishRun(runID, result: .failed, summary: "\(outcome.failed.count) failed. \(outcome.summary)")
+            }
+            return .finished(outcome, planned.report)
+        }
+    }
+
+    private func makePlan(_ options: PlanOptions, kind: String, saved: SavedPlan?) async throws -> Planned {
+        let interrupted = try database.pendingJournal()
+        let snapshot: Snapshot
+        do {
+            snapshot = try await Reconciliation.snapshot(of: manifest, database: database, connect: connect)
+        } catch let error as HostUnreachable {
+            throw VMPlanError(.unreachable, "\(error)", cause: error)
+        }
+        let inputs = snapshot.inputs
+        if let saved {
+            let moved = saved.report.inputs.differences(to: inputs)
+            guard moved.isEmpty else {
+                throw VMPlanError(.stalePlan, (["error: the saved plan \(saved.path) no longer matches what it was made from:"]
+                    + moved.map { "  - \($0)" }
+                    + ["Nothing was changed. Make a new plan (vmplan plan --out FILE) and apply that."]).joined(separator: "\n"))
+            }
+        }
+        let plan: Plan
+        do {
+            plan = try snapshot.plan(options)
+        } catch {
+            throw VMPlanError(.planFailed, error.description, cause: error)
+        }
+        let report = PlanReport(kind: kind, plan: plan, inputs: inputs, options: options, manifests: manifestsPath, state: statePath)
+        // Same inputs make the same plan, unless something the inputs do not cover (a device
+        // inventory) moved: then the saved plan is not what would be applied.
+        if let saved, saved.report.changes != report.changes {
+            throw VMPlanError(.stalePlan, "error: the saved plan \(saved.path) differs from a plan made now (a host's devices changed?); "
+                + "nothing was changed. Make a new plan (vmplan plan --out FILE) and apply that.")
+        }
+        return Planned(plan: plan, report: report, interrupted: interrupted, drivers: snapshot.drivers)
+    }
+
+    /// Runs `body`; a failure is recorded as the run's result before it is thrown on.
+    private func recording<T>(_ runID: Int64, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            try? database.finishRun(runID, result: .failed, summary: "\(error)")
+            throw error
+        }
+    }
+}
+
+/// A plan file from `vmplan plan --out FILE`, to apply exactly.
+public struct SavedPlan: Sendable {
+    public var report: PlanReport
+    public var path: String
+
+    public init(report: PlanReport, path: String) {
+        self.report = report
+        self.path = path
+    }
+}
+
+extension PlanReport.ApplyResult {
+    /// Applied changes by address (`web-1`, `volume web-1-root`, `mdev 3f2…`), failures in apply order.
+    public init(_ outcome: ApplyOutcome) {
+        self.init(succeeded: outcome.succeeded,
+                  applied: outcome.applied.filter(\.isChange).map(\.address.description),
+                  failed: outcome.failed.map { Failure(name: $0.change.address.description, host: $0.change.host, error: $0.error) })
+    }
+}

@@ -1,0 +1,131 @@
+import Drivers
+import Reconciler
+import Spec
+import State
+
+/// A plan for people, in the shape Terraform users know: `+ ~ - -/+`, a line per field, a summary.
+public enum PlanText {
+    /// - Parameter unmanagedShown: how many unmanaged domains to name per host; the rest are counted.
+    public static func render(_ plan: Plan, unmanagedShown: Int = 10) -> String {
+        var lines: [String] = []
+        if !plan.unmanaged.isEmpty {
+            lines += renderUnmanaged(plan.unmanaged, shown: unmanagedShown)
+            lines.append("")
+        }
+        if !plan.warnings.isEmpty {
+            lines += plan.warnings.map { $0.rendered(as: "warning") }
+            lines.append("")
+        }
+        let quiet = plan.changes.filter { !$0.isChange }
+        let ignored = quiet.filter { !$0.ignored.isEmpty }
+        if !ignored.isEmpty {
+            lines.append("Ignored differences (lifecycle.ignoreChanges; not acted on):")
+            for change in ignored {
+                for diff in change.ignored {
+                    lines.append("    \(change.name).\(diff.field): \(diff.before ?? "-") on the host, \(diff.after ?? "-") in the manifests")
+                }
+            }
+            lines.append("")
+        }
+        let waiting = quiet.filter { !$0.pendingRestart.isEmpty }
+        if !waiting.isEmpty {
+            lines.append("Waiting for the next boot (lifecycle.restart: never; the config already has the new value):")
+            for change in waiting {
+                lines.append("    \(change.name): \(change.pendingRestart.map(\.rawValue).joined(separator: ", "))")
+            }
+            lines.append("")
+        }
+        let adopted = plan.changes.filter { $0.action == .adopt }
+        if !adopted.isEmpty {
+            lines.append("To record (vmplan's by their marker, not yet in this state; the hosts are not changed):")
+            lines += adopted.map { "    \($0.address) (\($0.host))" }
+            lines.append("")
+        }
+        guard plan.hasChanges else {
+            lines.append("No changes. The hosts match the manifests.")
+            return lines.joined(separator: "\n")
+        }
+        lines.append("vmplan will perform the following actions:")
+        lines.append("")
+        // In the order apply runs them (ApplyOrder).
+        for change in plan.actionable {
+            lines += render(change)
+            lines.append("")
+        }
+        lines.append(plan.summary)
+        return lines.joined(separator: "\n")
+    }
+
+    /// A fleet host can carry thousands of foreign domains: name a few per host, count the rest.
+    public static func renderUnmanaged(_ domains: [UnmanagedDomain], shown: Int) -> [String] {
+        var lines = ["Unmanaged domains (not created by vmplan; never changed or deleted):"]
+        let byHost = Dictionary(grouping: domains, by: \.host)
+        for host in byHost.keys.sorted() {
+            let hostDomains = byHost[host] ?? []
+            let names = hostDomains.prefix(shown).map { "\($0.name) (\($0.isRunning ? "running" : "shut off"))" }
+            let more = hostDomains.count > shown ? ", and \(hostDomains.count - shown) more (--show-unmanaged lists them)" : ""
+            lines.append("    \(host): \(names.joined(separator: ", "))\(more)")
+        }
+        return lines
+    }
+
+    public static func symbol(_ action: Action) -> String {
+        switch action {
+        case .create: "+"
+        case .update: "~"
+        case .replace: "-/+"
+        case .delete, .forget: "-"
+        case .adopt, .noop: " "
+        }
+    }
+
+    /// One change: its header, the notes, then a line per field.
+    public static func render(_ change: ResourceChange) -> [String] {
+        var lines = ["  \(symbol(change.action)) \(change.address) (\(headerDetail(change)))"]
+        lines += change.notes.map { "      # \($0)" }
+        if change.kind == .virtualMachine, !change.pendingRestart.isEmpty {
+            lines.append("      # after this, waiting for the next boot: \(change.pendingRestart.map(\.rawValue).joined(separator: ", "))")
+        }
+        let width = change.diffs.map(\.field.count).max() ?? 0
+        for diff in change.diffs {
+            let name = diff.field.padding(toLength: width, withPad: " ", startingAt: 0)
+            let drift = diff.origin == .drift ? "   (drift)" : ""
+            switch (diff.before, diff.after) {
+            case (nil, let after?): lines.append("      + \(name) = \(after)")
+            case (let before?, nil): lines.append("      - \(name) = \(before)")
+            case (let before?, let after?): lines.append("      ~ \(name) = \(before) -> \(after)\(drift)")
+            case (nil, nil): break
+            }
+        }
+        return lines
+    }
+
+    /// What goes in parentheses after the name: the mode, the reason for a replace, the host; for
+    /// storage and mdevs their summary, and DATA LOSS in capitals.
+    static func headerDetail(_ change: ResourceChange) -> String {
+        if change.kind == .virtualMachine {
+            switch change.action {
+            case .update: return change.mode?.rawValue ?? UpdateMode.nextBoot.rawValue
+            case .replace: return change.reason == .hostChanged ? "replace: host changed" : "replace: requested"
+            case .delete: return change.previousHost ?? change.host
+            default: return change.host
+            }
+        }
+        let summary = change.summary ?? change.host
+        switch change.action {
+        case .forget: return "kept on the host; vmplan forgets it"
+        case .delete where change.dataLoss: return "DATA LOSS: reclaim: delete; \(summary)"
+        case .create where change.dataLoss: return "DATA LOSS: build: true erases its devices; \(summary)"
+        default: return change.kind == .mediatedDevice ? "\(summary), host \(change.host)" : summary
+        }
+    }
+}
+
+extension PlanText {
+    /// Said before a plan whose state has journal entries an earlier apply left pending.
+    public static func interrupted(_ entries: [JournalEntry]) -> String? {
+        guard !entries.isEmpty else { return nil }
+        return "An earlier apply stopped before finishing \(entries.count) change\(entries.count == 1 ? "" : "s") "
+            + "(\(entries.map(\.name).joined(separator: ", "))); this plan starts from what the hosts show now."
+    }
+}

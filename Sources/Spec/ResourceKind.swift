@@ -1,0 +1,37 @@
+/// Every kind of resource vmplan plans, records and reports.
+public enum ResourceKind: String, Sendable, Codable, Hashable, CaseIterable, Comparable {
+    case host = "Host"
+    case storagePool = "StoragePool"
+    case volume = "Volume"
+    /// A vGPU instance: derived from a VirtualMachine's `vgpus`, never a document of its own.
+    case mediatedDevice = "MediatedDevice"
+    case virtualMachine = "VirtualMachine"
+
+    /// The kinds a manifest document may declare.
+    public static let declarable: [ResourceKind] = [.host, .virtualMachine, .storagePool, .volume]
+
+    /// Dependency rank: a resource may need resources of a lower rank, never of a higher one.
+    /// Apply builds in rising rank and removes in falling rank.
+    public var rank: Int {
+        switch self {
+        case .host: 0
+        case .storagePool: 1
+        case .volume: 2
+        case .mediatedDevice: 3
+        case .virtualMachine: 4
+        }
+    }
+
+    public static func < (lhs: ResourceKind, rhs: ResourceKind) -> Bool { lhs.rank < rhs.rank }
+
+    /// How plans and apply output name one of these: `pool data`, `volume web-1-root`, `mdev 3f2…`.
+    public var noun: String {
+        switch self {
+        case .host: "host"
+        case .storagePool: "pool"
+        case .volume: "volume"
+        case .mediatedDevice: "mdev"
+        case .virtualMachine: "vm"
+        }
+    }
+}
