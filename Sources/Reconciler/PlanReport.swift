@@ -197,7 +197,7 @@ public struct PlanInputs: Codable, Sendable, Hashable {
         fields[VMField.host.rawValue] = spec.host
         if !spec.lifecycle.isDefault {
             let lifecycle = spec.lifecycle
-            fields["lifecycle"] = "protect=\(lifecycle.protect) restart=\(lifecycle.restart.rawValue) forceStop=\(lifecycle.forceStop) ignoreChanges=\(lifecycle.ignoreChanges.map(\.rawValue).joined(separator: ","))"
+            fields[VMField.lifecycle.rawValue] = "protect=\(lifecycle.protect) restart=\(lifecycle.restart.rawValue) forceStop=\(lifecycle.forceStop) ignoreChanges=\(lifecycle.ignoreChanges.map(\.rawValue).joined(separator: ","))"
         }
         return fields
     }

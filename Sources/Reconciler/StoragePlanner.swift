@@ -116,7 +116,7 @@ public enum StoragePlanner {
                     change.action = .update
                     change.reason = .fieldsDiffer
                     change.effect = .rebuildVolume(spec, .seed(files), expectedKey: existing.key)
-                    change.diffs.append(FieldDiff(field: "cloudInit", before: "previous seed", after: "new files", origin: .manifest))
+                    change.diffs.append(FieldDiff(.cloudInit, before: "previous seed", after: "new files", origin: .manifest))
                     let running = vm.flatMap { vm in domains[host]?.first { $0.name == vm.name } }?.isRunning ?? false
                     change.notes.append(running
                         ? "the cloud-init files changed; \(vm?.name ?? "the VM") is running and reads the new seed only after it restarts (vmplan does not restart it for this)"

@@ -12,6 +12,9 @@ struct DecodedDocument {
     var virtualMachine: Located<VirtualMachineSpec>?
     /// Where each spec field's value is, for checks that need other documents (the host's flavour).
     var fieldLocations: [String: SourceLocation] = [:]
+
+    /// Where a VirtualMachine's spec field is written, when it is.
+    func location(of field: VMField) -> SourceLocation? { fieldLocations[field.rawValue] }
     /// StoragePool and Volume documents, and the storage references of any kind (StorageDecoder.swift).
     var storage = DecodedStorage()
 }
@@ -115,26 +118,27 @@ enum DocumentDecoder {
         var valid = true
         // Reads an optional field; a present but invalid value makes the whole spec invalid.
         func specField(_ key: VMField) -> Field? { spec[key.rawValue] }
-        func read<T>(_ key: VMField, _ body: (Field) -> T?) -> T? {
+        // The body gets the field and its name, for messages.
+        func read<T>(_ key: VMField, _ body: (Field, String) -> T?) -> T? {
             guard let field = specField(key) else { return nil }
-            let value = body(field)
+            let value = body(field, key.rawValue)
             if value == nil { valid = false }
             return value
         }
         let cpuRange = 1...NodeChecker.maximumVcpus
-        let host = read(.host) { checker.string($0, name: "host") }
+        let host = read(.host) { checker.string($0, name: $1) }
         if let host, let field = specField(.host) {
             decoded.hostReference = (host, checker.document.location(of: field.value))
         }
-        let vcpus = read(.vcpus) { checker.integer($0, name: "vcpus", range: cpuRange) }
-        let maxVcpus = read(.maxVcpus) { checker.integer($0, name: "maxVcpus", range: cpuRange) }
-        let memory = read(.memory) { checker.size($0, name: "memory") }
-        let maxMemory = read(.maxMemory) { checker.size($0, name: "maxMemory") }
-        let firmware = read(.firmware) { checker.choice($0, name: "firmware", as: Firmware.self) } ?? .bios
-        let machine = read(.machine) { checker.choice($0, name: "machine", as: MachineType.self) }
-        let state = read(.state) { checker.choice($0, name: "state", as: PowerState.self) } ?? .running
-        let description = read(.description) { field -> String? in
-            guard let text = checker.string(field, name: "description") else { return nil }
+        let vcpus = read(.vcpus) { checker.integer($0, name: $1, range: cpuRange) }
+        let maxVcpus = read(.maxVcpus) { checker.integer($0, name: $1, range: cpuRange) }
+        let memory = read(.memory) { checker.size($0, name: $1) }
+        let maxMemory = read(.maxMemory) { checker.size($0, name: $1) }
+        let firmware = read(.firmware) { checker.choice($0, name: $1, as: Firmware.self) } ?? .bios
+        let machine = read(.machine) { checker.choice($0, name: $1, as: MachineType.self) }
+        let state = read(.state) { checker.choice($0, name: $1, as: PowerState.self) } ?? .running
+        let description = read(.description) { field, name -> String? in
+            guard let text = checker.string(field, name: name) else { return nil }
             // Descriptions end up in domain XML, where most control characters are not allowed.
             if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" && $0 != "\t" }) {
                 checker.error("description must not contain control characters other than newline and tab", at: field.value)
@@ -142,17 +146,17 @@ enum DocumentDecoder {
             }
             return text
         }
-        let lifecycle = read(.lifecycle) { decodeLifecycle($0.value, checker: &checker) } ?? Lifecycle()
-        let gpus = read(.gpus) { decodeGPUs($0.value, checker: &checker) } ?? []
-        let vgpus = read(.vgpus) { decodeVGPUs($0.value, vmName: vmName, checker: &checker) } ?? []
+        let lifecycle = read(.lifecycle) { field, _ in decodeLifecycle(field.value, checker: &checker) } ?? Lifecycle()
+        let gpus = read(.gpus) { field, _ in decodeGPUs(field.value, checker: &checker) } ?? []
+        let vgpus = read(.vgpus) { field, _ in decodeVGPUs(field.value, vmName: vmName, checker: &checker) } ?? []
         // Plain HVM is what a Xen VM without boot gets; one spelling keeps plans from churning.
-        let boot = read(.boot) { decodeBoot($0.value, checker: &checker) }.flatMap { $0 == BootSpec(type: .hvm) ? nil : $0 }
+        let boot = read(.boot) { field, _ in decodeBoot(field.value, checker: &checker) }.flatMap { $0 == BootSpec(type: .hvm) ? nil : $0 }
         if vgpus.filter(\.display).count > 1, let field = specField(.vgpus) {
             checker.error("at most one vGPU of a VM can drive its display; \(vgpus.filter(\.display).count) have display: true", at: field.value)
             valid = false
         }
-        let disks = read(.disks) { decodeDisks($0, checker: &checker, decoded: &decoded) } ?? []
-        let cloudInit = read(.cloudInit) { decodeCloudInit($0, checker: &checker, decoded: &decoded) }
+        let disks = read(.disks) { field, _ in decodeDisks(field, checker: &checker, decoded: &decoded) } ?? []
+        let cloudInit = read(.cloudInit) { field, _ in decodeCloudInit(field, checker: &checker, decoded: &decoded) }
 
         // The ceilings are checked where they are written: that is the value to change.
         if let vcpus, let maxVcpus, let field = specField(.maxVcpus), maxVcpus < vcpus {

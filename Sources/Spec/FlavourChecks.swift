@@ -61,24 +61,24 @@ extension ManifestLoader {
             guard let vm = document.virtualMachine?.value, let kind = kinds[vm.host] else { continue }
             switch kind {
             case .xen:
-                if vm.firmware == .uefi, let location = document.fieldLocations["firmware"] {
+                if vm.firmware == .uefi, let location = document.location(of: .firmware) {
                     log.error("firmware: uefi is not available for VMs on Xen host '\(vm.host)': vmplan boots Xen guests as pv or pvh "
                         + "(a kernel) or hvm (hvmloader with SeaBIOS); remove firmware or use a KVM host", at: location)
                 }
-                if vm.machine != nil, let location = document.fieldLocations["machine"] {
+                if vm.machine != nil, let location = document.location(of: .machine) {
                     log.error("machine is a QEMU machine type for VMs on KVM hosts; on Xen host '\(vm.host)' use boot.type (pv, pvh or hvm)", at: location)
                 }
-                for field in ["disks", "cloudInit"] {
-                    guard let location = document.fieldLocations[field] else { continue }
-                    log.error("\(field) on Xen host '\(vm.host)' is not supported by vmplan's Xen flavour yet; "
+                for field in [VMField.disks, .cloudInit] {
+                    guard let location = document.location(of: field) else { continue }
+                    log.error("\(field.rawValue) on Xen host '\(vm.host)' is not supported by vmplan's Xen flavour yet; "
                         + "boot pv or pvh guests from a kernel and initrd in dom0 instead", at: location)
                 }
-                if !vm.vgpus.isEmpty, let location = document.fieldLocations["vgpus"] {
+                if !vm.vgpus.isEmpty, let location = document.location(of: .vgpus) {
                     log.error("vgpus are not available on Xen host '\(vm.host)': libxl, libvirt's Xen driver, has no mediated devices; "
                         + "pass a whole GPU with gpus instead", at: location)
                 }
             case .kvm:
-                if vm.boot != nil, let location = document.fieldLocations["boot"] {
+                if vm.boot != nil, let location = document.location(of: .boot) {
                     log.error("boot is for VMs on Xen hosts; host '\(vm.host)' is kvm, where VMs boot with firmware (bios or uefi)", at: location)
                 }
             }
