@@ -61,6 +61,20 @@ struct DomainXMLTests {
         #expect(reader.spec(host: "h", running: false).memory == .mebibytes(64))
     }
 
+    @Test func aTruncatedDomainIsAnErrorNotAPartialSpec() throws {
+        let xml = try DomainXML.kvm(for: spec(), capabilities: kvmHost)
+        let beforeEnd = String(xml[..<xml.range(of: "</domain>")!.lowerBound])
+        let error = #expect(throws: DriverError.self) { try DomainXMLReader.read(beforeEnd) }
+        #expect(error?.code == .operation)
+        #expect(error?.message.hasPrefix("cannot parse domain XML: it is not well formed or is truncated") == true)
+        #expect(error?.message.hasSuffix("inside <domain>)") == true, "says where it stops")
+        for cut in [String(xml[..<xml.range(of: "</name>")!.upperBound]), String(xml[..<xml.range(of: "<vcpu")!.upperBound]), ""] {
+            let error = #expect(throws: DriverError.self) { try DomainXMLReader.read(cut) }
+            #expect(error?.message.hasPrefix("cannot parse domain XML: ") == true)
+            #expect(error?.message.contains("truncated") == true)
+        }
+    }
+
     @Test(.enabled(if: TestHost.commandExists("virt-xml-validate"), "needs virt-xml-validate (apt libxml2-utils, libvirt-clients)"))
     func generatedXMLValidatesAgainstLibvirtSchema() throws {
         for firmware in Firmware.allCases {

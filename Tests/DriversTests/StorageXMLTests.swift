@@ -51,6 +51,24 @@ struct StorageXMLTests {
         #expect(try StorageXML.readPool(pool).path == "/var/lib/p")
     }
 
+    @Test func aTruncatedPoolOrVolumeIsAnError() throws {
+        let pool = try StorageXML.pool(Self.logical)
+        // Cut before </target>: a path-less pool must not be read as one whose path is "".
+        let beforeTarget = String(pool[..<pool.range(of: "</target>")!.lowerBound])
+        let error = #expect(throws: DriverError.self) { try StorageXML.readPool(beforeTarget) }
+        #expect(error?.code == .operation)
+        #expect(error?.message.hasPrefix("cannot parse pool XML: it is not well formed or is truncated") == true)
+        #expect(error?.message.hasSuffix("inside <pool><target>)") == true, "says where it stops")
+        for cut in [String(pool[..<pool.range(of: "</pool>")!.lowerBound]), String(pool[..<pool.range(of: "<path>")!.upperBound]), ""] {
+            let error = #expect(throws: DriverError.self) { try StorageXML.readPool(cut) }
+            #expect(error?.message.hasPrefix("cannot parse pool XML: ") == true)
+            #expect(error?.message.contains("truncated") == true)
+        }
+        let volume = try StorageXML.volume(name: "v", capacity: .gibibytes(1), format: "qcow2")
+        let cut = String(volume[..<volume.range(of: "</capacity>")!.upperBound])
+        #expect(throws: DriverError.self) { try StorageXML.readVolume(cut) }
+    }
+
     @Test(.enabled(if: TestHost.commandExists("virt-xml-validate"), "needs virt-xml-validate (apt libxml2-utils, libvirt-clients)"))
     func generatedXMLValidatesAgainstLibvirtSchema() throws {
         let documents = [
