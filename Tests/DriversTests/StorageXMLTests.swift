@@ -53,20 +53,13 @@ struct StorageXMLTests {
 
     @Test func aTruncatedPoolOrVolumeIsAnError() throws {
         let pool = try StorageXML.pool(Self.logical)
-        // Cut before </target>: a path-less pool must not be read as one whose path is "".
-        let beforeTarget = String(pool[..<pool.range(of: "</target>")!.lowerBound])
-        let error = #expect(throws: DriverError.self) { try StorageXML.readPool(beforeTarget) }
-        #expect(error?.code == .operation)
-        #expect(error?.message.hasPrefix("cannot parse pool XML: it is not well formed or is truncated") == true)
-        #expect(error?.message.hasSuffix("inside <pool><target>)") == true, "says where it stops")
-        for cut in [String(pool[..<pool.range(of: "</pool>")!.lowerBound]), String(pool[..<pool.range(of: "<path>")!.upperBound]), ""] {
-            let error = #expect(throws: DriverError.self) { try StorageXML.readPool(cut) }
-            #expect(error?.message.hasPrefix("cannot parse pool XML: ") == true)
-            #expect(error?.message.contains("truncated") == true)
+        // Without </target> a pool must not be read as one whose path is "".
+        expectTruncationRejected(pool.cut(before: "</target>"), what: "pool", inside: "<pool><target>") { _ = try StorageXML.readPool($0) }
+        for cut in [pool.cut(before: "</pool>"), pool.cut(after: "<path>"), ""] {
+            expectTruncationRejected(cut, what: "pool") { _ = try StorageXML.readPool($0) }
         }
         let volume = try StorageXML.volume(name: "v", capacity: .gibibytes(1), format: "qcow2")
-        let cut = String(volume[..<volume.range(of: "</capacity>")!.upperBound])
-        #expect(throws: DriverError.self) { try StorageXML.readVolume(cut) }
+        expectTruncationRejected(volume.cut(after: "</capacity>"), what: "volume") { _ = try StorageXML.readVolume($0) }
     }
 
     @Test(.enabled(if: TestHost.commandExists("virt-xml-validate"), "needs virt-xml-validate (apt libxml2-utils, libvirt-clients)"))
