@@ -1,8 +1,5 @@
 import Foundation
 import Spec
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 
 /// Reads a domain's XML back into the resource model. Fields vmplan does not manage are ignored.
 struct DomainXMLReader {
@@ -40,14 +37,9 @@ struct DomainXMLReader {
     }
 
     static func read(_ xml: String) throws -> DomainXMLReader {
-        let delegate = Delegate()
-        let parser = XMLParser(data: Data(xml.utf8))
-        parser.shouldProcessNamespaces = true
-        parser.delegate = delegate
-        guard parser.parse() else {
-            throw DriverError(.operation, "cannot parse domain XML: \(parser.parserError.map { "\($0)" } ?? "unknown error")")
-        }
-        return delegate.result
+        var scan = Scan()
+        try XMLPathReader.read(xml, what: "domain") { scan.start($0, $1) } end: { scan.end($0, $1) }
+        return scan.result
     }
 
     func spec(host: String, running: Bool) -> VirtualMachineSpec {
@@ -64,27 +56,26 @@ struct DomainXMLReader {
         )
     }
 
-    private final class Delegate: NSObject, XMLParserDelegate {
+    /// What one pass has read so far.
+    private struct Scan {
+        private static let markerResource = "{\(OwnershipMarker.namespace)}resource"
+        private static let markerLabel = "{\(OwnershipMarker.namespace)}label"
+
         var result = DomainXMLReader()
-        private var path: [String] = []
-        private var text = ""
         private var unit = "KiB"
         private var labelKey: String?
         private var inMarker = false
         private var hostdev: (type: String, display: Bool)?
         private var disk: DiskXML.Found?
 
-        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?,
-                    qualifiedName: String?, attributes: [String: String] = [:]) {
-            path.append(name)
-            text = ""
-            if namespaceURI == OwnershipMarker.namespace {
-                if name == "resource", path.count == 3, let resource = attributes["name"] {
-                    result.owner = OwnershipMarker(resource: resource, specHash: attributes["hash"] ?? "")
-                    inMarker = true
-                } else if name == "label", inMarker {
-                    labelKey = attributes["key"]
-                }
+        mutating func start(_ path: [String], _ attributes: [String: String]) {
+            let name = path.last ?? ""
+            if name == Self.markerResource, path.count == 3, let resource = attributes["name"] {
+                result.owner = OwnershipMarker(resource: resource, specHash: attributes["hash"] ?? "")
+                inMarker = true
+                return
+            } else if name == Self.markerLabel, inMarker {
+                labelKey = attributes["key"]
                 return
             }
             switch path {
@@ -113,7 +104,7 @@ struct DomainXMLReader {
         }
 
         /// One pass reads the disks too: observing a thousand domains parses each XML once.
-        private func readDiskChild(_ name: String, _ attributes: [String: String]) {
+        private mutating func readDiskChild(_ name: String, _ attributes: [String: String]) {
             switch name {
             case "driver": disk?.disk.format = VolumeFormat(rawValue: attributes["type"] ?? "") ?? .raw
             case "source":
@@ -133,17 +124,13 @@ struct DomainXMLReader {
             }
         }
 
-        func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
-
-        func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
-            defer { path.removeLast() }
-            if namespaceURI == OwnershipMarker.namespace {
-                if name == "label", let key = labelKey {
-                    result.labels[key] = text
-                    labelKey = nil
-                } else if name == "resource" {
-                    inMarker = false
-                }
+        mutating func end(_ path: [String], _ text: String) {
+            if path.last == Self.markerLabel, let key = labelKey {
+                result.labels[key] = text
+                labelKey = nil
+                return
+            } else if path.last == Self.markerResource {
+                inMarker = false
                 return
             }
             let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -165,7 +152,7 @@ struct DomainXMLReader {
             }
         }
 
-        private func readHostdevAddress(_ attributes: [String: String]) {
+        private mutating func readHostdevAddress(_ attributes: [String: String]) {
             guard let hostdev else { return }
             if hostdev.type == "pci" {
                 func number(_ key: String) -> UInt? {

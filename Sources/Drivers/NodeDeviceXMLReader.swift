@@ -1,8 +1,5 @@
 import Spec
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 
 /// Reads libvirt node device XML (`virNodeDeviceGetXMLDesc`) into PCI devices and mediated
 /// devices. Every `<device>` element in the document is read, at any depth.
@@ -21,16 +18,12 @@ enum NodeDeviceXMLReader {
     }
 
     static func read(_ xml: String) throws -> [Record] {
-        let delegate = Delegate()
-        let parser = XMLParser(data: Data(xml.utf8))
-        parser.delegate = delegate
-        let parsed = parser.parse()
-        if let error = delegate.error { throw error }
-        // FoundationXML on Linux reports success for a truncated document; the open count tells.
-        guard parsed, delegate.sawElement, delegate.openElements == 0 else {
-            throw DriverError(.operation, "cannot parse node device XML: \(parser.parserError.map { "\($0)" } ?? "empty or truncated document")")
-        }
-        return delegate.records
+        var scan = Scan()
+        // A `<capability>` is named by its type (`capability:pci`): they nest, and only the type tells them apart.
+        try XMLPathReader.read(xml, what: "node device", naming: { name, attributes in
+            name == "capability" ? "capability:\(attributes["type"] ?? "")" : name
+        }) { try scan.start($0, $1) } end: { try scan.end($0, $1) }
+        return scan.records
     }
 
     /// libvirt writes the PCI address elements in decimal and the group's `<address>`
@@ -61,31 +54,23 @@ enum NodeDeviceXMLReader {
         var uuid = ""
     }
 
-    private final class Delegate: NSObject, XMLParserDelegate {
+    /// What one pass has read so far.
+    private struct Scan {
         var records: [Record] = []
-        var error: DriverError?
-        var sawElement = false
-        var openElements = 0
         private var device: Device?
-        /// Element names from `<device>` down; a `<capability>` is named by its type
-        /// (`capability:pci`), since they nest and only the type tells them apart.
-        private var path: [String] = []
-        private var text = ""
         private var mdevType: MdevType?
 
         private static let pci = ["device", "capability:pci"]
         private static let mdevTypes = pci + ["capability:mdev_types", "type"]
 
-        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?,
-                    qualifiedName: String?, attributes: [String: String] = [:]) {
-            sawElement = true
-            openElements += 1
-            if device == nil {
-                guard name == "device" else { return }
-                device = Device()
-            }
-            path.append(name == "capability" ? "capability:\(attributes["type"] ?? "")" : name)
-            text = ""
+        /// Element names from the outermost `<device>` down; nil outside any `<device>`.
+        private static func devicePath(_ path: [String]) -> [String]? {
+            path.firstIndex(of: "device").map { Array(path[$0...]) }
+        }
+
+        mutating func start(_ path: [String], _ attributes: [String: String]) throws {
+            guard let path = Self.devicePath(path) else { return }
+            if path == ["device"] { device = Device() }
             switch path {
             case Self.pci:
                 device?.isPCI = true
@@ -97,7 +82,7 @@ enum NodeDeviceXMLReader {
                 device?.iommuGroup = attributes["number"].flatMap(NodeDeviceXMLReader.number).flatMap(Int.init(exactly:))
             case Self.pci + ["iommuGroup", "address"]:
                 guard let member = Self.address(attributes) else {
-                    return fail(parser, "an IOMMU group member has no valid address: \(attributes)")
+                    throw failure("an IOMMU group member has no valid address: \(attributes)")
                 }
                 device?.iommuGroupMembers.append(member)
             case Self.mdevTypes:
@@ -110,24 +95,18 @@ enum NodeDeviceXMLReader {
             }
         }
 
-        func parser(_ parser: XMLParser, foundCharacters string: String) {
-            if device != nil { text += string }
-        }
-
-        func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
-            openElements -= 1
-            guard device != nil, !path.isEmpty else { return }
-            defer { path.removeLast() }
+        mutating func end(_ path: [String], _ text: String) throws {
+            guard let path = Self.devicePath(path) else { return }
             let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
             switch path {
             case ["device"]:
-                finishDevice(parser)
+                try finishDevice()
             case ["device", "name"]: device?.name = value
             case ["device", "parent"]: device?.parent = value.isEmpty ? nil : value
             case ["device", "driver", "name"]: device?.driver = value.isEmpty ? nil : value
             case Self.pci + ["class"]:
                 guard let code = NodeDeviceXMLReader.number(value), code <= 0xffffff else {
-                    return fail(parser, "invalid PCI class \(value)")
+                    throw failure("invalid PCI class \(value)")
                 }
                 device?.classCode = UInt32(code)
             case Self.pci + ["domain"]: device?.domain = NodeDeviceXMLReader.number(value)
@@ -148,7 +127,7 @@ enum NodeDeviceXMLReader {
             }
         }
 
-        private func finishDevice(_ parser: XMLParser) {
+        private mutating func finishDevice() throws {
             guard let device else { return }
             self.device = nil
             if device.isPCI {
@@ -158,7 +137,7 @@ enum NodeDeviceXMLReader {
                       let function = device.function.flatMap(UInt8.init(exactly:)),
                       let address = PCIAddress(domain: domain, bus: bus, slot: slot, function: function)
                 else {
-                    return fail(parser, "the PCI capability has no valid address", device: device.name)
+                    throw failure("the PCI capability has no valid address", device: device.name)
                 }
                 records.append(.pci(PCIDevice(
                     address: address, libvirtName: device.name, classCode: device.classCode,
@@ -169,7 +148,7 @@ enum NodeDeviceXMLReader {
                 )))
             } else if device.isMediated {
                 guard !device.uuid.isEmpty, !device.mdevTypeID.isEmpty else {
-                    return fail(parser, "the mdev capability has no uuid or type", device: device.name)
+                    throw failure("the mdev capability has no uuid or type", device: device.name)
                 }
                 records.append(.mediated(Mediated(
                     uuid: device.uuid, typeID: device.mdevTypeID, parentName: device.parent, libvirtName: device.name
@@ -177,11 +156,9 @@ enum NodeDeviceXMLReader {
             }
         }
 
-        private func fail(_ parser: XMLParser, _ message: String, device name: String? = nil) {
-            guard error == nil else { return }
+        private func failure(_ message: String, device name: String? = nil) -> DriverError {
             let name = name ?? device?.name ?? ""
-            error = DriverError(.operation, "node device \(name.isEmpty ? "(unnamed)" : name): \(message)")
-            parser.abortParsing()
+            return DriverError(.operation, "node device \(name.isEmpty ? "(unnamed)" : name): \(message)")
         }
 
         private static func address(_ attributes: [String: String]) -> PCIAddress? {

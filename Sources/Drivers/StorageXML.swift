@@ -1,10 +1,7 @@
 import Foundation
 import Spec
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 
-/// Pool and volume XML, written through the escaping `XMLWriter` and read back with a SAX parser.
+/// Pool and volume XML, written through the escaping `XMLWriter` and read back with `XMLPathReader`.
 enum StorageXML {
     static func pool(_ spec: StoragePoolSpec) throws -> String {
         guard ResourceName.isValid(spec.name), StoragePath.isValid(spec.path) else {
@@ -74,11 +71,13 @@ enum StorageXML {
 
     static func readPool(_ xml: String) throws -> PoolFacts {
         var facts = PoolFacts()
-        try parse(xml, what: "pool") { path, attributes, text in
+        try XMLPathReader.read(xml, what: "pool") { path, attributes in
+            if path == ["pool"] { facts.type = attributes["type"] ?? "" }
+        } end: { path, text in
+            let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
             switch path {
-            case ["pool"] where attributes != nil: facts.type = attributes?["type"] ?? ""
-            case ["pool", "target", "path"] where attributes == nil: facts.path = text
-            case ["pool", "source", "name"] where attributes == nil: facts.sourceName = text
+            case ["pool", "target", "path"]: facts.path = value
+            case ["pool", "source", "name"]: facts.sourceName = value
             default: break
             }
         }
@@ -88,17 +87,18 @@ enum StorageXML {
     static func readVolume(_ xml: String) throws -> VolumeFacts {
         var facts = VolumeFacts()
         var unit = "bytes"
-        try parse(xml, what: "volume") { path, attributes, text in
+        try XMLPathReader.read(xml, what: "volume") { path, attributes in
             switch path {
-            case ["volume", "target", "format"]: if let type = attributes?["type"] { facts.format = type }
-            case ["volume", "capacity"], ["volume", "allocation"]:
-                if let attributes {
-                    unit = attributes["unit"] ?? "bytes"
-                } else {
-                    let size = bytes(text, unit: unit)
-                    if path.last == "capacity" { facts.capacity = size } else { facts.allocation = size }
-                }
-            case ["volume", "backingStore", "path"] where attributes == nil: facts.backingPath = text
+            case ["volume", "target", "format"]: if let type = attributes["type"] { facts.format = type }
+            case ["volume", "capacity"], ["volume", "allocation"]: unit = attributes["unit"] ?? "bytes"
+            default: break
+            }
+        } end: { path, text in
+            let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            switch path {
+            case ["volume", "capacity"]: facts.capacity = bytes(value, unit: unit)
+            case ["volume", "allocation"]: facts.allocation = bytes(value, unit: unit)
+            case ["volume", "backingStore", "path"]: facts.backingPath = value
             default: break
             }
         }
@@ -112,44 +112,6 @@ enum StorageXML {
         case "MiB", "M": return .mebibytes(value)
         case "GiB", "G": return .gibibytes(value)
         default: return ByteCount(bytes: value)
-        }
-    }
-
-    /// Calls `visit` at each start tag (with attributes) and end tag (attributes nil, with the text).
-    static func parse(_ xml: String, what: String, _ visit: ([String], [String: String]?, String) -> Void) throws {
-        try withoutActuallyEscaping(visit) { visit in
-            let delegate = Delegate(visit)
-            try run(delegate, xml, what)
-        }
-    }
-
-    private static func run(_ delegate: Delegate, _ xml: String, _ what: String) throws {
-        let parser = XMLParser(data: Data(xml.utf8))
-        parser.delegate = delegate
-        guard parser.parse() else {
-            throw DriverError(.operation, "cannot parse \(what) XML: \(parser.parserError.map { "\($0)" } ?? "unknown error")")
-        }
-    }
-
-    private final class Delegate: NSObject, XMLParserDelegate {
-        let visit: ([String], [String: String]?, String) -> Void
-        var path: [String] = []
-        var text = ""
-
-        init(_ visit: @escaping ([String], [String: String]?, String) -> Void) { self.visit = visit }
-
-        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?,
-                    qualifiedName: String?, attributes: [String: String] = [:]) {
-            path.append(name)
-            text = ""
-            visit(path, attributes, "")
-        }
-
-        func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
-
-        func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
-            visit(path, nil, text.trimmingCharacters(in: .whitespacesAndNewlines))
-            path.removeLast()
         }
     }
 }

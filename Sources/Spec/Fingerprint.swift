@@ -20,14 +20,15 @@ public enum Fingerprint {
 }
 
 /// JSON with sorted keys, so that equal values are equal text (recorded specs, hashes).
+/// `pretty` indents it for people, still in key order (`--json` output).
 public enum CanonicalJSON {
-    public static func encode<Value: Encodable>(_ value: Value) throws -> Data {
+    public static func encode<Value: Encodable>(_ value: Value, pretty: Bool = false) throws -> Data {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
         return try encoder.encode(value)
     }
 
-    public static func string<Value: Encodable>(_ value: Value) throws -> String {
-        String(decoding: try encode(value), as: UTF8.self)
+    public static func string<Value: Encodable>(_ value: Value, pretty: Bool = false) throws -> String {
+        String(decoding: try encode(value, pretty: pretty), as: UTF8.self)
     }
 }

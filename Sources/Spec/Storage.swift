@@ -196,15 +196,7 @@ public struct CloudInitSpec: Hashable, Sendable, Codable {
 
     /// FNV-1a 64 over the files: a change means the seed must be built again.
     public func contentHash(vmName: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for (name, content) in files(vmName: vmName) {
-            for byte in Array(name.utf8) + [0] + Array(content.utf8) + [0] {
-                hash ^= UInt64(byte)
-                hash = hash &* 0x0000_0100_0000_01b3
-            }
-        }
-        let hex = String(hash, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        Fingerprint.fnv1a64(files(vmName: vmName).flatMap { Array($0.name.utf8) + [0] + Array($0.content.utf8) + [0] })
     }
 }
 

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// The SQLite file where vmplan records what it applied (`.vmplan/state.db` by default).
-public final class StateDatabase: Sendable {
+public final class StateDatabase: StateStore {
     public let path: String
     let queue: DatabaseQueue
 
@@ -26,7 +26,7 @@ public final class StateDatabase: Sendable {
 
     // MARK: Resources
 
-    public func resources(kind: String? = nil) throws -> [ResourceRecord] {
+    public func resources(kind: String?) throws -> [ResourceRecord] {
         try queue.read { db in
             var request = ResourceRecord.order(Column("kind"), Column("name"))
             if let kind { request = request.filter(Column("kind") == kind) }
@@ -36,7 +36,7 @@ public final class StateDatabase: Sendable {
 
     // MARK: Runs
 
-    public func beginRun(_ kind: RunKind, actor: String, commitID: String? = nil) throws -> Int64 {
+    public func beginRun(_ kind: RunKind, actor: String, commitID: String?) throws -> Int64 {
         try queue.write { db in
             var run = RunRecord(id: nil, kind: kind, startedAt: Date(), finishedAt: nil,
                                 commitID: commitID, actor: actor, result: .running, summary: nil)
@@ -52,7 +52,7 @@ public final class StateDatabase: Sendable {
         }
     }
 
-    public func runs(limit: Int = 20) throws -> [RunRecord] {
+    public func runs(limit: Int) throws -> [RunRecord] {
         try queue.read { db in
             try RunRecord.order(Column("id").desc).limit(limit).fetchAll(db)
         }
@@ -60,7 +60,6 @@ public final class StateDatabase: Sendable {
 
     // MARK: Journal
 
-    /// Records the intent before the driver is called.
     public func journalBegin(_ entry: JournalEntry) throws -> Int64 {
         try queue.write { db in
             var entry = entry
@@ -69,24 +68,21 @@ public final class StateDatabase: Sendable {
         }
     }
 
-    /// What a finished change does to the recorded resources.
-    public enum RecordUpdate: Sendable {
-        case keep
-        case upsert(ResourceRecord)
-        case remove(kind: String, name: String)
-    }
-
-    /// Marks a journal entry done and updates the resource it changed, in one transaction,
-    /// so the recorded state never disagrees with the journal.
-    public func journalDone(_ id: Int64, update: RecordUpdate) throws {
+    public func journalDone(_ id: Int64, update: RecordUpdate, ownership: OwnershipUpdate) throws {
         try queue.write { db in
-            try db.execute(sql: "UPDATE journal SET status = 'done', finished_at = ? WHERE id = ?",
-                           arguments: [Date(), id])
+            try db.execute(sql: "UPDATE journal SET status = 'done', finished_at = ? WHERE id = ?", arguments: [Date(), id])
             switch update {
             case .keep: break
             case .upsert(let record): try record.save(db)
             case .remove(let kind, let name):
                 try db.execute(sql: "DELETE FROM resource WHERE kind = ? AND name = ?", arguments: [kind, name])
+            }
+            switch ownership {
+            case .keep: break
+            case .record(let owned): try owned.save(db)
+            case .forget(let kind, let host, let pool, let name):
+                try db.execute(sql: "DELETE FROM owned_storage WHERE kind = ? AND host = ? AND pool = ? AND name = ?",
+                               arguments: [kind, host, pool, name])
             }
         }
     }
@@ -98,7 +94,6 @@ public final class StateDatabase: Sendable {
         }
     }
 
-    /// Changes whose outcome is unknown: an apply stopped between intent and result.
     public func pendingJournal() throws -> [JournalEntry] {
         try queue.read { db in
             try JournalEntry.filter(Column("status") == JournalStatus.pending.rawValue).order(Column("id")).fetchAll(db)
@@ -111,7 +106,6 @@ public final class StateDatabase: Sendable {
         }
     }
 
-    /// After re-observing, pending entries are settled: their outcome is whatever is live now.
     public func resolvePending(_ ids: [Int64], note: String) throws {
         guard !ids.isEmpty else { return }
         try queue.write { db in
@@ -124,9 +118,8 @@ public final class StateDatabase: Sendable {
 
     // MARK: Lock
 
-    /// Takes the single-writer lock, or throws `StateError.locked` naming who holds it.
-    /// A lock whose holder process is gone (same machine) or that has expired is taken over.
-    public func acquireLock(holder: String, ttl: TimeInterval = 3600) throws -> StateLock {
+    /// A holder is gone when it ran on this machine and its process no longer exists.
+    public func acquireLock(holder: String, ttl: TimeInterval) throws -> StateLock {
         let pid = ProcessInfo.processInfo.processIdentifier
         let hostname = ProcessInfo.processInfo.hostName
         try queue.inTransaction(.immediate) { db in
@@ -142,49 +135,22 @@ public final class StateDatabase: Sendable {
                            expiresAt: now.addingTimeInterval(ttl)).save(db)
             return .commit
         }
-        return StateLock(database: self, pid: pid, hostname: hostname)
+        return StateLock { [self] in try releaseLock(pid: pid, hostname: hostname) }
     }
 
     public func lockHolder() throws -> LockHolder? {
         try queue.read { db in try LockHolder.fetchOne(db) }
     }
 
-    fileprivate func releaseLock(pid: Int32, hostname: String) throws {
+    private func releaseLock(pid: Int32, hostname: String) throws {
         try queue.write { db in
             try db.execute(sql: "DELETE FROM lock WHERE pid = ? AND hostname = ?", arguments: [pid, hostname])
         }
     }
 }
 
-/// The held writer lock; `release()` it when done (a crashed holder's lock is taken over).
-public final class StateLock: Sendable {
-    private let database: StateDatabase
-    private let pid: Int32
-    private let hostname: String
-
-    fileprivate init(database: StateDatabase, pid: Int32, hostname: String) {
-        self.database = database
-        self.pid = pid
-        self.hostname = hostname
-    }
-
-    public func release() throws {
-        try database.releaseLock(pid: pid, hostname: hostname)
-    }
-}
-
-public enum StateError: Error, Sendable, CustomStringConvertible {
-    case locked(LockHolder, path: String)
-    case unreadable(path: String, reason: String)
-
-    public var description: String {
-        switch self {
-        case .locked(let holder, let path):
-            let since = ISO8601DateFormatter().string(from: holder.acquiredAt)
-            return "state \(path) is locked by \(holder.holder) (pid \(holder.pid) on \(holder.hostname), since \(since)); "
-                + "wait for it to finish, or if that process is gone, run again after \(ISO8601DateFormatter().string(from: holder.expiresAt))"
-        case .unreadable(let path, let reason):
-            return "cannot open state database \(path): \(reason)"
-        }
-    }
+extension StateDatabase {
+    // Until the reconciler names the top-level types; then these go.
+    public typealias RecordUpdate = State.RecordUpdate
+    public typealias OwnershipUpdate = State.OwnershipUpdate
 }

@@ -61,6 +61,14 @@ struct DomainXMLTests {
         #expect(reader.spec(host: "h", running: false).memory == .mebibytes(64))
     }
 
+    @Test func aTruncatedDomainIsAnErrorNotAPartialSpec() throws {
+        let xml = try DomainXML.kvm(for: spec(), capabilities: kvmHost)
+        expectTruncationRejected(xml.cut(before: "</domain>"), what: "domain", inside: "<domain>") { _ = try DomainXMLReader.read($0) }
+        for cut in [xml.cut(after: "</name>"), xml.cut(after: "<vcpu"), ""] {
+            expectTruncationRejected(cut, what: "domain") { _ = try DomainXMLReader.read($0) }
+        }
+    }
+
     @Test(.enabled(if: TestHost.commandExists("virt-xml-validate"), "needs virt-xml-validate (apt libxml2-utils, libvirt-clients)"))
     func generatedXMLValidatesAgainstLibvirtSchema() throws {
         for firmware in Firmware.allCases {

@@ -51,6 +51,17 @@ struct StorageXMLTests {
         #expect(try StorageXML.readPool(pool).path == "/var/lib/p")
     }
 
+    @Test func aTruncatedPoolOrVolumeIsAnError() throws {
+        let pool = try StorageXML.pool(Self.logical)
+        // Without </target> a pool must not be read as one whose path is "".
+        expectTruncationRejected(pool.cut(before: "</target>"), what: "pool", inside: "<pool><target>") { _ = try StorageXML.readPool($0) }
+        for cut in [pool.cut(before: "</pool>"), pool.cut(after: "<path>"), ""] {
+            expectTruncationRejected(cut, what: "pool") { _ = try StorageXML.readPool($0) }
+        }
+        let volume = try StorageXML.volume(name: "v", capacity: .gibibytes(1), format: "qcow2")
+        expectTruncationRejected(volume.cut(after: "</capacity>"), what: "volume") { _ = try StorageXML.readVolume($0) }
+    }
+
     @Test(.enabled(if: TestHost.commandExists("virt-xml-validate"), "needs virt-xml-validate (apt libxml2-utils, libvirt-clients)"))
     func generatedXMLValidatesAgainstLibvirtSchema() throws {
         let documents = [

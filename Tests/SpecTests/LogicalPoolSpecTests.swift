@@ -93,10 +93,8 @@ struct LogicalPoolSpecTests {
         let old = #"{"host":"kvm-01","name":"p","path":"\/srv\/p","type":"dir"}"#
         let decoded = try JSONDecoder().decode(StoragePoolSpec.self, from: Data(old.utf8))
         #expect(decoded == StoragePoolSpec(name: "p", host: "kvm-01", path: "/srv/p"))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        #expect(String(decoding: try encoder.encode(decoded), as: UTF8.self) == old)
+        #expect(try CanonicalJSON.string(decoded) == old)
         let logical = StoragePoolSpec.logical(name: "l", host: "h", volumeGroup: "vg", devices: ["/dev/sdb"], build: true)
-        #expect(try JSONDecoder().decode(StoragePoolSpec.self, from: encoder.encode(logical)) == logical)
+        #expect(try JSONDecoder().decode(StoragePoolSpec.self, from: CanonicalJSON.encode(logical)) == logical)
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Drivers
 import Foundation
 import Reconciler
+import Reports
 import Spec
 
 struct InventoryCommand: AsyncParsableCommand {
@@ -70,9 +71,7 @@ struct InventoryCommand: AsyncParsableCommand {
             return reports
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(reports), as: UTF8.self))
+            print(try CanonicalJSON.string(reports, pretty: true))
         } else {
             print(reports.map(Self.render).joined(separator: "\n\n"))
         }
@@ -128,10 +127,6 @@ struct InventoryCommand: AsyncParsableCommand {
     }
 
     private static func table(_ rows: [[String]]) -> [String] {
-        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
-        return rows.map { row in
-            "    " + zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces)
-        }
+        TextTable.lines(rows, indent: "    ")
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Reports
 import Spec
 import State
 
@@ -32,11 +33,7 @@ struct StateCommand: AsyncParsableCommand {
                     [$0.kind, $0.name, $0.host, String($0.generation), $0.specHash, formatter.string(from: $0.appliedAt),
                      $0.pendingRestart.isEmpty ? "-" : "restart: \($0.pendingRestart.joined(separator: ", "))"]
                 }
-            let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
-            for row in rows {
-                print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
-                    .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
-            }
+            print(TextTable.lines(rows).joined(separator: "\n"))
         }
     }
 }

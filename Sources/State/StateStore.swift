@@ -1,0 +1,90 @@
+import Foundation
+
+/// Everything the reconciler needs from recorded state: resources, runs, the journal, the
+/// writer lock and the storage vmplan created. `StateDatabase` keeps it in SQLite; another
+/// backend (PostgreSQL) implements the same requirements and the reconciler does not change.
+public protocol StateStore: Sendable {
+    func resources(kind: String?) throws -> [ResourceRecord]
+
+    func beginRun(_ kind: RunKind, actor: String, commitID: String?) throws -> Int64
+    func finishRun(_ id: Int64, result: RunResult, summary: String) throws
+    /// The latest runs first.
+    func runs(limit: Int) throws -> [RunRecord]
+
+    /// Records the intent before the driver is called.
+    func journalBegin(_ entry: JournalEntry) throws -> Int64
+    /// Marks a journal entry done and applies both updates in one transaction, so the recorded
+    /// state never disagrees with the journal and no storage is recorded as created before its
+    /// creation is recorded as done.
+    func journalDone(_ id: Int64, update: RecordUpdate, ownership: OwnershipUpdate) throws
+    func journalFailed(_ id: Int64, error: String) throws
+    /// Changes whose outcome is unknown: an apply stopped between intent and result.
+    func pendingJournal() throws -> [JournalEntry]
+    func journal(runID: Int64) throws -> [JournalEntry]
+    /// After re-observing, pending entries are settled: their outcome is whatever is live now.
+    func resolvePending(_ ids: [Int64], note: String) throws
+
+    /// Takes the single-writer lock, or throws `StateError.locked` naming who holds it. A lock
+    /// whose holder is gone or that has expired is taken over.
+    func acquireLock(holder: String, ttl: TimeInterval) throws -> StateLock
+    func lockHolder() throws -> LockHolder?
+
+    func ownedStorage() throws -> [OwnedStorage]
+}
+
+extension StateStore {
+    public func resources() throws -> [ResourceRecord] { try resources(kind: nil) }
+
+    public func beginRun(_ kind: RunKind, actor: String) throws -> Int64 { try beginRun(kind, actor: actor, commitID: nil) }
+
+    public func runs() throws -> [RunRecord] { try runs(limit: 20) }
+
+    public func journalDone(_ id: Int64, update: RecordUpdate) throws { try journalDone(id, update: update, ownership: .keep) }
+
+    /// The lock expires after an hour: a holder that died on another machine blocks others no longer.
+    public func acquireLock(holder: String) throws -> StateLock { try acquireLock(holder: holder, ttl: 3600) }
+}
+
+/// What a finished change does to the recorded resources.
+public enum RecordUpdate: Sendable {
+    case keep
+    case upsert(ResourceRecord)
+    case remove(kind: String, name: String)
+}
+
+/// What a finished storage change does to the records of storage vmplan created.
+public enum OwnershipUpdate: Sendable {
+    case keep
+    case record(OwnedStorage)
+    case forget(kind: String, host: String, pool: String, name: String)
+}
+
+/// The held writer lock; `release()` it when done (a crashed holder's lock is taken over).
+public final class StateLock: Sendable {
+    private let releaseLock: @Sendable () throws -> Void
+
+    /// - Parameter release: gives the lock back in the store that granted it.
+    public init(release: @escaping @Sendable () throws -> Void) {
+        self.releaseLock = release
+    }
+
+    public func release() throws {
+        try releaseLock()
+    }
+}
+
+public enum StateError: Error, Sendable, CustomStringConvertible {
+    case locked(LockHolder, path: String)
+    case unreadable(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .locked(let holder, let path):
+            let since = ISO8601DateFormatter().string(from: holder.acquiredAt)
+            return "state \(path) is locked by \(holder.holder) (pid \(holder.pid) on \(holder.hostname), since \(since)); "
+                + "wait for it to finish, or if that process is gone, run again after \(ISO8601DateFormatter().string(from: holder.expiresAt))"
+        case .unreadable(let path, let reason):
+            return "cannot open state database \(path): \(reason)"
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+import State
+
+/// What the reconciler does with recorded state, through the protocol only: the scenario any backend must pass.
+@Suite("State store (through the protocol)")
+struct StateStoreTests {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("vmplan-store-\(UUID().uuidString).db").path
+
+    func entry(_ run: Int64, _ kind: String, _ name: String, _ action: String) -> JournalEntry {
+        JournalEntry(runID: run, kind: kind, name: name, host: "kvm-01", action: action, detail: "")
+    }
+
+    @Test func anApplyWithADoneAFailedAndAnInterruptedChange() throws {
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let store: any StateStore = try StateDatabase(path: path)
+        let lock = try store.acquireLock(holder: "vmplan apply (test)")
+        #expect(try store.lockHolder()?.holder == "vmplan apply (test)")
+
+        let run = try store.beginRun(.apply, actor: "test", commitID: "abc123")
+        let volume = try store.journalBegin(entry(run, "Volume", "web-1-root", "create"))
+        let owned = OwnedStorage(kind: "Volume", host: "kvm-01", pool: "p", name: "web-1-root", libvirtKey: "/p/web-1-root",
+                                 createdAt: Date(timeIntervalSince1970: 0))
+        try store.journalDone(volume, update: .keep, ownership: .record(owned))
+        let vm = try store.journalBegin(entry(run, "VirtualMachine", "web-1", "create"))
+        let record = ResourceRecord(kind: "VirtualMachine", name: "web-1", host: "kvm-01", specJSON: "{}", specHash: "0000000000000001",
+                                    generation: 1, commitID: "abc123", appliedAt: Date())
+        try store.journalDone(vm, update: .upsert(record))
+        let db = try store.journalBegin(entry(run, "VirtualMachine", "db", "create"))
+        try store.journalFailed(db, error: "libvirt said no")
+        let interrupted = try store.journalBegin(entry(run, "VirtualMachine", "cache", "create"))
+        try store.finishRun(run, result: .failed, summary: "1 failed")
+
+        #expect(try store.resources().map(\.name) == ["web-1"])
+        #expect(try store.resources(kind: "Volume").isEmpty)
+        #expect(try store.ownedStorage() == [owned])
+        #expect(try store.pendingJournal().map(\.id) == [interrupted])
+        // The next apply settles what the interrupted one left pending.
+        try store.resolvePending([interrupted], note: "settled by observing")
+        #expect(try store.pendingJournal().isEmpty)
+        let journal = try store.journal(runID: run)
+        #expect(journal.map(\.status) == [.done, .done, .failed, .failed])
+        #expect(journal.last?.error == "settled by observing")
+        #expect(try store.runs().map(\.result) == [.failed])
+        #expect(try store.runs(limit: 1).first?.commitID == "abc123")
+
+        try lock.release()
+        #expect(try store.lockHolder() == nil)
+    }
+}
