@@ -33,14 +33,14 @@ public struct ApplyOutcome: Sendable {
 /// journaled before its driver call and settled (done with its record, or failed) after it.
 public struct Applier: Sendable {
     public var drivers: [String: any Hypervisor]
-    public var database: StateDatabase
+    public var store: any StateStore
     /// How long a graceful stop may take; whether it may then be forced is each VM's `lifecycle.forceStop`.
     public var shutdownTimeout: Duration
     public var commitID: String?
 
-    public init(drivers: [String: any Hypervisor], database: StateDatabase, shutdownTimeout: Duration, commitID: String? = nil) {
+    public init(drivers: [String: any Hypervisor], store: any StateStore, shutdownTimeout: Duration, commitID: String? = nil) {
         self.drivers = drivers
-        self.database = database
+        self.store = store
         self.shutdownTimeout = shutdownTimeout
         self.commitID = commitID
     }
@@ -50,7 +50,7 @@ public struct Applier: Sendable {
     public func apply(_ plan: Plan, runID: Int64, events: @escaping @Sendable (ApplyEvent) -> Void) async throws -> ApplyOutcome {
         var outcome = ApplyOutcome()
         var failed: Set<ResourceAddress> = []
-        let records = Dictionary(try database.resources().map { ("\($0.kind)/\($0.name)", $0) }, uniquingKeysWith: { $1 })
+        let records = Dictionary(try store.resources().map { ("\($0.kind)/\($0.name)", $0) }, uniquingKeysWith: { $1 })
         for change in plan.changes where change.isApplied {
             if let blocker = change.requires.first(where: failed.contains) {
                 let message = change.action.isRemoval
@@ -63,19 +63,19 @@ public struct Applier: Sendable {
             }
             let entry = JournalEntry(runID: runID, kind: change.kind.rawValue, name: change.name, host: change.host,
                                      action: change.action.rawValue, detail: Self.journalDetail(change))
-            let journalID = try database.journalBegin(entry)
+            let journalID = try store.journalBegin(entry)
             if change.isChange { events(.started(change)) }
             let clock = ContinuousClock()
             let started = clock.now
             do {
                 let ownership = try await execute(change) { events(.progress(change, $0)) }
                 let update = try recordUpdate(for: change, previous: records["\(change.kind.rawValue)/\(change.name)"])
-                try database.journalDone(journalID, update: update, ownership: ownership)
+                try store.journalDone(journalID, update: update, ownership: ownership)
                 if change.isChange { events(.finished(change, clock.now - started)) }
                 outcome.applied.append(change)
             } catch {
                 let message = "\(error)"
-                try database.journalFailed(journalID, error: message)
+                try store.journalFailed(journalID, error: message)
                 events(.failed(change, message))
                 outcome.failed.append((change, message))
                 failed.insert(change.address)
@@ -85,7 +85,7 @@ public struct Applier: Sendable {
     }
 
     /// Carries out the change's effect; returns what the ownership table learns from it.
-    private func execute(_ change: ResourceChange, progress: @escaping ProgressHandler) async throws -> StateDatabase.OwnershipUpdate {
+    private func execute(_ change: ResourceChange, progress: @escaping ProgressHandler) async throws -> OwnershipUpdate {
         let kind = change.kind.rawValue
         switch change.effect {
         case .none, .recordOnly:
@@ -157,7 +157,7 @@ public struct Applier: Sendable {
     }
 
     /// The record a finished change leaves: its `after` value, or none.
-    private func recordUpdate(for change: ResourceChange, previous: ResourceRecord?) throws -> StateDatabase.RecordUpdate {
+    private func recordUpdate(for change: ResourceChange, previous: ResourceRecord?) throws -> RecordUpdate {
         guard let value = change.after else {
             return .remove(kind: change.kind.rawValue, name: change.name)
         }

@@ -67,10 +67,10 @@ public enum Reconciliation {
 
     /// Connects to every Host in the manifest (in parallel, once each) and observes its domains.
     public static func snapshot(
-        of manifest: Manifest, database: StateDatabase,
+        of manifest: Manifest, store: any StateStore,
         connect: @escaping Connector = { host in try await LibvirtDriver.connect(host: host.name, uri: host.uri, flavour: host.hypervisor) }
     ) async throws -> Snapshot {
-        let recorded = try recordedVMs(in: database)
+        let recorded = try recordedVMs(in: store)
         let hosts = manifest.hosts.map(\.value)
         let results = await withTaskGroup(of: (HostSpec, Result<(any Hypervisor, [ObservedDomain]), Error>).self) { group in
             for host in hosts {
@@ -104,9 +104,9 @@ public enum Reconciliation {
         guard failures.isEmpty else {
             throw HostUnreachable(failures: failures.sorted { $0.host < $1.host })
         }
-        let recordedDevices = try recordedMediatedDevices(in: database)
+        let recordedDevices = try recordedMediatedDevices(in: store)
         let devices = try await deviceViews(manifest: manifest, drivers: drivers, recordedDevices: recordedDevices)
-        let storage = try await observeStorage(of: manifest, database: database, drivers: drivers)
+        let storage = try await observeStorage(of: manifest, store: store, drivers: drivers)
         return Snapshot(desired: manifest.virtualMachines, recorded: recorded, live: live, drivers: drivers, rules: rules,
                         devices: devices, recordedDevices: recordedDevices, storage: storage)
     }
@@ -131,14 +131,14 @@ public enum Reconciliation {
     }
 
     /// The mediated devices vmplan created, as recorded.
-    public static func recordedMediatedDevices(in database: StateDatabase) throws -> [RecordedDevice] {
-        try database.resources(kind: ResourceKind.mediatedDevice.rawValue).map { try decode(RecordedDevice.self, from: $0) }
+    public static func recordedMediatedDevices(in store: any StateStore) throws -> [RecordedDevice] {
+        try store.resources(kind: ResourceKind.mediatedDevice.rawValue).map { try decode(RecordedDevice.self, from: $0) }
     }
 
     /// The state database's VirtualMachine records, decoded.
-    public static func recordedVMs(in database: StateDatabase) throws -> [String: RecordedVM] {
+    public static func recordedVMs(in store: any StateStore) throws -> [String: RecordedVM] {
         var recorded: [String: RecordedVM] = [:]
-        for record in try database.resources(kind: ResourceKind.virtualMachine.rawValue) {
+        for record in try store.resources(kind: ResourceKind.virtualMachine.rawValue) {
             recorded[record.name] = RecordedVM(spec: try decode(VirtualMachineSpec.self, from: record), specHash: record.specHash,
                                                generation: record.generation,
                                                pendingRestart: record.pendingRestart.compactMap(VMField.init(rawValue:)))
@@ -147,12 +147,12 @@ public enum Reconciliation {
     }
 
     /// Recorded pools and volumes, by `StorageSnapshot.key`.
-    static func recordedStorage(in database: StateDatabase) throws -> [String: (host: String, spec: ResourceValue)] {
+    static func recordedStorage(in store: any StateStore) throws -> [String: (host: String, spec: ResourceValue)] {
         var recorded: [String: (host: String, spec: ResourceValue)] = [:]
-        for record in try database.resources(kind: ResourceKind.storagePool.rawValue) {
+        for record in try store.resources(kind: ResourceKind.storagePool.rawValue) {
             recorded[StorageSnapshot.key(.storagePool, record.name)] = (record.host, .storagePool(try decode(StoragePoolSpec.self, from: record)))
         }
-        for record in try database.resources(kind: ResourceKind.volume.rawValue) {
+        for record in try store.resources(kind: ResourceKind.volume.rawValue) {
             recorded[StorageSnapshot.key(.volume, record.name)] = (record.host, .volume(try decode(VolumeSpec.self, from: record)))
         }
         return recorded
@@ -168,11 +168,11 @@ public enum Reconciliation {
     }
 
     /// Reads the recorded and owned storage, and each host's pools and volumes (hosts in parallel).
-    static func observeStorage(of manifest: Manifest, database: StateDatabase,
+    static func observeStorage(of manifest: Manifest, store: any StateStore,
                                drivers: [String: any Hypervisor]) async throws -> StorageSnapshot {
         var snapshot = StorageSnapshot(pools: manifest.storage.pools, volumes: manifest.storage.volumes,
                                        fieldLocations: manifest.storage.fieldLocations,
-                                       recorded: try recordedStorage(in: database), owned: try database.ownedStorage())
+                                       recorded: try recordedStorage(in: store), owned: try store.ownedStorage())
         // Manifests and a state without storage need no pool listing (nor a storage driver on the host).
         let usesStorage = !snapshot.pools.isEmpty || !snapshot.volumes.isEmpty || !snapshot.recorded.isEmpty
             || manifest.virtualMachines.contains { !$0.value.attachedDisks.isEmpty }

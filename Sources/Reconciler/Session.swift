@@ -9,7 +9,7 @@ import State
 /// ask and print.
 public struct Session: Sendable {
     public var manifest: Manifest
-    public var database: StateDatabase
+    public var store: any StateStore
     /// Absolute paths of the manifests and the state, written into plan files and reports.
     public var manifestsPath: String
     public var statePath: String
@@ -18,13 +18,13 @@ public struct Session: Sendable {
     public var commitID: String?
     public var connect: Reconciliation.Connector
 
-    public init(manifest: Manifest, database: StateDatabase, manifestsPath: String, statePath: String, actor: String,
+    public init(manifest: Manifest, store: any StateStore, manifestsPath: String, statePath: String, actor: String,
                 commitID: String? = nil,
                 connect: @escaping Reconciliation.Connector = { host in
                     try await LibvirtDriver.connect(host: host.name, uri: host.uri, flavour: host.hypervisor)
                 }) {
         self.manifest = manifest
-        self.database = database
+        self.store = store
         self.manifestsPath = manifestsPath
         self.statePath = statePath
         self.actor = actor
@@ -53,10 +53,10 @@ public struct Session: Sendable {
 
     /// Plans without changing anything on a host; records the run.
     public func plan(_ options: PlanOptions) async throws -> Planned {
-        let runID = try database.beginRun(.plan, actor: actor, commitID: commitID)
+        let runID = try store.beginRun(.plan, actor: actor, commitID: commitID)
         return try await recording(runID) {
             let planned = try await makePlan(options, kind: "plan", saved: nil)
-            try database.finishRun(runID, result: .succeeded, summary: planned.plan.summary)
+            try store.finishRun(runID, result: .succeeded, summary: planned.plan.summary)
             return planned
         }
     }
@@ -69,43 +69,43 @@ public struct Session: Sendable {
                       events: @escaping @Sendable (ApplyEvent) -> Void) async throws -> Applied {
         let lock: StateLock
         do {
-            lock = try database.acquireLock(holder: "vmplan apply (\(actor))")
+            lock = try store.acquireLock(holder: "vmplan apply (\(actor))")
         } catch let error as StateError {
             throw VMPlanError(.locked, "\(error)", cause: error)
         }
         defer { try? lock.release() }
-        let runID = try database.beginRun(.apply, actor: actor, commitID: commitID)
+        let runID = try store.beginRun(.apply, actor: actor, commitID: commitID)
         return try await recording(runID) {
             var planned = try await makePlan(saved?.report.options ?? options, kind: "apply", saved: saved)
-            try database.resolvePending(planned.interrupted.compactMap(\.id), note: "interrupted; re-observed by run \(runID)")
+            try store.resolvePending(planned.interrupted.compactMap(\.id), note: "interrupted; re-observed by run \(runID)")
             let plan = planned.plan
             let approved = await approve(planned)
             guard plan.hasChanges || plan.hasRecordUpdates else {
-                try database.finishRun(runID, result: .succeeded, summary: "no changes")
+                try store.finishRun(runID, result: .succeeded, summary: "no changes")
                 planned.report.result = .init(succeeded: true, applied: [], failed: [])
                 return .nothingToDo(planned.report)
             }
             guard approved else {
-                try database.finishRun(runID, result: .refused, summary: "cancelled at the prompt")
+                try store.finishRun(runID, result: .refused, summary: "cancelled at the prompt")
                 return .cancelled
             }
-            let applier = Applier(drivers: planned.drivers, database: database, shutdownTimeout: shutdownTimeout, commitID: commitID)
+            let applier = Applier(drivers: planned.drivers, store: store, shutdownTimeout: shutdownTimeout, commitID: commitID)
             let outcome = try await applier.apply(plan, runID: runID, events: events)
             planned.report.result = PlanReport.ApplyResult(outcome)
             if outcome.succeeded {
-                try database.finishRun(runID, result: .succeeded, summary: outcome.summary)
+                try store.finishRun(runID, result: .succeeded, summary: outcome.summary)
             } else {
-                try database.finishRun(runID, result: .failed, summary: "\(outcome.failed.count) failed. \(outcome.summary)")
+                try store.finishRun(runID, result: .failed, summary: "\(outcome.failed.count) failed. \(outcome.summary)")
             }
             return .finished(outcome, planned.report)
         }
     }
 
     private func makePlan(_ options: PlanOptions, kind: String, saved: SavedPlan?) async throws -> Planned {
-        let interrupted = try database.pendingJournal()
+        let interrupted = try store.pendingJournal()
         let snapshot: Snapshot
         do {
-            snapshot = try await Reconciliation.snapshot(of: manifest, database: database, connect: connect)
+            snapshot = try await Reconciliation.snapshot(of: manifest, store: store, connect: connect)
         } catch let error as HostUnreachable {
             throw VMPlanError(.unreachable, "\(error)", cause: error)
         }
@@ -139,7 +139,7 @@ public struct Session: Sendable {
         do {
             return try await body()
         } catch {
-            try? database.finishRun(runID, result: .failed, summary: "\(error)")
+            try? store.finishRun(runID, result: .failed, summary: "\(error)")
             throw error
         }
     }

@@ -148,9 +148,3 @@ public final class StateDatabase: StateStore {
         }
     }
 }
-
-extension StateDatabase {
-    // Until the reconciler names the top-level types; then these go.
-    public typealias RecordUpdate = State.RecordUpdate
-    public typealias OwnershipUpdate = State.OwnershipUpdate
-}

@@ -48,7 +48,7 @@ struct ManifestOptions: ParsableArguments {
 
     /// A run over the manifests at `path` and the state at `state` (a saved plan names both).
     func session(at path: String, state: String) throws -> Session {
-        Session(manifest: try Self.loadManifest(at: path), database: try Self.openState(at: state),
+        Session(manifest: try Self.loadManifest(at: path), store: try Self.openState(at: state),
                 manifestsPath: absolutePath(path), statePath: absolutePath(state), actor: currentActor)
     }
 

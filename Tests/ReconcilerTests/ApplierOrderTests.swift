@@ -74,7 +74,7 @@ struct ApplierOrderTests {
         let old = P.vm("a-old")
         let plan = try Self.swapPlan(old: old)
         let host = RecordingHost()
-        let applier = Applier(drivers: ["kvm-01": host], database: database, shutdownTimeout: .seconds(1))
+        let applier = Applier(drivers: ["kvm-01": host], store: database, shutdownTimeout: .seconds(1))
         let run = try database.beginRun(.apply, actor: "test")
         let outcome = try await applier.apply(plan, runID: run) { _ in }
         #expect(outcome.succeeded)
@@ -92,7 +92,7 @@ struct ApplierOrderTests {
         let plan = try Self.swapPlan(old: old)
         let host = RecordingHost()
         host.failing = ["a-old", "u-new"]
-        let applier = Applier(drivers: ["kvm-01": host], database: database, shutdownTimeout: .seconds(1))
+        let applier = Applier(drivers: ["kvm-01": host], store: database, shutdownTimeout: .seconds(1))
         let run = try database.beginRun(.apply, actor: "test")
         let outcome = try await applier.apply(plan, runID: run) { _ in }
         #expect(!outcome.succeeded)
@@ -102,5 +102,45 @@ struct ApplierOrderTests {
         #expect(outcome.failed.first { $0.change.name == "b-new" }?.error == "not applied: it needs mdev u-new, which could not be changed")
         #expect(outcome.failed.first { $0.change.name == "u-old" }?.error == "kept: a-old did not change as planned and may still use it")
         #expect(try database.journal(runID: run).filter { $0.status == .failed }.map(\.name).sorted() == ["a-old", "u-new"])
+    }
+
+    /// Pool, volume and VM built in that order, with the ownership of what was created recorded in
+    /// the same transaction; then removed in reverse, and the ownership rows go with them.
+    @Test func storageIsBuiltBeforeTheVMAndRemovedAfterIt() async throws {
+        let (database, directory) = try database()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pool = StoragePoolSpec(name: "p", host: "kvm-01", path: "/srv/p")
+        let volume = VolumeSpec(name: "disk", pool: "p", capacity: .mebibytes(64))
+        var vm = P.vm("web")
+        vm.disks = [DiskSpec(volume: "disk", pool: "p")]
+        let host = RecordingHost()
+        let applier = Applier(drivers: ["kvm-01": host], store: database, shutdownTimeout: .seconds(1))
+        let build = Plan(changes: [
+            ResourceChange(ResourceAddress(.virtualMachine, "web", host: "kvm-01"), action: .create, reason: .new,
+                           effect: .vm([.define(vm), .start]), after: .virtualMachine(vm)),
+            ResourceChange(ResourceAddress(.volume, "disk", host: "kvm-01"), action: .create, reason: .new,
+                           effect: .createVolume(volume, .empty), after: .volume(volume)),
+            ResourceChange(ResourceAddress(.storagePool, "p", host: "kvm-01"), action: .create, reason: .new,
+                           effect: .createPool(pool), after: .storagePool(pool)),
+        ])
+        let built = try await applier.apply(build, runID: try database.beginRun(.apply, actor: "test")) { _ in }
+        #expect(built.succeeded && built.summary == "Resources: 3 added, 0 changed, 0 destroyed.")
+        #expect(host.calls == ["pool+ p", "volume+ disk", "define web", "start web"])
+        #expect(try database.ownedStorage().map(\.libvirtKey) == ["uuid-p", "/srv/p/disk"])
+        #expect(Set(try database.resources().map(\.kind)) == ["StoragePool", "Volume", "VirtualMachine"])
+
+        let remove = Plan(changes: [
+            ResourceChange(ResourceAddress(.storagePool, "p", host: "kvm-01"), action: .delete, reason: .removedFromManifests,
+                           effect: .deletePool(expectedUUID: "uuid-p"), before: .storagePool(pool)),
+            ResourceChange(ResourceAddress(.volume, "disk", host: "kvm-01"), action: .delete, reason: .removedFromManifests,
+                           effect: .deleteVolume(pool: "p", expectedKey: "/srv/p/disk"), before: .volume(volume), dataLoss: true),
+            ResourceChange(ResourceAddress(.virtualMachine, "web", host: "kvm-01"), action: .delete, reason: .removedFromManifests,
+                           effect: .vm([.delete(host: "kvm-01")]), before: .virtualMachine(vm), previousHost: "kvm-01"),
+        ])
+        let removed = try await applier.apply(remove, runID: try database.beginRun(.apply, actor: "test")) { _ in }
+        #expect(removed.succeeded && removed.summary == "Resources: 0 added, 0 changed, 3 destroyed.")
+        #expect(host.calls.suffix(3) == ["delete web", "volume- disk", "pool- p"])
+        #expect(try database.ownedStorage().isEmpty)
+        #expect(try database.resources().isEmpty)
     }
 }
