@@ -15,9 +15,9 @@ public struct RecordedDevice: Sendable, Hashable, Codable {
         self.parent = parent
     }
 
-    var address: ResourceAddress { ResourceAddress(.mediatedDevice, uuid, host: host) }
+    public var address: ResourceAddress { ResourceAddress(.mediatedDevice, uuid, host: host) }
     /// `nvidia-222 on 0000:3b:00.0`.
-    var summary: String { "\(type) on \(parent.map { "\($0)" } ?? "?")" }
+    public var summary: String { "\(type) on \(parent.map { "\($0)" } ?? "?")" }
 }
 
 /// What one host offers for device placement.
