@@ -40,7 +40,7 @@ let package = Package(
             name: "Reconciler",
             dependencies: ["Spec", "State", "Drivers", .product(name: "Logging", package: "swift-log")]
         ),
-        // Plans, apply outcomes and tables for people (text) and tools (JSON); no I/O.
+        // Plans, apply outcomes and tables as text for people; no I/O.
         .target(
             name: "Reports",
             dependencies: ["Spec", "State", "Drivers", "Reconciler"]

@@ -83,6 +83,10 @@ public protocol Hypervisor: StorageHost {
     /// The Host resource name.
     var hostName: String { get }
 
+    /// What libvirt reports as the host's UUID; nil when it reports none. Two Host documents
+    /// that reach one hypervisor show the same UUID.
+    var hostUUID: String? { get }
+
     var features: DriverFeatures { get }
 
     /// Every domain on the host, managed or not, with its persistent definition.

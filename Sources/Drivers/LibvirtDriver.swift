@@ -9,6 +9,7 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
     public let hostName: String
     public let uri: String
     public let capabilities: HostCapabilities
+    public var hostUUID: String? { capabilities.hostUUID }
     /// KVM or Xen: decides the domain XML written and what can change live.
     public let flavour: HypervisorKind
     let connection: LibvirtConnection

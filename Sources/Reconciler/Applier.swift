@@ -56,6 +56,9 @@ public struct Applier: Sendable {
                 let message = change.action.isRemoval
                     ? "kept: \(blocker) did not change as planned and may still use it"
                     : "not applied: it needs \(blocker), which could not be changed"
+                let skipped = try store.journalBegin(JournalEntry(runID: runID, kind: change.kind.rawValue, name: change.name, host: change.host,
+                                                                  action: change.action.rawValue, detail: Self.journalDetail(change)))
+                try store.journalFailed(skipped, error: message)
                 events(.failed(change, message))
                 outcome.failed.append((change, message))
                 failed.insert(change.address)

@@ -49,12 +49,17 @@ public struct Plan: Sendable {
     /// Every change of every kind, in apply order (`ApplyOrder`), no-ops of managed VMs included.
     public private(set) var changes: [ResourceChange]
     public var unmanaged: [UnmanagedDomain]
+    /// Domains carrying vmplan's marker that no manifest names and this state did not record:
+    /// another state's, or left behind. Reported, never changed.
+    public var orphans: [UnmanagedDomain]
     /// What the plan could not confirm but does not stop for (a Host with deviceChecks: warn).
     public var warnings: [Diagnostic]
 
-    public init(changes: [ResourceChange], unmanaged: [UnmanagedDomain] = [], warnings: [Diagnostic] = []) {
+    public init(changes: [ResourceChange], unmanaged: [UnmanagedDomain] = [], orphans: [UnmanagedDomain] = [],
+                warnings: [Diagnostic] = []) {
         self.changes = Self.linked(ApplyOrder.sorted(changes))
         self.unmanaged = unmanaged
+        self.orphans = orphans
         self.warnings = warnings
     }
 
@@ -62,7 +67,11 @@ public struct Plan: Sendable {
     private static func linked(_ changes: [ResourceChange]) -> [ResourceChange] {
         let vmChanges = Dictionary(changes.filter { $0.kind == .virtualMachine && $0.isApplied }.map { ($0.name, $0.address) },
                                    uniquingKeysWith: { first, _ in first })
-        var linked = changes
+        var linked = changes.map { change in
+            var change = change
+            change.requires = []
+            return change
+        }
         for index in linked.indices where linked[index].kind == .mediatedDevice {
             guard let vm = linked[index].usedBy, let vmAddress = vmChanges[vm] else { continue }
             if linked[index].action.isRemoval {

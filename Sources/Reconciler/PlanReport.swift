@@ -23,6 +23,8 @@ public struct PlanReport: Codable, Sendable {
     /// Every change of every kind, in apply order.
     public var changes: [ChangeReport]
     public var unmanaged: [UnmanagedDomainReport]
+    /// Domains with vmplan's marker in no manifest and not in this state: reported, never changed.
+    public var orphaned: [UnmanagedDomainReport]
     /// Things the plan could not confirm but did not stop for.
     public var warnings: [String]
     /// What the plan was made from; `apply FILE` refuses when any of it moved.
@@ -118,6 +120,7 @@ public struct PlanReport: Codable, Sendable {
         self.summary = Summary(add: plan.toAdd, change: plan.toChange, destroy: plan.toDestroy)
         self.changes = plan.changes.filter(ChangeReport.reports).map(ChangeReport.init)
         self.unmanaged = plan.unmanaged.map { UnmanagedDomainReport(host: $0.host, name: $0.name, running: $0.isRunning) }
+        self.orphaned = plan.orphans.map { UnmanagedDomainReport(host: $0.host, name: $0.name, running: $0.isRunning) }
         self.warnings = plan.warnings.map { $0.rendered(as: "warning") }
         self.inputs = inputs
     }

@@ -28,6 +28,15 @@ public struct PlanOptions: Sendable, Hashable, Codable {
         self.targets = targets
         self.replace = replace
     }
+
+    enum CodingKeys: String, CodingKey { case targets, replace }
+
+    // Sorted, so that the same plan is the same text.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(targets.sorted(), forKey: .targets)
+        try container.encode(replace.sorted(), forKey: .replace)
+    }
 }
 
 /// Compares desired, recorded and live and says what must change. Pure: no I/O, no clock.
@@ -72,6 +81,10 @@ public enum Planner {
         }
 
         let desiredNames = Set(desired.map(\.value.name))
+        // Marked as vmplan's, but neither in the manifests nor in this state: reported, left alone.
+        let orphans = managed.values.filter { !desiredNames.contains($0.name) && recorded[$0.name] == nil }
+            .map { UnmanagedDomain(host: $0.spec.host, name: $0.name, isRunning: $0.isRunning) }
+            .sorted { ($0.host, $0.name) < ($1.host, $1.name) }
         // GPUs and vGPUs: selectors become pinned addresses, and every VM of a host is checked together.
         var desired = desired
         var deviceChanges: [ResourceChange] = []
@@ -88,6 +101,14 @@ public enum Planner {
             let spec = located.value
             guard live[spec.host] != nil else {
                 problems.append(Diagnostic("host '\(spec.host)' of VirtualMachine '\(spec.name)' was not observed", at: located.location))
+                continue
+            }
+            if foreign.contains(HostDomain(host: spec.host, name: spec.name)), recorded[spec.name] != nil, managed[spec.name] == nil {
+                problems.append(Diagnostic(
+                    "VirtualMachine '\(spec.name)' is recorded as applied, but the domain '\(spec.name)' on host '\(spec.host)' no longer carries "
+                        + "vmplan's marker (it was removed by hand, or the domain was replaced outside vmplan); vmplan does not take over "
+                        + "a domain without its marker: remove that domain by hand to have it created again, or rename the VirtualMachine",
+                    at: located.location))
                 continue
             }
             if foreign.contains(HostDomain(host: spec.host, name: spec.name)) {
@@ -125,10 +146,19 @@ public enum Planner {
                         + "which would delete it; put it back, or apply it once with protect: false before removing it", at: nil))
                 continue
             }
+            let address = ResourceAddress(.virtualMachine, name, host: host)
+            if observed == nil, foreign.contains(HostDomain(host: host, name: name)) {
+                // Unmarked by hand: no longer provably vmplan's, so it is never deleted.
+                changes.append(ResourceChange(address, action: .forget, reason: .removedFromManifests, effect: .recordOnly,
+                                              notes: ["removed from the manifests; the domain '\(name)' still exists on \(host) but no longer carries "
+                                                  + "vmplan's marker (removed by hand): vmplan leaves it alone and only drops the record"],
+                                              before: .virtualMachine(record.spec), previousHost: host))
+                continue
+            }
             let notes = observed == nil
                 ? ["removed from the manifests; the domain is already gone from \(host), only the record is dropped"]
                 : ["removed from the manifests"]
-            changes.append(ResourceChange(ResourceAddress(.virtualMachine, name, host: host), action: .delete, reason: .removedFromManifests,
+            changes.append(ResourceChange(address, action: .delete, reason: .removedFromManifests,
                                           effect: observed == nil ? .recordOnly : .vm([.delete(host: host)]), notes: notes,
                                           before: .virtualMachine(record.spec), previousHost: host))
         }
@@ -136,7 +166,7 @@ public enum Planner {
         guard problems.isEmpty else { throw PlanError(problems) }
         changes.sort { ($0.host, $0.name) < ($1.host, $1.name) }
         unmanaged.sort { ($0.host, $0.name) < ($1.host, $1.name) }
-        return Plan(changes: changes + deviceChanges, unmanaged: unmanaged, warnings: warnings)
+        return Plan(changes: changes + deviceChanges, unmanaged: unmanaged, orphans: orphans, warnings: warnings)
     }
 
     /// The steps that bring a VM from how it is observed to `desired`.

@@ -41,7 +41,7 @@ public struct Snapshot: Sendable {
         switch (vmPlan, storagePlan) {
         case (.success(let plan), .success(let storageChanges)):
             let storage = StoragePlanner.scoped(storageChanges, to: options.targets, vms: desired, volumes: storage.volumes)
-            return Plan(changes: plan.changes + storage, unmanaged: plan.unmanaged, warnings: plan.warnings)
+            return Plan(changes: plan.changes + storage, unmanaged: plan.unmanaged, orphans: plan.orphans, warnings: plan.warnings)
         case let (.failure(vmError), .failure(storageError)): throw PlanError(storageError.problems + vmError.problems)
         case let (.failure(error), _), let (_, .failure(error)): throw error
         }
@@ -104,11 +104,30 @@ public enum Reconciliation {
         guard failures.isEmpty else {
             throw HostUnreachable(failures: failures.sorted { $0.host < $1.host })
         }
+        try checkDistinct(manifest.hosts, drivers: drivers)
         let recordedDevices = try recordedMediatedDevices(in: store)
         let devices = try await deviceViews(manifest: manifest, drivers: drivers, recordedDevices: recordedDevices)
         let storage = try await observeStorage(of: manifest, store: store, drivers: drivers)
         return Snapshot(desired: manifest.virtualMachines, recorded: recorded, live: live, drivers: drivers, rules: rules,
                         devices: devices, recordedDevices: recordedDevices, storage: storage)
+    }
+
+    /// Two Host documents that reach one hypervisor (two spellings of a URI, an address and a
+    /// name) would make plans move VMs between "hosts" that are one: refused, by libvirt's host UUID.
+    static func checkDistinct(_ hosts: [Located<HostSpec>], drivers: [String: any Hypervisor]) throws {
+        var seen: [String: Located<HostSpec>] = [:]
+        var problems: [Diagnostic] = []
+        for host in hosts.sorted(by: { $0.value.name < $1.value.name }) {
+            guard let uuid = drivers[host.value.name]?.hostUUID else { continue }
+            if let first = seen[uuid] {
+                problems.append(Diagnostic("Host '\(host.value.name)' (\(host.value.uri)) reaches the same hypervisor as Host '\(first.value.name)' "
+                    + "(\(first.value.uri), declared at \(first.location)): libvirt reports host UUID \(uuid) for both. "
+                    + "Keep one Host document per hypervisor and point its VMs at it", at: host.location))
+            } else {
+                seen[uuid] = host
+            }
+        }
+        guard problems.isEmpty else { throw PlanError(problems) }
     }
 
     /// Inventories cost a round trip per device, so only hosts that need one are asked.

@@ -108,6 +108,8 @@ public struct Session: Sendable {
             snapshot = try await Reconciliation.snapshot(of: manifest, store: store, connect: connect)
         } catch let error as HostUnreachable {
             throw VMPlanError(.unreachable, "\(error)", cause: error)
+        } catch let error as PlanError {
+            throw VMPlanError(.planFailed, error.description, cause: error)
         }
         let inputs = snapshot.inputs
         if let saved {

@@ -6,10 +6,18 @@ import State
 /// A plan for people, in the shape Terraform users know: `+ ~ - -/+`, a line per field, a summary.
 public enum PlanText {
     /// - Parameter unmanagedShown: how many unmanaged domains to name per host; the rest are counted.
+    /// Every value that comes from a manifest or a host is shown `terminalSafe`: no value can draw
+    /// a line of its own.
     public static func render(_ plan: Plan, unmanagedShown: Int = 10) -> String {
         var lines: [String] = []
         if !plan.unmanaged.isEmpty {
             lines += renderUnmanaged(plan.unmanaged, shown: unmanagedShown)
+            lines.append("")
+        }
+        if !plan.orphans.isEmpty {
+            lines.append("Domains with vmplan's marker that no manifest names and this state did not record (left alone; "
+                + "another state's, or left behind by one):")
+            lines += plan.orphans.map { "    \($0.host): \($0.name.terminalSafe) (\($0.isRunning ? "running" : "shut off"))" }
             lines.append("")
         }
         if !plan.warnings.isEmpty {
@@ -22,7 +30,7 @@ public enum PlanText {
             lines.append("Ignored differences (lifecycle.ignoreChanges; not acted on):")
             for change in ignored {
                 for diff in change.ignored {
-                    lines.append("    \(change.name).\(diff.field): \(diff.before ?? "-") on the host, \(diff.after ?? "-") in the manifests")
+                    lines.append("    \(change.name).\(diff.field): \(shown(diff.before)) on the host, \(shown(diff.after)) in the manifests")
                 }
             }
             lines.append("")
@@ -62,12 +70,15 @@ public enum PlanText {
         let byHost = Dictionary(grouping: domains, by: \.host)
         for host in byHost.keys.sorted() {
             let hostDomains = byHost[host] ?? []
-            let names = hostDomains.prefix(shown).map { "\($0.name) (\($0.isRunning ? "running" : "shut off"))" }
+            let names = hostDomains.prefix(shown).map { "\($0.name.terminalSafe) (\($0.isRunning ? "running" : "shut off"))" }
             let more = hostDomains.count > shown ? ", and \(hostDomains.count - shown) more (--show-unmanaged lists them)" : ""
             lines.append("    \(host): \(names.joined(separator: ", "))\(more)")
         }
         return lines
     }
+
+    /// A value as plans show it: `-` for none, control characters and newlines written out.
+    static func shown(_ value: String?) -> String { value?.terminalSafe ?? "-" }
 
     public static func symbol(_ action: Action) -> String {
         switch action {
@@ -82,7 +93,7 @@ public enum PlanText {
     /// One change: its header, the notes, then a line per field.
     public static func render(_ change: ResourceChange) -> [String] {
         var lines = ["  \(symbol(change.action)) \(change.address) (\(headerDetail(change)))"]
-        lines += change.notes.map { "      # \($0)" }
+        lines += change.notes.map { "      # \($0.terminalSafe)" }
         if change.kind == .virtualMachine, !change.pendingRestart.isEmpty {
             lines.append("      # after this, waiting for the next boot: \(change.pendingRestart.map(\.rawValue).joined(separator: ", "))")
         }
@@ -91,9 +102,9 @@ public enum PlanText {
             let name = diff.field.padding(toLength: width, withPad: " ", startingAt: 0)
             let drift = diff.origin == .drift ? "   (drift)" : ""
             switch (diff.before, diff.after) {
-            case (nil, let after?): lines.append("      + \(name) = \(after)")
-            case (let before?, nil): lines.append("      - \(name) = \(before)")
-            case (let before?, let after?): lines.append("      ~ \(name) = \(before) -> \(after)\(drift)")
+            case (nil, let after?): lines.append("      + \(name) = \(after.terminalSafe)")
+            case (let before?, nil): lines.append("      - \(name) = \(before.terminalSafe)")
+            case (let before?, let after?): lines.append("      ~ \(name) = \(before.terminalSafe) -> \(after.terminalSafe)\(drift)")
             case (nil, nil): break
             }
         }
@@ -103,6 +114,7 @@ public enum PlanText {
     /// What goes in parentheses after the name: the mode, the reason for a replace, the host; for
     /// storage and mdevs their summary, and DATA LOSS in capitals.
     static func headerDetail(_ change: ResourceChange) -> String {
+        if change.action == .forget { return "kept on the host; vmplan forgets it" }
         if change.kind == .virtualMachine {
             switch change.action {
             case .update: return change.mode?.rawValue ?? UpdateMode.nextBoot.rawValue
@@ -113,7 +125,6 @@ public enum PlanText {
         }
         let summary = change.summary ?? change.host
         switch change.action {
-        case .forget: return "kept on the host; vmplan forgets it"
         case .delete where change.dataLoss: return "DATA LOSS: reclaim: delete; \(summary)"
         case .create where change.dataLoss: return "DATA LOSS: build: true erases its devices; \(summary)"
         default: return change.kind == .mediatedDevice ? "\(summary), host \(change.host)" : summary
