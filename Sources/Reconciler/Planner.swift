@@ -215,8 +215,12 @@ public enum Planner {
             rules.change(for: field) == .restart || (field == .disks && !DiskHotplug.isLive(from: from, to: to))
         }
         // What the running VM has not booted with yet, from an earlier apply with restart: never.
+        // So does a live change the running VM did not take (a guest that cannot unplug a vCPU):
+        // its config is ahead of it. (Current memory is left out: a guest without a balloon driver
+        // keeps showing its old value, and that is no change to make.)
         let waiting = observed.runningSpec.map { running in
             VMFields.diff(live: running, desired: config, recorded: nil).map(\.field).filter { restartClass($0, running, config) }
+                + (running.vcpus != config.vcpus && running.vcpus != desired.vcpus ? [.vcpus] : [])
         } ?? []
         let willRun = desired.state == .running
 
@@ -275,7 +279,8 @@ public enum Planner {
         }
         var steps: [VMStep] = configFields.isEmpty ? [] : [.redefine(desired)]
         if desired.state == .stopped {
-            if observed.isRunning { steps.append(.stop) }
+            // Stopped first: the new config then needs nothing of the running VM (a vCPU it cannot unplug).
+            if observed.isRunning { steps.insert(.stop, at: 0) }
         } else if !observed.isRunning {
             steps.append(.start)
         } else if mode == .restart {

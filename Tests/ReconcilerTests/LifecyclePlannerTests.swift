@@ -158,4 +158,38 @@ struct MachineTypePlannerTests {
         #expect(change.diffs.map(\.field) == ["machine"])
         #expect(change.diffs.first?.before == "pc" && change.diffs.first?.after == "q35")
     }
+
+    @Test func aLiveVCPUChangeTheGuestDidNotTakeWaitsForARestart() throws {
+        // The config says 1 vCPU; the running guest could not unplug the second.
+        var spec = P.vm("a", vcpus: 1)
+        spec.maxVcpus = 2
+        var domain = P.domain(spec)
+        var running = spec
+        running.vcpus = 2
+        domain.runningSpec = running
+        let change = try #require(try P.plan(desired: [spec], recorded: [P.recorded(spec)], live: [domain]).changes.first)
+        #expect(change.action == .update && change.mode == .restart && change.reason == .restartPending)
+        #expect(change.effect == .vm([.restart]))
+
+        var never = spec
+        never.lifecycle.restart = .never
+        let waiting = try #require(try P.plan(desired: [never], recorded: [P.recorded(never)], live: [domain]).changes.first)
+        #expect(waiting.action == .noop && waiting.pendingRestart == [.vcpus], "shown as waiting, not as in sync")
+
+        // Back to what the guest runs with: nothing waits, the config catches up live.
+        var back = spec
+        back.vcpus = 2
+        let revert = try #require(try P.plan(desired: [back], recorded: [P.recorded(spec)], live: [domain]).changes.first)
+        #expect(revert.mode == .live && revert.pendingRestart.isEmpty)
+    }
+
+    @Test func aVMToBeStoppedStopsBeforeItsConfigChanges() throws {
+        var spec = P.vm("a", vcpus: 2)
+        spec.maxVcpus = 2
+        var stopped = spec
+        stopped.vcpus = 1
+        stopped.state = .stopped
+        let change = try #require(try P.plan(desired: [stopped], recorded: [P.recorded(spec)], live: [P.domain(spec)]).changes.first)
+        #expect(change.effect == .vm([.stop, .redefine(stopped)]))
+    }
 }

@@ -43,6 +43,37 @@ struct ChangeModeTests {
         #expect(again.status == 0, "\(again.stdout)")
     }
 
+    /// A guest without an OS never acknowledges a vCPU unplug: the live decrease cannot be made.
+    @Test func aVCPUDecreaseTheGuestDoesNotTakeStaysPendingAndStoppingComesFirst() throws {
+        let name = TestHost.uniqueName("unplug")
+        let workspace = try Workspace()
+        defer { TestHost.removeDomains([name]); workspace.delete() }
+        try workspace.write("vm.yaml", Workspace.vm(name, vcpus: 2, maxVcpus: 2, lifecycle: "{restart: never}"))
+        #expect(try Self.apply(workspace).status == 0)
+
+        try workspace.write("vm.yaml", Workspace.vm(name, vcpus: 1, maxVcpus: 2, lifecycle: "{restart: never}"))
+        _ = try Self.apply(workspace)
+        let live = try TestHost.virsh("vcpucount", name, "--live", "--current").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let plan = try CLI.run("plan", workspace.path, "--detailed-exitcode")
+        if live == "2" {
+            // Whatever the apply said, the next plan must not call this in sync.
+            #expect(!plan.stdout.contains("No changes. The hosts match the manifests.") || plan.stdout.contains("Waiting for the next boot"),
+                    "\(plan.stdout)")
+            #expect(plan.stdout.contains("    \(name): vcpus"), "the vCPU the guest kept is shown as waiting: \(plan.stdout)")
+        } else {
+            #expect(live == "1")
+            #expect(plan.status == 0, "the guest took the change: \(plan.stdout)")
+        }
+
+        // Down to one vCPU and stopped in one apply: the VM stops first, so nothing needs the guest.
+        try workspace.write("vm.yaml", Workspace.vm(name, vcpus: 1, maxVcpus: 2, state: "stopped", lifecycle: "{restart: never}"))
+        try TestHost.virsh("setvcpus", name, "2", "--config")  // the config as before the first decrease
+        let stop = try Self.apply(workspace)
+        #expect(stop.status == 0, "\(stop.stdout)\(stop.stderr)")
+        #expect(try TestHost.domainState(name) == "shut off")
+        #expect(try TestHost.virsh("vcpucount", name, "--config", "--current").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+    }
+
     @Test func aNewMaximumRestartsTheVMUnlessRestartIsNever() throws {
         let restarted = TestHost.uniqueName("restart")
         let kept = TestHost.uniqueName("norestart")
