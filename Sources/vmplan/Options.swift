@@ -9,17 +9,24 @@ struct ManifestOptions: ParsableArguments {
     @Argument(help: "A manifest file or a directory of manifests (*.yaml, *.yml).", completion: .file())
     var path: String = "."
 
-    @Option(name: .long, help: ArgumentHelp("State database file.", discussion: "Default: .vmplan/state.db beside the manifests.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("State database file.", discussion: """
+        Default: .vmplan/state.db in the manifest directory; for a single manifest file, \
+        .vmplan/FILE.db beside it (team-a.yaml: .vmplan/team-a.yaml.db), so that sibling files \
+        never share a state and never plan to remove each other's resources.
+        """, valueName: "file"))
     var state: String?
 
-    /// `.vmplan/state.db` in the manifest directory (or in the directory of a manifest file).
+    /// Each manifest root has its own state: a directory `DIR/.vmplan/state.db`, a file
+    /// `.vmplan/FILE.db` beside it.
     var statePath: String {
         if let state { return state }
         var isDirectory: ObjCBool = false
-        let base = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue
-            ? (path as NSString).deletingLastPathComponent
-            : path
-        return ((base.isEmpty ? "." : base) as NSString).appendingPathComponent(".vmplan/state.db")
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            return ((path.isEmpty ? "." : path) as NSString).appendingPathComponent(".vmplan/state.db")
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        let file = (path as NSString).lastPathComponent
+        return ((directory.isEmpty ? "." : directory) as NSString).appendingPathComponent(".vmplan/\(file).db")
     }
 
     func loadManifest() throws -> Manifest {
