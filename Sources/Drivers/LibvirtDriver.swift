@@ -95,7 +95,9 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
             let domain = try connection.domain(named: spec.name)
             _ = try Self.owned(domain, on: connection)
             if domain.id != nil { try Self.hotplugDisks(domain, desired: spec, progress: progress) }
-            _ = try connection.define(xml: try DomainXML.make(for: spec, flavour: flavour, capabilities: capabilities, uuid: domain.uuid))
+            let kept = try UnmanagedDevices.extract(from: domain.xml(inactive: true))
+            let xml = try DomainXML.make(for: spec, flavour: flavour, capabilities: capabilities, uuid: domain.uuid)
+            _ = try connection.define(xml: try UnmanagedDevices.keeping(kept, in: xml))
             guard domain.id != nil else { return }
             // The persistent config now holds the new spec; bring the running domain along
             // where it fits inside the maxima it was started with (its live XML, not the config).

@@ -74,6 +74,31 @@ struct ChangeModeTests {
         #expect(try TestHost.virsh("vcpucount", name, "--config", "--current").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
     }
 
+    @Test func devicesAddedByHandSurviveAnUpdate() throws {
+        let name = TestHost.uniqueName("handmade")
+        let workspace = try Workspace()
+        defer { TestHost.removeDomains([name]); workspace.delete() }
+        try workspace.write("vm.yaml", Workspace.vm(name, memory: "64MiB", maxMemory: "128MiB", state: "stopped"))
+        #expect(try Self.apply(workspace).status == 0)
+        let devices = workspace.directory.appendingPathComponent("devices.xml")
+        for device in ["<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>",
+                       "<watchdog model='i6300esb' action='reset'/>"] {
+            try device.write(to: devices, atomically: true, encoding: .utf8)
+            let attached = try TestHost.virsh("attach-device", name, devices.path, "--config")
+            #expect(attached.status == 0, "\(attached.stderr)")
+        }
+
+        try workspace.write("vm.yaml", Workspace.vm(name, memory: "96MiB", maxMemory: "128MiB", state: "stopped"))
+        let plan = try CLI.run("plan", workspace.path)
+        #expect(plan.stdout.contains("      ~ memory = 64MiB -> 96MiB"), "\(plan.stdout)")
+        #expect(try Self.apply(workspace).status == 0)
+        let xml = try #require(try TestHost.inactiveXML(name))
+        #expect(TestHost.element("currentMemory", in: xml) == "98304")
+        #expect(xml.contains("<rng model='virtio'>") && xml.contains("/dev/urandom"), "the rng was kept: \(xml)")
+        #expect(xml.contains("<watchdog model='i6300esb' action='reset'"), "the watchdog was kept: \(xml)")
+        #expect(try CLI.run("plan", workspace.path, "--detailed-exitcode").status == 0, "kept devices are no change")
+    }
+
     @Test func aNewMaximumRestartsTheVMUnlessRestartIsNever() throws {
         let restarted = TestHost.uniqueName("restart")
         let kept = TestHost.uniqueName("norestart")
