@@ -14,13 +14,16 @@ final class LibvirtConnection: @unchecked Sendable {
         virSetErrorFunc(nil) { _, _ in }
     }()
 
-    init(uri: String) throws {
+    init(uri: String, limits: ConnectionLimits = ConnectionLimits()) throws {
         _ = LibvirtConnection.silenceDefaultErrorPrinter
+        _ = EventLoop.started
         guard let pointer = virConnectOpen(uri) else {
             throw LibvirtConnection.lastError(.connection, "cannot connect to \(uri)")
         }
         self.uri = uri
         self.pointer = pointer
+        // Remote connections only (local drivers answer -1 or 1: nothing to watch there).
+        _ = virConnectSetKeepAlive(pointer, limits.keepAliveInterval, limits.keepAliveCount)
     }
 
     deinit {

@@ -15,10 +15,14 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
     let connection: LibvirtConnection
     private let logger: Logger
 
-    /// Connects to `uri` and reads the host's capabilities.
-    public static func connect(host: String, uri: String, flavour: HypervisorKind = .kvm) async throws -> LibvirtDriver {
-        try await blocking {
-            let connection = try LibvirtConnection(uri: uri)
+    /// Connects to `uri` and reads the host's capabilities, giving up after `limits.connect`.
+    public static func connect(host: String, uri: String, flavour: HypervisorKind = .kvm,
+                               limits: ConnectionLimits = ConnectionLimits()) async throws -> LibvirtDriver {
+        try await blocking(deadline: limits.connect, {
+            DriverError(.timeout, "host '\(host)' (\(uri)) did not answer within \(limits.connect.formattedSeconds): "
+                + "libvirtd there may be stopped or hung, or the network may drop the connection; check it (virsh -c \(uri) version)")
+        }) {
+            let connection = try LibvirtConnection(uri: uri, limits: limits)
             let capabilities = try HostCapabilities(parsing: connection.capabilitiesXML())
             var logger = Logger(label: "vmplan.driver")
             logger[metadataKey: "host"] = "\(host)"

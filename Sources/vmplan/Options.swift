@@ -1,4 +1,5 @@
 import ArgumentParser
+import Drivers
 import Foundation
 import Reconciler
 import Spec
@@ -54,9 +55,10 @@ struct ManifestOptions: ParsableArguments {
     }
 
     /// A run over the manifests at `path` and the state at `state` (a saved plan names both).
-    func session(at path: String, state: String) throws -> Session {
+    func session(at path: String, state: String, connection: ConnectionOptions) throws -> Session {
         Session(manifest: try Self.loadManifest(at: path), store: try Self.openState(at: state),
-                manifestsPath: absolutePath(path), statePath: absolutePath(state), actor: currentActor)
+                manifestsPath: absolutePath(path), statePath: absolutePath(state), actor: currentActor,
+                connect: connection.connector)
     }
 
     /// The saved plan `path` names, or nil when it is a manifest file or directory.
@@ -69,6 +71,26 @@ struct ManifestOptions: ParsableArguments {
         } catch {
             throw VMPlanError(.invalidInput, "error: \(path): \(error)")
         }
+    }
+}
+
+/// How long a host may take to answer.
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Seconds to wait for a host to accept the connection and answer; a stopped or hung "
+        + "libvirtd then fails the command with its name instead of hanging it. Once connected, libvirt's keepalive "
+        + "(a ping every 5 s, 3 missed) ends calls to a host that stops answering.", valueName: "seconds"))
+    var connectTimeout: Double = 30
+
+    func validate() throws {
+        guard connectTimeout > 0, connectTimeout <= 3600 else {
+            throw ValidationError("--connect-timeout must be more than 0 and at most 3600 seconds")
+        }
+    }
+
+    var limits: ConnectionLimits { ConnectionLimits(connect: .milliseconds(Int(connectTimeout * 1000))) }
+
+    var connector: Reconciliation.Connector {
+        { [limits] host in try await LibvirtDriver.connect(host: host.name, uri: host.uri, flavour: host.hypervisor, limits: limits) }
     }
 }
 

@@ -19,6 +19,7 @@ struct Apply: AsyncParsableCommand {
     @OptionGroup var manifests: ManifestOptions
     @OptionGroup var scope: ScopeOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var connection: ConnectionOptions
 
     @Flag(help: "Apply without asking for confirmation.")
     var autoApprove = false
@@ -45,7 +46,8 @@ struct Apply: AsyncParsableCommand {
         }
         let (json, unmanagedShown) = (output.json, output.unmanagedShown)
         let applied = try await reportingFailures {
-            let session = try manifests.session(at: saved?.report.manifests ?? manifests.path, state: saved?.report.state ?? manifests.statePath)
+            let session = try manifests.session(at: saved?.report.manifests ?? manifests.path, state: saved?.report.state ?? manifests.statePath,
+                                               connection: connection)
             return try await session.apply(scope.planOptions, saved: saved, shutdownTimeout: .milliseconds(Int(shutdownTimeout * 1000))) { planned in
                 if !json {
                     if let notice = PlanText.interrupted(planned.interrupted) { print(notice + "\n") }

@@ -17,6 +17,7 @@ struct InventoryCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var manifests: ManifestOptions
+    @OptionGroup var connection: ConnectionOptions
 
     @Option(help: ArgumentHelp("Only this Host (by its metadata.name).", valueName: "name"))
     var host: String?
@@ -60,7 +61,7 @@ struct InventoryCommand: AsyncParsableCommand {
             var reports: [HostReport] = []
             for host in hosts {
                 do {
-                    let driver = try await LibvirtDriver.connect(host: host.name, uri: host.uri, flavour: host.hypervisor)
+                    let driver = try await LibvirtDriver.connect(host: host.name, uri: host.uri, flavour: host.hypervisor, limits: connection.limits)
                     let inventory = try await driver.inventory()
                     let domains = try await driver.observe()
                     reports.append(Self.report(host: host, inventory: inventory, domains: domains, recorded: recorded))

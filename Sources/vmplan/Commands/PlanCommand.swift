@@ -17,6 +17,7 @@ struct PlanCommand: AsyncParsableCommand {
     @OptionGroup var manifests: ManifestOptions
     @OptionGroup var scope: ScopeOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var connection: ConnectionOptions
 
     @Flag(help: "Exit with 2 when there are changes, 0 when there are none.")
     var detailedExitcode = false
@@ -26,7 +27,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         let planned = try await reportingFailures {
-            let planned = try await manifests.session(at: manifests.path, state: manifests.statePath).plan(scope.planOptions)
+            let planned = try await manifests.session(at: manifests.path, state: manifests.statePath, connection: connection).plan(scope.planOptions)
             if let out {
                 do {
                     try planned.report.json().write(toFile: out, atomically: true, encoding: .utf8)
