@@ -29,6 +29,11 @@ public struct ApplyOutcome: Sendable {
     public var summary: String { "Resources: \(added) added, \(changed) changed, \(destroyed) destroyed." }
 }
 
+/// A state write that failed after its change reached the host.
+struct StateWriteFailure: Error, Sendable, CustomStringConvertible {
+    var description: String
+}
+
 /// Executes a plan through the drivers: one loop over the plan's changes in apply order, each
 /// journaled before its driver call and settled (done with its record, or failed) after it.
 public struct Applier: Sendable {
@@ -73,9 +78,18 @@ public struct Applier: Sendable {
             do {
                 let ownership = try await execute(change) { events(.progress(change, $0)) }
                 let update = try recordUpdate(for: change, previous: records["\(change.kind.rawValue)/\(change.name)"])
-                try store.journalDone(journalID, update: update, ownership: ownership)
+                do {
+                    try store.journalDone(journalID, update: update, ownership: ownership)
+                } catch {
+                    // The host changed and the state cannot say so: going on would widen the gap.
+                    throw VMPlanError(.state, "error: \(change.address) on \(change.host) was changed, but the state could not record it: \(error). "
+                        + "The apply stopped there; fix the state's storage (disk full?) and run again: the next run finds the change "
+                        + "from its pending journal entry and records it.", cause: StateWriteFailure(description: "\(error)"))
+                }
                 if change.isChange { events(.finished(change, clock.now - started)) }
                 outcome.applied.append(change)
+            } catch let error as VMPlanError where error.code == .state {
+                throw error
             } catch {
                 let message = "\(error)"
                 try store.journalFailed(journalID, error: message)
@@ -125,6 +139,8 @@ public struct Applier: Sendable {
         case .deletePool(let uuid):
             try await driver(for: change.host).deletePool(change.name, expectedUUID: uuid)
             return .forget(kind: kind, host: change.host, pool: change.name, name: change.name)
+        case .adoptStorage(let pool, let key):
+            return .record(OwnedStorage(kind: kind, host: change.host, pool: pool, name: change.name, libvirtKey: key))
         case .deleteVolume(let pool, let key):
             try await driver(for: change.host).deleteVolume(pool: pool, name: change.name, expectedKey: key, allowAttached: false)
             return .forget(kind: kind, host: change.host, pool: pool, name: change.name)

@@ -42,6 +42,9 @@ struct DeviceResolver {
     var live: [String: [ObservedDomain]]
     /// Domains this plan deletes: their devices are free for others.
     var releasing: Set<String>
+    /// mdevs an interrupted apply journaled as created and this state has no record of: one that
+    /// exists is recorded now.
+    var unrecordedCreates: Set<ResourceAddress> = []
 
     private(set) var problems: [Diagnostic] = []
     private(set) var warnings: [Diagnostic] = []
@@ -66,6 +69,7 @@ struct DeviceResolver {
                 continue
             }
             var placement = HostPlacement(view: view, domains: live[host] ?? [], releasing: releasing)
+            placement.unrecordedCreates = unrecordedCreates
             let sorted = indices.sorted { resolved[$0].value.name < resolved[$1].value.name }
             // Pinned devices first, so a selector never takes a device someone pinned.
             for index in sorted { placement.pin(&resolved[index]) }
@@ -121,6 +125,7 @@ private struct HostPlacement {
     var problems: [Diagnostic] = []
     var warnings: [Diagnostic] = []
     var changes: [ResourceChange] = []
+    var unrecordedCreates: Set<ResourceAddress> = []
 
     var host: String { view.host.name }
     var strict: Bool { view.host.deviceChecks == .enforce }
@@ -241,6 +246,8 @@ private struct HostPlacement {
             if let existing = view.inventory.mediatedDevices.first(where: { $0.uuid == vgpu.uuid }) {
                 if let type = vgpu.type, existing.typeID != type {
                     problems.append(Diagnostic("an mdev with uuid \(vgpu.uuid) already exists on host '\(host)' with type \(existing.typeID), not \(type)", at: located.location))
+                } else {
+                    adoptIfInterrupted(existing, for: vm.name)
                 }
                 continue
             }
@@ -271,6 +278,16 @@ private struct HostPlacement {
                                           notes: ["vGPU for \(vm.name): defined persistent with autostart, before the VM starts"],
                                           after: .mediatedDevice(device), summary: device.summary, usedBy: vm.name))
         }
+    }
+
+    /// An mdev an interrupted apply created but never recorded is recorded now, so that vmplan
+    /// removes it once no VM uses it.
+    mutating func adoptIfInterrupted(_ existing: MediatedDevice, for vm: String) {
+        let device = RecordedDevice(uuid: existing.uuid, host: host, type: existing.typeID, parent: existing.parent)
+        guard unrecordedCreates.contains(device.address) else { return }
+        changes.append(ResourceChange(device.address, action: .adopt, reason: .interruptedCreate, effect: .recordOnly,
+                                      notes: [StoragePlanner.interruptedNote], after: .mediatedDevice(device),
+                                      summary: device.summary, usedBy: vm))
     }
 
     /// `0x10de` and `10de` alike.

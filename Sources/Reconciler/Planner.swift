@@ -53,7 +53,8 @@ public enum Planner {
         rules: [String: ChangeRules] = [:],
         options: PlanOptions = PlanOptions(),
         devices: [String: HostDeviceView] = [:],
-        recordedDevices: [RecordedDevice] = []
+        recordedDevices: [RecordedDevice] = [],
+        interruptedCreates: Set<ResourceAddress> = []
     ) throws(PlanError) -> Plan {
         var problems: [Diagnostic] = []
         var changes: [ResourceChange] = []
@@ -92,6 +93,8 @@ public enum Planner {
         if desired.contains(where: { !$0.value.gpus.isEmpty || !$0.value.vgpus.isEmpty }) || !recordedDevices.isEmpty {
             let releasing = Set(recorded.keys.filter { !desiredNames.contains($0) && managed[$0] != nil })
             var resolver = DeviceResolver(views: devices, live: live, releasing: releasing)
+            let recordedUUIDs = Set(recordedDevices.map(\.uuid))
+            resolver.unrecordedCreates = interruptedCreates.filter { $0.kind == .mediatedDevice && !recordedUUIDs.contains($0.name) }
             desired = resolver.resolve(desired, recorded: options.targets.isEmpty ? recordedDevices : [])
             problems += resolver.problems
             warnings = resolver.warnings

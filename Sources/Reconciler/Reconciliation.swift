@@ -14,6 +14,8 @@ public struct Snapshot: Sendable {
     public var devices: [String: HostDeviceView]
     public var recordedDevices: [RecordedDevice]
     public var storage: StorageSnapshot
+    /// Creations an interrupted apply journaled but never recorded (pools, volumes, mdevs).
+    public var interruptedCreates: Set<ResourceAddress> = []
 
     public init(desired: [Located<VirtualMachineSpec>], recorded: [String: RecordedVM], live: [String: [ObservedDomain]],
                 drivers: [String: any Hypervisor], rules: [String: ChangeRules],
@@ -36,7 +38,7 @@ public struct Snapshot: Sendable {
         }
         let vmPlan = Result { () throws(PlanError) in
             try Planner.plan(desired: desired, recorded: recorded, live: live, rules: rules, options: options,
-                             devices: devices, recordedDevices: recordedDevices)
+                             devices: devices, recordedDevices: recordedDevices, interruptedCreates: interruptedCreates)
         }
         switch (vmPlan, storagePlan) {
         case (.success(let plan), .success(let storageChanges)):
@@ -107,9 +109,12 @@ public enum Reconciliation {
         try checkDistinct(manifest.hosts, drivers: drivers)
         let recordedDevices = try recordedMediatedDevices(in: store)
         let devices = try await deviceViews(manifest: manifest, drivers: drivers, recordedDevices: recordedDevices)
-        let storage = try await observeStorage(of: manifest, store: store, drivers: drivers)
-        return Snapshot(desired: manifest.virtualMachines, recorded: recorded, live: live, drivers: drivers, rules: rules,
-                        devices: devices, recordedDevices: recordedDevices, storage: storage)
+        var storage = try await observeStorage(of: manifest, store: store, drivers: drivers)
+        storage.interruptedCreates = try interruptedCreates(in: store)
+        var snapshot = Snapshot(desired: manifest.virtualMachines, recorded: recorded, live: live, drivers: drivers, rules: rules,
+                                devices: devices, recordedDevices: recordedDevices, storage: storage)
+        snapshot.interruptedCreates = storage.interruptedCreates
+        return snapshot
     }
 
     /// Two Host documents that reach one hypervisor (two spellings of a URI, an address and a
@@ -147,6 +152,14 @@ public enum Reconciliation {
             }
         }
         return views
+    }
+
+    /// What an apply journaled as being created and never settled: it may exist without a record.
+    static func interruptedCreates(in store: any StateStore) throws -> Set<ResourceAddress> {
+        Set(try store.pendingJournal().compactMap { entry in
+            guard entry.action == Action.create.rawValue, let kind = ResourceKind(rawValue: entry.kind) else { return nil }
+            return ResourceAddress(kind, entry.name, host: entry.host)
+        })
     }
 
     /// The mediated devices vmplan created, as recorded.

@@ -96,6 +96,8 @@ public enum ChangeReason: String, Sendable, Codable, Hashable {
     case unused
     /// vmplan's by its marker, but not in this state's record.
     case unrecorded
+    /// Created by an apply that stopped before recording it: its journal entry is still pending.
+    case interruptedCreate = "interrupted-create"
     /// The host matches; only the record is behind (a field the host does not show, a pending restart).
     case recordBehind = "record-behind"
     case inSync = "in-sync"
@@ -131,6 +133,9 @@ public enum Effect: Sendable, Hashable {
     case rebuildVolume(VolumeSpec, VolumeContent, expectedKey: String)
     case deletePool(expectedUUID: String)
     case deleteVolume(pool: String, expectedKey: String)
+    /// A pool or volume an interrupted apply created but did not record: its ownership is
+    /// written now, from libvirt's key (a pool's UUID, a volume's key).
+    case adoptStorage(pool: String, key: String)
 }
 
 /// A resource's spec as vmplan records it.

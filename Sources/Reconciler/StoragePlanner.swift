@@ -39,6 +39,13 @@ public enum StoragePlanner {
                 changes.append(change)
                 continue
             }
+            if storage.owner(.storagePool, host: spec.host, pool: spec.name, name: spec.name) == nil,
+               storage.interruptedCreates.contains(address), existing.path == spec.path, existing.type == spec.type.rawValue {
+                changes.append(ResourceChange(address, action: .adopt, reason: .interruptedCreate,
+                                              effect: .adoptStorage(pool: spec.name, key: existing.uuid),
+                                              notes: [Self.interruptedNote], before: recorded?.spec, after: record, summary: summary))
+                continue
+            }
             if existing.path != spec.path || existing.type != spec.type.rawValue {
                 problems.append(Diagnostic("pool '\(spec.name)' already exists on host '\(spec.host)' as \(existing.type) \(existing.path), but the manifests say \(spec.type.rawValue) \(spec.path); "
                     + "a pool's type and path cannot change: use another name, or fix the manifest", at: located.location))
@@ -95,6 +102,12 @@ public enum StoragePlanner {
                 continue
             }
             planned.insert(spec.name)
+            if storage.owner(.volume, host: host, pool: spec.pool, name: spec.name) == nil, storage.interruptedCreates.contains(address) {
+                changes.append(ResourceChange(address, action: .adopt, reason: .interruptedCreate,
+                                              effect: .adoptStorage(pool: spec.pool, key: existing.key),
+                                              notes: [Self.interruptedNote], before: recorded?.spec, after: .volume(spec), summary: summary))
+                continue
+            }
             guard let owner = storage.owner(.volume, host: host, pool: spec.pool, name: spec.name), owner.libvirtKey == existing.key else {
                 problems.append(Diagnostic("a volume named '\(spec.name)' already exists in pool '\(spec.pool)' on host '\(host)' and was not created by vmplan; "
                     + "vmplan never takes over a volume it did not create: rename the Volume, or move that volume away by hand", at: located.location))
@@ -162,6 +175,9 @@ public enum StoragePlanner {
         guard problems.isEmpty else { throw PlanError(problems) }
         return changes
     }
+
+    static let interruptedNote = "an apply that stopped before recording it created this (its journal entry is still pending): "
+        + "it is recorded as vmplan's, the host is not changed"
 
     /// With `--target`, only the storage the targeted VMs use: their volumes, those volumes' bases
     /// and pools. Nothing is removed in a targeted plan.

@@ -14,6 +14,9 @@ public struct StorageSnapshot: Sendable {
     public var owned: [OwnedStorage]
     /// Each observed host's storage.
     public var live: [String: ObservedStorage]
+    /// Creations an interrupted apply journaled but never recorded as done: what exists under
+    /// these addresses now is taken to be what that apply made.
+    public var interruptedCreates: Set<ResourceAddress> = []
 
     public init(pools: [Located<StoragePoolSpec>] = [], volumes: [Located<VolumeSpec>] = [],
                 fieldLocations: [String: SourceLocation] = [:], recorded: [String: (host: String, spec: ResourceValue)] = [:],
