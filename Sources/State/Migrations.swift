@@ -70,6 +70,11 @@ enum Migrations {
                 );
                 """)
         }
+        migrator.registerMigration("v4: application_id") { db in
+            // Marks the file as vmplan's, so that another program's SQLite file is never taken for one.
+            // 0x766D706C ('vmpl') is StateFile.applicationID, written out: a shipped migration never changes.
+            try db.execute(sql: "PRAGMA application_id = 1986883692")
+        }
         return migrator
     }
 }

@@ -45,7 +45,8 @@ struct Apply: AsyncParsableCommand {
         }
         let (json, unmanagedShown) = (output.json, output.unmanagedShown)
         let applied = try await reportingFailures {
-            let session = try manifests.session(at: saved?.report.manifests ?? manifests.path, state: saved?.report.state ?? manifests.statePath)
+            let session = try manifests.session(at: saved?.report.manifests ?? manifests.path,
+                                                state: saved?.report.state ?? manifests.statePath, whenAbsent: .create)
             return try await session.apply(scope.planOptions, saved: saved, shutdownTimeout: .milliseconds(Int(shutdownTimeout * 1000))) { planned in
                 if !json {
                     if let notice = PlanText.interrupted(planned.interrupted) { print(notice + "\n") }

@@ -26,7 +26,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         let planned = try await reportingFailures {
-            let planned = try await manifests.session(at: manifests.path, state: manifests.statePath).plan(scope.planOptions)
+            let planned = try await manifests.session(at: manifests.path, state: manifests.statePath, whenAbsent: .useEmptyInMemory).plan(scope.planOptions)
             if let out {
                 do {
                     try planned.report.json().write(toFile: out, atomically: true, encoding: .utf8)
