@@ -162,24 +162,17 @@ public final class StateDatabase: StateStore {
 
     // MARK: Lock
 
-    /// A holder is gone when it ran on this machine and its process no longer exists.
+    /// A holder whose lock no longer binds (`LockHolder.isAlive`) is taken over.
     public func acquireLock(holder: String, ttl: TimeInterval) throws -> StateLock {
-        let pid = ProcessInfo.processInfo.processIdentifier
-        let hostname = ProcessInfo.processInfo.hostName
+        let taker = LockHolder.current(holder: holder, ttl: ttl)
         try queue.inTransaction(.immediate) { db in
-            if let current = try LockHolder.fetchOne(db) {
-                let now = Date()
-                let holderGone = current.hostname == hostname && kill(current.pid, 0) != 0 && errno == ESRCH
-                if current.expiresAt > now && !holderGone {
-                    throw StateError.locked(current, path: path)
-                }
+            if let current = try LockHolder.fetchOne(db), current.isAlive() {
+                throw StateError.locked(current, path: path)
             }
-            let now = Date()
-            try LockHolder(holder: holder, pid: pid, hostname: hostname, acquiredAt: now,
-                           expiresAt: now.addingTimeInterval(ttl)).save(db)
+            try taker.save(db)
             return .commit
         }
-        return StateLock { [self] in try releaseLock(pid: pid, hostname: hostname) }
+        return StateLock { [self] in try releaseLock(pid: taker.pid, hostname: taker.hostname) }
     }
 
     public func lockHolder() throws -> LockHolder? {

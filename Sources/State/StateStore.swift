@@ -86,8 +86,7 @@ public enum StateError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .locked(let holder, let path):
-            let since = ISO8601DateFormatter().string(from: holder.acquiredAt)
-            return "state \(path) is locked by \(holder.holder) (pid \(holder.pid) on \(holder.hostname), since \(since)); "
+            return "state \(path) is locked by \(holder); "
                 + "wait for it to finish, or if that process is gone, run again after \(ISO8601DateFormatter().string(from: holder.expiresAt))"
         case .unreadable(let path, let reason):
             return "cannot open state database \(path): \(reason)"

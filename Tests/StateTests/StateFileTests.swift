@@ -73,7 +73,9 @@ struct StateFileTests {
         let database = try StateDatabase(path: path)
         #expect(database.origin == .existing)
         #expect(try TestSQL.query(path, "PRAGMA application_id").trimmingCharacters(in: .whitespacesAndNewlines) == "1986883692")
-        try database.acquireLock(holder: "test").release()
+        let lock = try database.acquireLock(holder: "test")
+        #expect(try database.lockHolder()?.processStart == ProcessStart.ticks(of: getpid()))
+        try lock.release()
     }
 
     @Test func aZeroByteFileIsANewStateAndSaysSo() throws {

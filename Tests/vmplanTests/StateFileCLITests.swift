@@ -45,4 +45,23 @@ struct PlanWritesNoStateTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: empty)).isEmpty)
     }
 
+    @Test func aPlanWhileAnApplyHoldsTheLockSaysItIsRunning() throws {
+        let workspace = try Workspace()
+        defer { workspace.delete() }
+        #expect(try CLI.run("apply", workspace.path, "--auto-approve").status == 0)
+        // This test process stands in for the running apply: its pid is alive (a lock row without a start time
+        // is checked by pid alone, as one written by an older vmplan).
+        _ = try TestSQL.query(workspace.statePath, """
+            INSERT INTO run (id, kind, started_at, actor, result) VALUES (100, 'apply', '2026-01-01 00:00:00.000', 'alice@ci', 'running');
+            INSERT INTO journal (run_id, kind, name, host, action, detail, status, started_at)
+                VALUES (100, 'VirtualMachine', 'web-9', 'local', 'create', '', 'pending', '2026-01-01 00:00:00.000');
+            INSERT INTO lock (id, holder, pid, hostname, acquired_at, expires_at)
+                VALUES (1, 'vmplan apply (alice@ci)', \(getpid()), '\(ProcessInfo.processInfo.hostName)', '2026-01-01 00:00:00.000', '2999-01-01 00:00:00.000');
+            """)
+        let plan = try CLI.run("plan", workspace.path)
+        #expect(plan.status == 0, "\(plan.stderr)")
+        #expect(plan.stdout.contains("An apply is running now: vmplan apply (alice@ci) (pid \(getpid()) on "), "\(plan.stdout)")
+        #expect(plan.stdout.contains("has begun 1 change (web-9) it has not finished"))
+        #expect(!plan.stdout.contains("An earlier apply stopped"))
+    }
 }

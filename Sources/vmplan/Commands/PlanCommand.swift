@@ -39,7 +39,7 @@ struct PlanCommand: AsyncParsableCommand {
         if output.json {
             print(try planned.report.json())
         } else {
-            if let notice = PlanText.interrupted(planned.interrupted) { print(notice + "\n") }
+            if let notice = PlanText.interrupted(planned.interrupted, runningApply: planned.runningApply) { print(notice + "\n") }
             print(PlanText.render(planned.plan, unmanagedShown: output.unmanagedShown))
             if let out {
                 print("\nSaved the plan to \(out). Apply exactly this plan with:\n  vmplan apply \(out)")
