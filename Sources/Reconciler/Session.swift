@@ -38,7 +38,21 @@ public struct Session: Sendable {
         public var report: PlanReport
         /// Journal entries an earlier apply left pending: the plan starts from what the hosts show now.
         public var interrupted: [JournalEntry]
+        /// The apply that holds the lock while this plan was made, if one does; its pending entries
+        /// are changes in progress, not in `interrupted`.
+        public var runningApply: RunningApply?
         fileprivate var drivers: [String: any Hypervisor]
+
+        public struct RunningApply: Sendable {
+            public var holder: LockHolder
+            /// Changes it has begun and not finished.
+            public var inProgress: [JournalEntry]
+
+            public init(holder: LockHolder, inProgress: [JournalEntry]) {
+                self.holder = holder
+                self.inProgress = inProgress
+            }
+        }
     }
 
     /// What an apply ended with.
@@ -102,7 +116,12 @@ public struct Session: Sendable {
     }
 
     private func makePlan(_ options: PlanOptions, kind: String, saved: SavedPlan?) async throws -> Planned {
-        let interrupted = try store.pendingJournal()
+        let pending = try store.pendingJournal()
+        // An apply holds the lock itself, so what it finds pending was left by one that stopped.
+        // A plan that finds the lock alive sees the changes of an apply running now.
+        let holder = kind == "apply" ? nil : try store.lockHolder().flatMap { $0.isAlive() ? $0 : nil }
+        let runningApply = holder.map { Planned.RunningApply(holder: $0, inProgress: pending) }
+        let interrupted = runningApply == nil ? pending : []
         let snapshot: Snapshot
         do {
             snapshot = try await Reconciliation.snapshot(of: manifest, store: store, connect: connect)
@@ -133,7 +152,7 @@ public struct Session: Sendable {
             throw VMPlanError(.stalePlan, "error: the saved plan \(saved.path) differs from a plan made now (a host's devices changed?); "
                 + "nothing was changed. Make a new plan (vmplan plan --out FILE) and apply that.")
         }
-        return Planned(plan: plan, report: report, interrupted: interrupted, drivers: snapshot.drivers)
+        return Planned(plan: plan, report: report, interrupted: interrupted, runningApply: runningApply, drivers: snapshot.drivers)
     }
 
     /// Runs `body`; a failure is recorded as the run's result before it is thrown on.

@@ -133,10 +133,18 @@ public enum PlanText {
 }
 
 extension PlanText {
-    /// Said before a plan whose state has journal entries an earlier apply left pending.
-    public static func interrupted(_ entries: [JournalEntry]) -> String? {
+    /// Said before a plan whose state has journal entries an earlier apply left pending, or while
+    /// an apply holds the lock (its pending entries are then changes in progress).
+    public static func interrupted(_ entries: [JournalEntry], runningApply: Session.Planned.RunningApply? = nil) -> String? {
+        func changes(_ entries: [JournalEntry]) -> String {
+            "\(entries.count) change\(entries.count == 1 ? "" : "s") (\(entries.map(\.name).joined(separator: ", ")))"
+        }
+        if let running = runningApply {
+            let begun = running.inProgress.isEmpty ? "" : ", and has begun \(changes(running.inProgress)) it has not finished"
+            return "An apply is running now: \(running.holder)\(begun). This plan shows what the hosts show at this moment; "
+                + "plan again once that apply has finished."
+        }
         guard !entries.isEmpty else { return nil }
-        return "An earlier apply stopped before finishing \(entries.count) change\(entries.count == 1 ? "" : "s") "
-            + "(\(entries.map(\.name).joined(separator: ", "))); this plan starts from what the hosts show now."
+        return "An earlier apply stopped before finishing \(changes(entries)); this plan starts from what the hosts show now."
     }
 }

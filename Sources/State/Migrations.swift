@@ -70,6 +70,18 @@ enum Migrations {
                 );
                 """)
         }
+        migrator.registerMigration("v4: application_id") { db in
+            // Marks the file as vmplan's, so that another program's SQLite file is never taken for one.
+            // 0x766D706C ('vmpl') is StateFile.applicationID, written out: a shipped migration never changes.
+            try db.execute(sql: "PRAGMA application_id = 1986883692")
+        }
+        migrator.registerMigration("v5: lock.process_start, lock.boot_id") { db in
+            // Tell the process that took the lock from a later one that reuses its pid.
+            try db.execute(sql: """
+                ALTER TABLE lock ADD COLUMN process_start INTEGER;
+                ALTER TABLE lock ADD COLUMN boot_id TEXT;
+                """)
+        }
         return migrator
     }
 }

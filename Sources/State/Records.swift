@@ -113,17 +113,25 @@ public struct LockHolder: Codable, Sendable, Hashable, FetchableRecord, Persista
     public var hostname: String
     public var acquiredAt: Date
     public var expiresAt: Date
+    /// When the holder's process started, in clock ticks after boot (field 22 of /proc/PID/stat), and
+    /// the boot: a later process that reuses the pid differs in one of them. Nil where /proc is not
+    /// there, and in locks taken by a vmplan before these were recorded.
+    public var processStart: Int64?
+    public var bootID: String?
 
-    public init(holder: String, pid: Int32, hostname: String, acquiredAt: Date, expiresAt: Date) {
+    public init(holder: String, pid: Int32, hostname: String, acquiredAt: Date, expiresAt: Date,
+                processStart: Int64? = nil, bootID: String? = nil) {
         self.holder = holder
         self.pid = pid
         self.hostname = hostname
         self.acquiredAt = acquiredAt
         self.expiresAt = expiresAt
+        self.processStart = processStart
+        self.bootID = bootID
     }
 
     enum CodingKeys: String, CodingKey {
         case id, holder, pid, hostname
-        case acquiredAt = "acquired_at", expiresAt = "expires_at"
+        case acquiredAt = "acquired_at", expiresAt = "expires_at", processStart = "process_start", bootID = "boot_id"
     }
 }

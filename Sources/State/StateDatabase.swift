@@ -4,24 +4,68 @@ import GRDB
 /// The SQLite file where vmplan records what it applied (`.vmplan/state.db` by default).
 public final class StateDatabase: StateStore {
     public let path: String
+    /// Where the state came from; `notice` says it to people when that is worth knowing.
+    public let origin: Origin
     let queue: DatabaseQueue
 
-    /// Opens (creating the file and its directory if needed) and migrates the database.
-    public init(path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    /// What to do when there is no state at the path yet (no file, or an empty one).
+    public enum Absent: Sendable {
+        /// Create the file (and its directory): for runs that record what they change.
+        case create
+        /// Write nothing to disk and use an empty state in memory: for runs that only read, such as plan.
+        case useEmptyInMemory
+    }
+
+    public enum Origin: Sendable, Equatable {
+        /// A vmplan state file that was there.
+        case existing
+        /// There was no file; it was created.
+        case created
+        /// The file was empty (`found` says how); the schema was written into it.
+        case initialisedEmptyFile(found: String)
+        /// There was no file, or an empty one (`found`); nothing was written, the state is in memory.
+        case inMemory(found: String?)
+    }
+
+    /// Opens and migrates the state at `path`, after checking, without writing, that it is a vmplan
+    /// state this build can read: another program's file, a file that is not SQLite, or a state a
+    /// newer vmplan migrated is refused with `StateError`, unchanged.
+    public init(path: String, whenAbsent: Absent = .create) throws {
+        let contents = try StateFile.inspect(path, knownMigrations: Migrations.migrator.migrations)
+        switch (contents, whenAbsent) {
+        case (.vmplan, _): origin = .existing
+        case (.missing, .create): origin = .created
+        case (.empty(let found), .create): origin = .initialisedEmptyFile(found: found)
+        case (.missing, .useEmptyInMemory): origin = .inMemory(found: nil)
+        case (.empty(let found), .useEmptyInMemory): origin = .inMemory(found: found)
         }
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(5)
         do {
-            queue = try DatabaseQueue(path: path, configuration: configuration)
+            if case .inMemory = origin {
+                queue = try DatabaseQueue(configuration: configuration)
+            } else {
+                let directory = (path as NSString).deletingLastPathComponent
+                if origin == .created && !directory.isEmpty {
+                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                }
+                queue = try DatabaseQueue(path: path, configuration: configuration)
+            }
             try Migrations.migrator.migrate(queue)
         } catch {
             throw StateError.unreadable(path: path, reason: "\(error)")
         }
         self.path = path
+    }
+
+    /// Said on standard error when the state is not simply the file that was there or a new one.
+    public var notice: String? {
+        switch origin {
+        case .existing, .created, .inMemory(found: nil): nil
+        case .initialisedEmptyFile(let found): "note: state \(path) was empty (\(found)); it is now a new vmplan state database."
+        case .inMemory(let found?): "note: state \(path) is empty (\(found)); treating it as a new, empty state and writing nothing to it."
+        }
     }
 
     // MARK: Resources
@@ -118,24 +162,17 @@ public final class StateDatabase: StateStore {
 
     // MARK: Lock
 
-    /// A holder is gone when it ran on this machine and its process no longer exists.
+    /// A holder whose lock no longer binds (`LockHolder.isAlive`) is taken over.
     public func acquireLock(holder: String, ttl: TimeInterval) throws -> StateLock {
-        let pid = ProcessInfo.processInfo.processIdentifier
-        let hostname = ProcessInfo.processInfo.hostName
+        let taker = LockHolder.current(holder: holder, ttl: ttl)
         try queue.inTransaction(.immediate) { db in
-            if let current = try LockHolder.fetchOne(db) {
-                let now = Date()
-                let holderGone = current.hostname == hostname && kill(current.pid, 0) != 0 && errno == ESRCH
-                if current.expiresAt > now && !holderGone {
-                    throw StateError.locked(current, path: path)
-                }
+            if let current = try LockHolder.fetchOne(db), current.isAlive() {
+                throw StateError.locked(current, path: path)
             }
-            let now = Date()
-            try LockHolder(holder: holder, pid: pid, hostname: hostname, acquiredAt: now,
-                           expiresAt: now.addingTimeInterval(ttl)).save(db)
+            try taker.save(db)
             return .commit
         }
-        return StateLock { [self] in try releaseLock(pid: pid, hostname: hostname) }
+        return StateLock { [self] in try releaseLock(pid: taker.pid, hostname: taker.hostname) }
     }
 
     public func lockHolder() throws -> LockHolder? {

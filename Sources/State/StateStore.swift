@@ -76,15 +76,33 @@ public final class StateLock: Sendable {
 public enum StateError: Error, Sendable, CustomStringConvertible {
     case locked(LockHolder, path: String)
     case unreadable(path: String, reason: String)
+    /// The file is not an SQLite database; `found` says what it starts with ("starts with …").
+    case notSQLite(path: String, found: String)
+    /// An SQLite database another program made; `found` names its application id or tables.
+    case notVMPlan(path: String, found: String)
+    /// A vmplan state migrated by a newer vmplan: `migrations` are the ones this build does not know.
+    case newerVMPlan(path: String, migrations: [String])
 
     public var description: String {
         switch self {
         case .locked(let holder, let path):
-            let since = ISO8601DateFormatter().string(from: holder.acquiredAt)
-            return "state \(path) is locked by \(holder.holder) (pid \(holder.pid) on \(holder.hostname), since \(since)); "
+            return "state \(path) is locked by \(holder); "
                 + "wait for it to finish, or if that process is gone, run again after \(ISO8601DateFormatter().string(from: holder.expiresAt))"
         case .unreadable(let path, let reason):
             return "cannot open state database \(path): \(reason)"
+        case .notSQLite(let path, let found):
+            return "cannot open state database \(path): it is not an SQLite file (it \(found)). Nothing was changed. "
+                + Self.useAVMPlanState
+        case .notVMPlan(let path, let found):
+            return "cannot open state database \(path): it is \(found), not a vmplan state database. Nothing was changed. "
+                + Self.useAVMPlanState
+        case .newerVMPlan(let path, let migrations):
+            return "cannot open state database \(path): a newer vmplan wrote it (it records migration\(migrations.count == 1 ? "" : "s") "
+                + "\(migrations.map { "'\($0)'" }.joined(separator: ", ")), which this vmplan does not know). Nothing was changed. "
+                + "Use that vmplan version or a later one with this state."
         }
     }
+
+    private static let useAVMPlanState =
+        "Pass --state with the path of vmplan's state file, or of a file that does not exist yet to start a new state."
 }

@@ -34,8 +34,8 @@ struct ManifestOptions: ParsableArguments {
         try Self.loadManifest(at: path)
     }
 
-    func openState() throws -> StateDatabase {
-        try Self.openState(at: statePath)
+    func openState(whenAbsent: StateDatabase.Absent) throws -> StateDatabase {
+        try Self.openState(at: statePath, whenAbsent: whenAbsent)
     }
 
     static func loadManifest(at path: String) throws -> Manifest {
@@ -46,17 +46,22 @@ struct ManifestOptions: ParsableArguments {
         }
     }
 
-    static func openState(at path: String) throws -> StateDatabase {
+    /// Runs that only read (plan, inventory) pass `.useEmptyInMemory`: a state that does not exist yet
+    /// is planned against as empty, and neither the file nor its directory is created.
+    static func openState(at path: String, whenAbsent: StateDatabase.Absent) throws -> StateDatabase {
+        let database: StateDatabase
         do {
-            return try StateDatabase(path: path)
+            database = try StateDatabase(path: path, whenAbsent: whenAbsent)
         } catch {
-            throw VMPlanError(.state, "\(error)")
+            throw VMPlanError(.state, "error: \(error)", cause: error as? StateError)
         }
+        if let notice = database.notice { printError(notice) }
+        return database
     }
 
     /// A run over the manifests at `path` and the state at `state` (a saved plan names both).
-    func session(at path: String, state: String, connection: ConnectionOptions) throws -> Session {
-        Session(manifest: try Self.loadManifest(at: path), store: try Self.openState(at: state),
+    func session(at path: String, state: String, whenAbsent: StateDatabase.Absent, connection: ConnectionOptions) throws -> Session {
+        Session(manifest: try Self.loadManifest(at: path), store: try Self.openState(at: state, whenAbsent: whenAbsent),
                 manifestsPath: absolutePath(path), statePath: absolutePath(state), actor: currentActor,
                 connect: connection.connector)
     }

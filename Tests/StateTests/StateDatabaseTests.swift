@@ -83,6 +83,39 @@ struct StateDatabaseTests {
         try lock.release()
     }
 
+    @Test func aLockWhosePidWasReusedIsTakenOver() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = try StateDatabase(path: path)
+        let host = ProcessInfo.processInfo.hostName
+        let started = try #require(ProcessStart.ticks(of: getpid()))
+        let boot = try #require(ProcessStart.bootID)
+        // This process's pid, but the holder started at another time: a process that died and whose pid was reused.
+        try TestSQL.execute(path, """
+            INSERT INTO lock (id, holder, pid, hostname, acquired_at, expires_at, process_start, boot_id)
+            VALUES (1, 'crashed apply', \(getpid()), '\(host)', '2026-01-01 00:00:00.000', '2999-01-01 00:00:00.000', \(started + 1), '\(boot)')
+            """)
+        #expect(try database.lockHolder()?.isAlive() == false)
+        let lock = try database.acquireLock(holder: "next apply")
+        #expect(try database.lockHolder()?.holder == "next apply")
+        try lock.release()
+
+        // The same pid and start time, in an earlier boot of this machine.
+        try TestSQL.execute(path, """
+            INSERT INTO lock (id, holder, pid, hostname, acquired_at, expires_at, process_start, boot_id)
+            VALUES (1, 'before the reboot', \(getpid()), '\(host)', '2026-01-01 00:00:00.000', '2999-01-01 00:00:00.000', \(started), 'an-earlier-boot')
+            """)
+        #expect(try database.lockHolder()?.isAlive() == false)
+        try database.acquireLock(holder: "after the reboot").release()
+
+        // The process that took it, still running: held.
+        try TestSQL.execute(path, """
+            INSERT INTO lock (id, holder, pid, hostname, acquired_at, expires_at, process_start, boot_id)
+            VALUES (1, 'running apply', \(getpid()), '\(host)', '2026-01-01 00:00:00.000', '2999-01-01 00:00:00.000', \(started), '\(boot)')
+            """)
+        #expect(try database.lockHolder()?.isAlive() == true)
+        #expect(throws: StateError.self) { try database.acquireLock(holder: "me") }
+    }
+
     @Test func anExpiredLockIsTakenOverButALiveOneOnAnotherHostIsNot() throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         let database = try StateDatabase(path: path)

@@ -46,8 +46,9 @@ struct Apply: AsyncParsableCommand {
         }
         let (json, unmanagedShown) = (output.json, output.unmanagedShown)
         let applied = try await reportingFailures {
-            let session = try manifests.session(at: saved?.report.manifests ?? manifests.path, state: saved?.report.state ?? manifests.statePath,
-                                               connection: connection)
+            let session = try manifests.session(at: saved?.report.manifests ?? manifests.path,
+                                                state: saved?.report.state ?? manifests.statePath, whenAbsent: .create,
+                                                connection: connection)
             return try await session.apply(scope.planOptions, saved: saved, shutdownTimeout: .milliseconds(Int(shutdownTimeout * 1000))) { planned in
                 if !json {
                     if let notice = PlanText.interrupted(planned.interrupted) { print(notice + "\n") }

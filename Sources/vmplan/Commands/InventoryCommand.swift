@@ -56,8 +56,7 @@ struct InventoryCommand: AsyncParsableCommand {
                         + DidYouMean.hint(for: host, among: known))
                 }
             }
-            let recorded = FileManager.default.fileExists(atPath: manifests.statePath)
-                ? Set(try Reconciliation.recordedMediatedDevices(in: manifests.openState()).map(\.uuid)) : []
+            let recorded = Set(try Reconciliation.recordedMediatedDevices(in: manifests.openState(whenAbsent: .useEmptyInMemory)).map(\.uuid))
             var reports: [HostReport] = []
             for host in hosts {
                 do {

@@ -27,7 +27,8 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         let planned = try await reportingFailures {
-            let planned = try await manifests.session(at: manifests.path, state: manifests.statePath, connection: connection).plan(scope.planOptions)
+            let planned = try await manifests.session(at: manifests.path, state: manifests.statePath, whenAbsent: .useEmptyInMemory,
+                                                      connection: connection).plan(scope.planOptions)
             if let out {
                 do {
                     try planned.report.json().write(toFile: out, atomically: true, encoding: .utf8)
@@ -40,7 +41,7 @@ struct PlanCommand: AsyncParsableCommand {
         if output.json {
             print(try planned.report.json())
         } else {
-            if let notice = PlanText.interrupted(planned.interrupted) { print(notice + "\n") }
+            if let notice = PlanText.interrupted(planned.interrupted, runningApply: planned.runningApply) { print(notice + "\n") }
             print(PlanText.render(planned.plan, unmanagedShown: output.unmanagedShown))
             if let out {
                 print("\nSaved the plan to \(out). Apply exactly this plan with:\n  vmplan apply \(out)")

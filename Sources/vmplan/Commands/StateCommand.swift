@@ -21,7 +21,7 @@ struct StateCommand: AsyncParsableCommand {
                 guard FileManager.default.fileExists(atPath: manifests.statePath) else {
                     throw VMPlanError(.state, "no state database at \(manifests.statePath): nothing has been applied from \(manifests.path) yet (or pass --state FILE)")
                 }
-                return try manifests.openState().resources()
+                return try manifests.openState(whenAbsent: .useEmptyInMemory).resources()
             }
             guard !records.isEmpty else {
                 print("No resources recorded in \(manifests.statePath).")
