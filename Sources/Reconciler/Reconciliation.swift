@@ -34,7 +34,9 @@ public struct Snapshot: Sendable {
     /// Plans every kind; the problems of VMs, devices and storage are reported together.
     public func plan(_ options: PlanOptions = PlanOptions()) throws(PlanError) -> Plan {
         let storagePlan = Result { () throws(PlanError) in
-            try StoragePlanner.plan(storage, vms: desired, recordedVMs: Set(recorded.keys), domains: live)
+            var storage = storage
+            storage.interruptedCreates = interruptedCreates
+            return try StoragePlanner.plan(storage, vms: desired, recordedVMs: Set(recorded.keys), domains: live)
         }
         let vmPlan = Result { () throws(PlanError) in
             try Planner.plan(desired: desired, recorded: recorded, live: live, rules: rules, options: options,
@@ -109,12 +111,9 @@ public enum Reconciliation {
         try checkDistinct(manifest.hosts, drivers: drivers)
         let recordedDevices = try recordedMediatedDevices(in: store)
         let devices = try await deviceViews(manifest: manifest, drivers: drivers, recordedDevices: recordedDevices)
-        var storage = try await observeStorage(of: manifest, store: store, drivers: drivers)
-        storage.interruptedCreates = try interruptedCreates(in: store)
-        var snapshot = Snapshot(desired: manifest.virtualMachines, recorded: recorded, live: live, drivers: drivers, rules: rules,
-                                devices: devices, recordedDevices: recordedDevices, storage: storage)
-        snapshot.interruptedCreates = storage.interruptedCreates
-        return snapshot
+        let storage = try await observeStorage(of: manifest, store: store, drivers: drivers)
+        return Snapshot(desired: manifest.virtualMachines, recorded: recorded, live: live, drivers: drivers, rules: rules,
+                        devices: devices, recordedDevices: recordedDevices, storage: storage)
     }
 
     /// Two Host documents that reach one hypervisor (two spellings of a URI, an address and a
@@ -154,9 +153,9 @@ public enum Reconciliation {
         return views
     }
 
-    /// What an apply journaled as being created and never settled: it may exist without a record.
-    static func interruptedCreates(in store: any StateStore) throws -> Set<ResourceAddress> {
-        Set(try store.pendingJournal().compactMap { entry in
+    /// What an interrupted apply journaled as being created and never settled: it may exist without a record.
+    public static func creates(in interrupted: [JournalEntry]) -> Set<ResourceAddress> {
+        Set(interrupted.compactMap { entry in
             guard entry.action == Action.create.rawValue, let kind = ResourceKind(rawValue: entry.kind) else { return nil }
             return ResourceAddress(kind, entry.name, host: entry.host)
         })

@@ -122,9 +122,10 @@ public struct Session: Sendable {
         let holder = kind == "apply" ? nil : try store.lockHolder().flatMap { $0.isAlive() ? $0 : nil }
         let runningApply = holder.map { Planned.RunningApply(holder: $0, inProgress: pending) }
         let interrupted = runningApply == nil ? pending : []
-        let snapshot: Snapshot
+        var snapshot: Snapshot
         do {
             snapshot = try await Reconciliation.snapshot(of: manifest, store: store, connect: connect)
+            snapshot.interruptedCreates = Reconciliation.creates(in: interrupted)
         } catch let error as HostUnreachable {
             throw VMPlanError(.unreachable, "\(error)", cause: error)
         } catch let error as PlanError {

@@ -145,4 +145,56 @@ struct ApplierOrderTests {
         #expect(try database.ownedStorage().isEmpty)
         #expect(try database.resources().isEmpty)
     }
+
+    /// A real SQLite state whose `journalDone` fails from the `failAt`-th call on, as a full disk would.
+    final class FailingStore: StateStore, @unchecked Sendable {
+        let base: StateDatabase
+        let failAt: Int
+        private var done = 0
+
+        init(_ base: StateDatabase, failAt: Int) {
+            self.base = base
+            self.failAt = failAt
+        }
+
+        func resources(kind: String?) throws -> [ResourceRecord] { try base.resources(kind: kind) }
+        func beginRun(_ kind: RunKind, actor: String, commitID: String?) throws -> Int64 { try base.beginRun(kind, actor: actor, commitID: commitID) }
+        func finishRun(_ id: Int64, result: RunResult, summary: String) throws { try base.finishRun(id, result: result, summary: summary) }
+        func runs(limit: Int) throws -> [RunRecord] { try base.runs(limit: limit) }
+        func journalBegin(_ entry: JournalEntry) throws -> Int64 { try base.journalBegin(entry) }
+        func journalDone(_ id: Int64, update: RecordUpdate, ownership: OwnershipUpdate) throws {
+            done += 1
+            if done >= failAt { throw CocoaError(.fileWriteOutOfSpace) }
+            try base.journalDone(id, update: update, ownership: ownership)
+        }
+        func journalFailed(_ id: Int64, error: String) throws { try base.journalFailed(id, error: error) }
+        func pendingJournal() throws -> [JournalEntry] { try base.pendingJournal() }
+        func journal(runID: Int64) throws -> [JournalEntry] { try base.journal(runID: runID) }
+        func resolvePending(_ ids: [Int64], note: String) throws { try base.resolvePending(ids, note: note) }
+        func acquireLock(holder: String, ttl: TimeInterval) throws -> StateLock { try base.acquireLock(holder: holder, ttl: ttl) }
+        func lockHolder() throws -> LockHolder? { try base.lockHolder() }
+        func ownedStorage() throws -> [OwnedStorage] { try base.ownedStorage() }
+    }
+
+    @Test func theApplyStopsAtTheFirstStateWriteThatFailsAfterAHostChange() async throws {
+        let (database, directory) = try database()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let host = RecordingHost()
+        let store = FailingStore(database, failAt: 1)
+        let applier = Applier(drivers: ["kvm-01": host], store: store, shutdownTimeout: .seconds(1))
+        let plan = Plan(changes: ["a", "b", "c"].map { name in
+            ResourceChange(ResourceAddress(.virtualMachine, name, host: "kvm-01"), action: .create, reason: .new,
+                           effect: .vm([.define(P.vm(name))]), after: .virtualMachine(P.vm(name)))
+        })
+        let run = try database.beginRun(.apply, actor: "test")
+        await #expect {
+            _ = try await applier.apply(plan, runID: run) { _ in }
+        } throws: { error in
+            guard let error = error as? VMPlanError else { return false }
+            return error.code == .state && error.message.contains("a on kvm-01 was changed, but the state could not record it")
+        }
+        #expect(host.calls == ["define a"], "nothing more reaches a host once the state cannot follow")
+        // The intent stays pending: the next run finds the change from it.
+        #expect(try database.pendingJournal().map(\.name) == ["a"])
+    }
 }
