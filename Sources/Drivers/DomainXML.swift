@@ -2,16 +2,18 @@ import Spec
 
 /// The domain XML vmplan writes for a VirtualMachine, per hypervisor flavour.
 public enum DomainXML {
-    public static func make(for spec: VirtualMachineSpec, flavour: HypervisorKind, capabilities: HostCapabilities, uuid: String? = nil) throws -> String {
+    /// - Parameter owner: the id of the state the marker names.
+    public static func make(for spec: VirtualMachineSpec, flavour: HypervisorKind, capabilities: HostCapabilities, uuid: String? = nil,
+                            owner: String? = nil) throws -> String {
         switch flavour {
-        case .kvm: try kvm(for: spec, capabilities: capabilities, uuid: uuid)
-        case .xen: try xen(for: spec, capabilities: capabilities, uuid: uuid)
+        case .kvm: try kvm(for: spec, capabilities: capabilities, uuid: uuid, owner: owner)
+        case .xen: try xen(for: spec, capabilities: capabilities, uuid: uuid, owner: owner)
         }
     }
 
     /// QEMU/KVM: `type='kvm'` where the host offers it, TCG otherwise.
-    public static func kvm(for spec: VirtualMachineSpec, capabilities: HostCapabilities, uuid: String? = nil) throws -> String {
-        var xml = try openDomain(type: capabilities.preferredDomainType, spec: spec, uuid: uuid)
+    public static func kvm(for spec: VirtualMachineSpec, capabilities: HostCapabilities, uuid: String? = nil, owner: String? = nil) throws -> String {
+        var xml = try openDomain(type: capabilities.preferredDomainType, spec: spec, uuid: uuid, owner: owner)
         xml.open("os", spec.firmware == .uefi ? [("firmware", "efi")] : [])
         xml.element("type", [("arch", capabilities.arch)] + (spec.machine.map { [("machine", $0.rawValue)] } ?? []), text: "hvm")
         // libvirt refuses <os><boot> together with per-disk boot orders.
@@ -36,7 +38,7 @@ public enum DomainXML {
     }
 
     /// libxl: PV and PVH guests start a kernel (or a bootloader), HVM guests get hvmloader.
-    public static func xen(for spec: VirtualMachineSpec, capabilities: HostCapabilities, uuid: String? = nil) throws -> String {
+    public static func xen(for spec: VirtualMachineSpec, capabilities: HostCapabilities, uuid: String? = nil, owner: String? = nil) throws -> String {
         guard spec.firmware == .bios, spec.vgpus.isEmpty else {
             throw DriverError(.invalidInput, "Xen guests take neither firmware: uefi nor vgpus")
         }
@@ -44,7 +46,7 @@ public enum DomainXML {
         for path in [boot.kernel, boot.initrd, boot.bootloader].compactMap({ $0 }) where !BootSpec.isSafeHostPath(path) {
             throw DriverError(.invalidInput, "'\(path)' is not a safe absolute path for boot")
         }
-        var xml = try openDomain(type: "xen", spec: spec, uuid: uuid)
+        var xml = try openDomain(type: "xen", spec: spec, uuid: uuid, owner: owner)
         if let bootloader = boot.bootloader { xml.element("bootloader", text: bootloader) }
         xml.open("os")
         switch boot.type {
@@ -86,7 +88,7 @@ public enum DomainXML {
 
     /// What every flavour writes first: identity, vmplan's marker, memory and vCPUs.
     /// - Parameter uuid: the existing domain's UUID when redefining it; nil lets libvirt choose one.
-    private static func openDomain(type: String, spec: VirtualMachineSpec, uuid: String?) throws -> XMLWriter {
+    private static func openDomain(type: String, spec: VirtualMachineSpec, uuid: String?, owner: String?) throws -> XMLWriter {
         guard ResourceName.isValid(spec.name) else {
             throw DriverError(.invalidInput, "'\(spec.name)' is not a valid domain name: \(ResourceName.rule)")
         }
@@ -95,7 +97,7 @@ public enum DomainXML {
         xml.element("name", text: spec.name)
         if let uuid { xml.element("uuid", text: uuid) }
         if let description = spec.description { xml.element("description", text: description) }
-        writeMarker(into: &xml, spec: spec)
+        writeMarker(into: &xml, spec: spec, owner: owner)
         xml.element("memory", [("unit", "KiB")], text: String(spec.effectiveMaxMemory.kibibytes))
         xml.element("currentMemory", [("unit", "KiB")], text: String(spec.memory.kibibytes))
         xml.element("vcpu", [("placement", "static"), ("current", String(spec.vcpus))], text: String(spec.effectiveMaxVcpus))
@@ -109,11 +111,11 @@ public enum DomainXML {
         xml.element("on_crash", text: "destroy")
     }
 
-    private static func writeMarker(into xml: inout XMLWriter, spec: VirtualMachineSpec) {
+    private static func writeMarker(into xml: inout XMLWriter, spec: VirtualMachineSpec, owner: String?) {
         xml.open("metadata")
         xml.open("vmplan:resource", [
             ("xmlns:vmplan", OwnershipMarker.namespace), ("name", spec.name), ("hash", spec.specHash),
-        ])
+        ] + (owner.map { [("state", $0)] } ?? []))
         for (key, value) in spec.labels.sorted(by: { $0.key < $1.key }) {
             xml.element("vmplan:label", [("key", key)], text: value)
         }

@@ -71,7 +71,7 @@ struct DomainXMLReader {
         mutating func start(_ path: [String], _ attributes: [String: String]) {
             let name = path.last ?? ""
             if name == Self.markerResource, path.count == 3, let resource = attributes["name"] {
-                result.owner = OwnershipMarker(resource: resource, specHash: attributes["hash"] ?? "")
+                result.owner = OwnershipMarker(resource: resource, specHash: attributes["hash"] ?? "", state: attributes["state"])
                 inMarker = true
                 return
             } else if name == Self.markerLabel, inMarker {

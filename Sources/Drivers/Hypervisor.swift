@@ -8,10 +8,13 @@ public struct OwnershipMarker: Sendable, Hashable, Codable {
     public var resource: String
     /// `VirtualMachineSpec.specHash` of the spec last applied to the domain.
     public var specHash: String
+    /// The id of the state that owns the domain; nil in markers written before states had ids.
+    public var state: String?
 
-    public init(resource: String, specHash: String) {
+    public init(resource: String, specHash: String, state: String? = nil) {
         self.resource = resource
         self.specHash = specHash
+        self.state = state
     }
 }
 
@@ -92,12 +95,13 @@ public protocol Hypervisor: StorageHost {
     /// Every domain on the host, managed or not, with its persistent definition.
     func observe() async throws -> [ObservedDomain]
 
-    /// Defines a new domain for `spec` (not started).
-    func define(_ spec: VirtualMachineSpec) async throws
+    /// Defines a new domain for `spec` (not started), its marker naming the state `owner`.
+    func define(_ spec: VirtualMachineSpec, owner: String) async throws
 
-    /// Redefines a managed domain's persistent config from `spec`; when it is running, also
-    /// applies vCPU and memory changes live where they fit within the running maxima.
-    func update(_ spec: VirtualMachineSpec, progress: ProgressHandler?) async throws
+    /// Redefines a managed domain's persistent config from `spec` (its marker naming `owner`);
+    /// when it is running, also applies vCPU and memory changes live where they fit within the
+    /// running maxima.
+    func update(_ spec: VirtualMachineSpec, owner: String, progress: ProgressHandler?) async throws
 
     func start(_ name: String) async throws
 

@@ -83,8 +83,8 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
         )
     }
 
-    public func define(_ spec: VirtualMachineSpec) async throws {
-        let xml = try DomainXML.make(for: spec, flavour: flavour, capabilities: capabilities)
+    public func define(_ spec: VirtualMachineSpec, owner: String) async throws {
+        let xml = try DomainXML.make(for: spec, flavour: flavour, capabilities: capabilities, owner: owner)
         logger.trace("defining domain", metadata: ["xml": "\(xml)"])
         try await blocking { [connection] in
             if let existing = try? connection.domain(named: spec.name) {
@@ -94,13 +94,13 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
         }
     }
 
-    public func update(_ spec: VirtualMachineSpec, progress: ProgressHandler?) async throws {
+    public func update(_ spec: VirtualMachineSpec, owner: String, progress: ProgressHandler?) async throws {
         try await blocking { [connection, capabilities, flavour] in
             let domain = try connection.domain(named: spec.name)
             _ = try Self.owned(domain, on: connection)
             if domain.id != nil { try Self.hotplugDisks(domain, desired: spec, progress: progress) }
             let kept = try UnmanagedDevices.extract(from: domain.xml(inactive: true))
-            let xml = try DomainXML.make(for: spec, flavour: flavour, capabilities: capabilities, uuid: domain.uuid)
+            let xml = try DomainXML.make(for: spec, flavour: flavour, capabilities: capabilities, uuid: domain.uuid, owner: owner)
             _ = try connection.define(xml: try UnmanagedDevices.keeping(kept, in: xml))
             guard domain.id != nil else { return }
             // The persistent config now holds the new spec; bring the running domain along

@@ -42,12 +42,15 @@ public struct Applier: Sendable {
     /// How long a graceful stop may take; whether it may then be forced is each VM's `lifecycle.forceStop`.
     public var shutdownTimeout: Duration
     public var commitID: String?
+    /// The id of the state applying: every domain it defines carries it in its marker.
+    public var owner: String
 
-    public init(drivers: [String: any Hypervisor], store: any StateStore, shutdownTimeout: Duration, commitID: String? = nil) {
+    public init(drivers: [String: any Hypervisor], store: any StateStore, shutdownTimeout: Duration, commitID: String? = nil) throws {
         self.drivers = drivers
         self.store = store
         self.shutdownTimeout = shutdownTimeout
         self.commitID = commitID
+        self.owner = try store.stateID()
     }
 
     /// Applies every change of `plan`. A failed change is recorded and the others go on, except
@@ -151,9 +154,9 @@ public struct Applier: Sendable {
         let name = change.name
         switch step {
         case .define(let spec):
-            try await driver(for: change.host).define(spec)
+            try await driver(for: change.host).define(spec, owner: owner)
         case .redefine(let spec):
-            try await driver(for: change.host).update(spec, progress: progress)
+            try await driver(for: change.host).update(spec, owner: owner, progress: progress)
         case .start:
             progress("starting")
             try await driver(for: change.host).start(name)

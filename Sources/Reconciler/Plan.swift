@@ -6,11 +6,14 @@ public struct UnmanagedDomain: Sendable, Hashable {
     public var host: String
     public var name: String
     public var isRunning: Bool
+    /// For a domain with vmplan's marker: the state its marker names (nil: a marker from before state ids).
+    public var ownerState: String?
 
-    public init(host: String, name: String, isRunning: Bool) {
+    public init(host: String, name: String, isRunning: Bool, ownerState: String? = nil) {
         self.host = host
         self.name = name
         self.isRunning = isRunning
+        self.ownerState = ownerState
     }
 }
 

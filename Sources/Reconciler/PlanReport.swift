@@ -83,6 +83,15 @@ public struct PlanReport: Codable, Sendable {
         public var host: String
         public var name: String
         public var running: Bool
+        /// For an orphaned domain: the state its marker names, when it names one.
+        public var state: String?
+
+        init(_ domain: UnmanagedDomain) {
+            host = domain.host
+            name = domain.name
+            running = domain.isRunning
+            state = domain.ownerState
+        }
     }
 
     public struct ApplyResult: Codable, Sendable, Hashable {
@@ -119,8 +128,8 @@ public struct PlanReport: Codable, Sendable {
         self.options = options
         self.summary = Summary(add: plan.toAdd, change: plan.toChange, destroy: plan.toDestroy)
         self.changes = plan.changes.filter(ChangeReport.reports).map(ChangeReport.init)
-        self.unmanaged = plan.unmanaged.map { UnmanagedDomainReport(host: $0.host, name: $0.name, running: $0.isRunning) }
-        self.orphaned = plan.orphans.map { UnmanagedDomainReport(host: $0.host, name: $0.name, running: $0.isRunning) }
+        self.unmanaged = plan.unmanaged.map(UnmanagedDomainReport.init)
+        self.orphaned = plan.orphans.map(UnmanagedDomainReport.init)
         self.warnings = plan.warnings.map { $0.rendered(as: "warning") }
         self.inputs = inputs
     }

@@ -23,19 +23,30 @@ public struct PlanOptions: Sendable, Hashable, Codable {
     public var targets: Set<String>
     /// These VMs are deleted and created again even if nothing changed.
     public var replace: Set<String>
+    /// These VMs are taken over from the vmplan state whose marker their domains carry.
+    public var adopt: Set<String>
 
-    public init(targets: Set<String> = [], replace: Set<String> = []) {
+    public init(targets: Set<String> = [], replace: Set<String> = [], adopt: Set<String> = []) {
         self.targets = targets
         self.replace = replace
+        self.adopt = adopt
     }
 
-    enum CodingKeys: String, CodingKey { case targets, replace }
+    enum CodingKeys: String, CodingKey { case targets, replace, adopt }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        targets = try container.decode(Set<String>.self, forKey: .targets)
+        replace = try container.decode(Set<String>.self, forKey: .replace)
+        adopt = try container.decodeIfPresent(Set<String>.self, forKey: .adopt) ?? []
+    }
 
     // Sorted, so that the same plan is the same text.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(targets.sorted(), forKey: .targets)
         try container.encode(replace.sorted(), forKey: .replace)
+        try container.encode(adopt.sorted(), forKey: .adopt)
     }
 }
 
@@ -46,6 +57,8 @@ public enum Planner {
     ///   - recorded: the state database's VMs, by name.
     ///   - live: every domain on every observed host, by Host name.
     ///   - rules: each host's capability table, by Host name (KVM's when missing).
+    ///   - stateID: this state's id; domains whose marker names another are another state's.
+    ///     nil takes every marked domain for this state's (unit tests of other rules).
     public static func plan(
         desired: [Located<VirtualMachineSpec>],
         recorded: [String: RecordedVM],
@@ -54,7 +67,8 @@ public enum Planner {
         options: PlanOptions = PlanOptions(),
         devices: [String: HostDeviceView] = [:],
         recordedDevices: [RecordedDevice] = [],
-        interruptedCreates: Set<ResourceAddress> = []
+        interruptedCreates: Set<ResourceAddress> = [],
+        stateID: String? = nil
     ) throws(PlanError) -> Plan {
         var problems: [Diagnostic] = []
         var changes: [ResourceChange] = []
@@ -65,26 +79,34 @@ public enum Planner {
             problems.append(Diagnostic("no VirtualMachine named '\(name)' in the manifests or the state; "
                 + "--target and --replace take VirtualMachine names\(DidYouMean.hint(for: name, among: known.sorted()))", at: nil))
         }
+        for name in options.adopt.sorted() where !desired.contains(where: { $0.value.name == name }) {
+            problems.append(Diagnostic("no VirtualMachine named '\(name)' in the manifests; --adopt takes the name of a VirtualMachine "
+                + "the manifests declare\(DidYouMean.hint(for: name, among: desired.map(\.value.name).sorted()))", at: nil))
+        }
         func inScope(_ name: String) -> Bool { options.targets.isEmpty || options.targets.contains(name) }
 
-        // Managed domains by resource name, and unmanaged ones by (host, name).
+        // This state's domains by resource name, other states' by name, and unmarked ones by (host, name).
         var managed: [String: ObservedDomain] = [:]
+        var otherStates: [String: ObservedDomain] = [:]
         var foreign: Set<HostDomain> = []
         for (host, domains) in live {
             for domain in domains {
-                if let owner = domain.owner, owner.resource == domain.name {
-                    managed[domain.name] = domain
-                } else {
+                guard let owner = domain.owner, owner.resource == domain.name else {
                     foreign.insert(HostDomain(host: host, name: domain.name))
                     unmanaged.append(UnmanagedDomain(host: host, name: domain.name, isRunning: domain.isRunning))
+                    continue
                 }
+                // A marker from before states had ids is this state's only if this state recorded the VM.
+                let ours = stateID == nil || owner.state == stateID || (owner.state == nil && recorded[domain.name] != nil)
+                if ours { managed[domain.name] = domain } else { otherStates[domain.name] = domain }
             }
         }
 
         let desiredNames = Set(desired.map(\.value.name))
         // Marked as vmplan's, but neither in the manifests nor in this state: reported, left alone.
-        let orphans = managed.values.filter { !desiredNames.contains($0.name) && recorded[$0.name] == nil }
-            .map { UnmanagedDomain(host: $0.spec.host, name: $0.name, isRunning: $0.isRunning) }
+        let orphans = (Array(managed.values) + Array(otherStates.values))
+            .filter { !desiredNames.contains($0.name) && recorded[$0.name] == nil }
+            .map { UnmanagedDomain(host: $0.spec.host, name: $0.name, isRunning: $0.isRunning, ownerState: $0.owner?.state) }
             .sorted { ($0.host, $0.name) < ($1.host, $1.name) }
         // GPUs and vGPUs: selectors become pinned addresses, and every VM of a host is checked together.
         var desired = desired
@@ -104,6 +126,18 @@ public enum Planner {
             let spec = located.value
             guard live[spec.host] != nil else {
                 problems.append(Diagnostic("host '\(spec.host)' of VirtualMachine '\(spec.name)' was not observed", at: located.location))
+                continue
+            }
+            if let other = otherStates[spec.name], other.spec.host == spec.host {
+                guard options.adopt.contains(spec.name) else {
+                    problems.append(Diagnostic(
+                        "VirtualMachine '\(spec.name)': the domain on host '\(spec.host)' belongs to \(Self.describe(state: other.owner?.state)); "
+                            + "vmplan never takes over another state's domain. To move it to this state, apply with --adopt \(spec.name) "
+                            + "and remove it from the other state's manifests (that state then only forgets it)", at: located.location))
+                    continue
+                }
+                changes.append(takenOver(change(for: spec, record: recorded[spec.name], observed: other, rules: rules[spec.host] ?? .kvm,
+                                                forceReplace: options.replace.contains(spec.name)), from: other.owner?.state))
                 continue
             }
             if foreign.contains(HostDomain(host: spec.host, name: spec.name)), recorded[spec.name] != nil, managed[spec.name] == nil {
@@ -150,6 +184,13 @@ public enum Planner {
                 continue
             }
             let address = ResourceAddress(.virtualMachine, name, host: host)
+            if observed == nil, let other = otherStates[name], other.spec.host == host {
+                changes.append(ResourceChange(address, action: .forget, reason: .removedFromManifests, effect: .recordOnly,
+                                              notes: ["removed from the manifests; the domain '\(name)' on \(host) now belongs to "
+                                                  + "\(Self.describe(state: other.owner?.state)) (handed over): only this state's record is dropped"],
+                                              before: .virtualMachine(record.spec), previousHost: host))
+                continue
+            }
             if observed == nil, foreign.contains(HostDomain(host: host, name: name)) {
                 // Unmarked by hand: no longer provably vmplan's, so it is never deleted.
                 changes.append(ResourceChange(address, action: .forget, reason: .removedFromManifests, effect: .recordOnly,
@@ -170,6 +211,33 @@ public enum Planner {
         changes.sort { ($0.host, $0.name) < ($1.host, $1.name) }
         unmanaged.sort { ($0.host, $0.name) < ($1.host, $1.name) }
         return Plan(changes: changes + deviceChanges, unmanaged: unmanaged, orphans: orphans, warnings: warnings)
+    }
+
+    /// `state 3f2c…`, or what a marker without a state id means.
+    static func describe(state: String?) -> String {
+        state.map { "vmplan state \($0)" } ?? "a vmplan state of unknown id (its marker was written by a vmplan before state ids; "
+            + "this state did not record it)"
+    }
+
+    /// A change to another state's domain, made this state's by `--adopt`: whatever else it does,
+    /// it rewrites the domain's marker to name this state.
+    private static func takenOver(_ change: ResourceChange, from state: String?) -> ResourceChange {
+        var change = change
+        guard let desired = change.desiredVM else { return change }
+        change.notes.append("taken over from \(describe(state: state)) with --adopt: its marker now names this state")
+        if change.action == .noop || change.action == .adopt {
+            change.action = .adopt
+            change.reason = .takenOver
+        }
+        switch change.effect {
+        case .vm(let steps) where steps.contains(where: { if case .define = $0 { true } else if case .redefine = $0 { true } else { false } }):
+            break
+        case .vm(let steps):
+            change.effect = .vm([.redefine(desired)] + steps)
+        default:
+            change.effect = .vm([.redefine(desired)])
+        }
+        return change
     }
 
     /// The steps that bring a VM from how it is observed to `desired`.

@@ -16,6 +16,8 @@ public struct Snapshot: Sendable {
     public var storage: StorageSnapshot
     /// Creations an interrupted apply journaled but never recorded (pools, volumes, mdevs).
     public var interruptedCreates: Set<ResourceAddress> = []
+    /// This state's id: domains whose marker names another state are not this state's.
+    public var stateID: String?
 
     public init(desired: [Located<VirtualMachineSpec>], recorded: [String: RecordedVM], live: [String: [ObservedDomain]],
                 drivers: [String: any Hypervisor], rules: [String: ChangeRules],
@@ -40,7 +42,7 @@ public struct Snapshot: Sendable {
         }
         let vmPlan = Result { () throws(PlanError) in
             try Planner.plan(desired: desired, recorded: recorded, live: live, rules: rules, options: options,
-                             devices: devices, recordedDevices: recordedDevices, interruptedCreates: interruptedCreates)
+                             devices: devices, recordedDevices: recordedDevices, interruptedCreates: interruptedCreates, stateID: stateID)
         }
         switch (vmPlan, storagePlan) {
         case (.success(let plan), .success(let storageChanges)):
@@ -112,8 +114,10 @@ public enum Reconciliation {
         let recordedDevices = try recordedMediatedDevices(in: store)
         let devices = try await deviceViews(manifest: manifest, drivers: drivers, recordedDevices: recordedDevices)
         let storage = try await observeStorage(of: manifest, store: store, drivers: drivers)
-        return Snapshot(desired: manifest.virtualMachines, recorded: recorded, live: live, drivers: drivers, rules: rules,
-                        devices: devices, recordedDevices: recordedDevices, storage: storage)
+        var snapshot = Snapshot(desired: manifest.virtualMachines, recorded: recorded, live: live, drivers: drivers, rules: rules,
+                                devices: devices, recordedDevices: recordedDevices, storage: storage)
+        snapshot.stateID = try store.stateID()
+        return snapshot
     }
 
     /// Two Host documents that reach one hypervisor (two spellings of a URI, an address and a

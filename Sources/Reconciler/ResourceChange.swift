@@ -96,6 +96,8 @@ public enum ChangeReason: String, Sendable, Codable, Hashable {
     case unused
     /// vmplan's by its marker, but not in this state's record.
     case unrecorded
+    /// Another state's domain, taken over with `--adopt`.
+    case takenOver = "taken-over"
     /// Created by an apply that stopped before recording it: its journal entry is still pending.
     case interruptedCreate = "interrupted-create"
     /// The host matches; only the record is behind (a field the host does not show, a pending restart).

@@ -103,7 +103,7 @@ public struct Session: Sendable {
                 try store.finishRun(runID, result: .refused, summary: "cancelled at the prompt")
                 return .cancelled
             }
-            let applier = Applier(drivers: planned.drivers, store: store, shutdownTimeout: shutdownTimeout, commitID: commitID)
+            let applier = try Applier(drivers: planned.drivers, store: store, shutdownTimeout: shutdownTimeout, commitID: commitID)
             let outcome = try await applier.apply(plan, runID: runID, events: events)
             planned.report.result = PlanReport.ApplyResult(outcome)
             if outcome.succeeded {

@@ -17,7 +17,10 @@ public enum PlanText {
         if !plan.orphans.isEmpty {
             lines.append("Domains with vmplan's marker that no manifest names and this state did not record (left alone; "
                 + "another state's, or left behind by one):")
-            lines += plan.orphans.map { "    \($0.host): \($0.name.terminalSafe) (\($0.isRunning ? "running" : "shut off"))" }
+            lines += plan.orphans.map { orphan in
+                "    \(orphan.host): \(orphan.name.terminalSafe) (\(orphan.isRunning ? "running" : "shut off")"
+                    + (orphan.ownerState.map { ", state \($0.terminalSafe)" } ?? "") + ")"
+            }
             lines.append("")
         }
         if !plan.warnings.isEmpty {

@@ -82,6 +82,18 @@ enum Migrations {
                 ALTER TABLE lock ADD COLUMN boot_id TEXT;
                 """)
         }
+        migrator.registerMigration("v6: state identity") { db in
+            // Each state names itself; the ownership marker of every domain it creates carries that
+            // name, so that no other state takes the domain for its own.
+            try db.execute(sql: """
+                CREATE TABLE identity (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    state_id TEXT NOT NULL
+                );
+                INSERT INTO identity (id, state_id) VALUES (1, lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-' || hex(randomblob(2))
+                    || '-' || hex(randomblob(2)) || '-' || hex(randomblob(6))));
+                """)
+        }
         return migrator
     }
 }

@@ -68,6 +68,17 @@ public final class StateDatabase: StateStore {
         }
     }
 
+    // MARK: Identity
+
+    public func stateID() throws -> String {
+        try queue.read { db in
+            guard let id = try String.fetchOne(db, sql: "SELECT state_id FROM identity WHERE id = 1") else {
+                throw StateError.unreadable(path: path, reason: "it has no state id (its identity table is empty)")
+            }
+            return id
+        }
+    }
+
     // MARK: Resources
 
     public func resources(kind: String?) throws -> [ResourceRecord] {

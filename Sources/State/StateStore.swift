@@ -30,6 +30,10 @@ public protocol StateStore: Sendable {
     func lockHolder() throws -> LockHolder?
 
     func ownedStorage() throws -> [OwnedStorage]
+
+    /// This state's own id, written once when it is created: the marker of every domain it
+    /// creates carries it.
+    func stateID() throws -> String
 }
 
 extension StateStore {

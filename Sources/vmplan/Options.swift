@@ -107,7 +107,12 @@ struct ScopeOptions: ParsableArguments {
     @Option(name: .customLong("replace"), help: ArgumentHelp("Delete and create this VirtualMachine again even if nothing changed (repeatable).", valueName: "name"))
     var replace: [String] = []
 
-    var planOptions: PlanOptions { PlanOptions(targets: Set(targets), replace: Set(replace)) }
+    @Option(name: .customLong("adopt"), help: ArgumentHelp("Take this VirtualMachine's domain over from the vmplan state "
+        + "whose marker it carries (repeatable); its marker is rewritten to name this state. The other state then only forgets it.",
+        valueName: "name"))
+    var adopt: [String] = []
+
+    var planOptions: PlanOptions { PlanOptions(targets: Set(targets), replace: Set(replace), adopt: Set(adopt)) }
 }
 
 /// How much of the plan to show, and in which form.

@@ -19,7 +19,7 @@ struct LibvirtDriverTests {
         let driver = try await connect()
         var spec = VirtualMachineSpec(name: name, host: "local", vcpus: 1, maxVcpus: 2, memory: .mebibytes(64),
                                       maxMemory: .mebibytes(128), state: .running, labels: ["tier": "test"])
-        try await driver.define(spec)
+        try await driver.define(spec, owner: "test-state")
 
         let xml = try #require(try TestHost.inactiveXML(name))
         #expect(TestHost.element("currentMemory", in: xml) == "65536")
@@ -33,12 +33,13 @@ struct LibvirtDriverTests {
         #expect(try TestHost.domainState(name) == "running")
         let observed = try #require(try await driver.observe().first { $0.name == name })
         #expect(observed.isManaged)
+        #expect(observed.owner?.state == "test-state", "the marker names the state that defined it")
         #expect(observed.spec.labels == ["tier": "test"])
         let id = try #require(observed.id)
 
         spec.vcpus = 2
         spec.memory = .mebibytes(96)
-        try await driver.update(spec, progress: nil)
+        try await driver.update(spec, owner: "test-state", progress: nil)
         let after = try TestHost.virsh("vcpucount", name, "--live", "--current").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(after == "2")
         let config = try #require(try TestHost.inactiveXML(name))
@@ -65,10 +66,10 @@ struct LibvirtDriverTests {
         let observed = try #require(try await driver.observe().first { $0.name == name })
         #expect(!observed.isManaged)
         let spec = VirtualMachineSpec(name: name, host: "local", vcpus: 2, memory: .mebibytes(128))
-        await #expect(throws: DriverError.self) { try await driver.update(spec, progress: nil) }
+        await #expect(throws: DriverError.self) { try await driver.update(spec, owner: "test-state", progress: nil) }
         await #expect(throws: DriverError.self) { try await driver.delete(name, policy: quickStop, progress: nil) }
         await #expect(throws: DriverError.self) { try await driver.start(name) }
-        await #expect(throws: DriverError.self) { try await driver.define(spec) }
+        await #expect(throws: DriverError.self) { try await driver.define(spec, owner: "test-state") }
         let xml = try #require(try TestHost.inactiveXML(name), "the foreign domain must still exist")
         #expect(TestHost.element("memory", in: xml) == "65536")
         #expect(try TestHost.domainState(name) == "shut off")
@@ -78,7 +79,7 @@ struct LibvirtDriverTests {
         let name = TestHost.uniqueName("noforce")
         defer { TestHost.removeDomains([name]) }
         let driver = try await connect()
-        try await driver.define(VirtualMachineSpec(name: name, host: "local", vcpus: 1, memory: .mebibytes(64)))
+        try await driver.define(VirtualMachineSpec(name: name, host: "local", vcpus: 1, memory: .mebibytes(64)), owner: "test-state")
         try await driver.start(name)
         // No guest OS answers ACPI, so the graceful stop runs out of time.
         let policy = StopPolicy(timeout: .milliseconds(500), forceAfterTimeout: false)

@@ -26,8 +26,8 @@ struct ApplierOrderTests {
         }
 
         func observe() async throws -> [ObservedDomain] { [] }
-        func define(_ spec: VirtualMachineSpec) async throws { try record("define", spec.name) }
-        func update(_ spec: VirtualMachineSpec, progress: ProgressHandler?) async throws { try record("update", spec.name) }
+        func define(_ spec: VirtualMachineSpec, owner: String) async throws { try record("define", spec.name) }
+        func update(_ spec: VirtualMachineSpec, owner: String, progress: ProgressHandler?) async throws { try record("update", spec.name) }
         func start(_ name: String) async throws { try record("start", name) }
         func stop(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws { try record("stop", name) }
         func delete(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws { try record("delete", name) }
@@ -75,7 +75,7 @@ struct ApplierOrderTests {
         let old = P.vm("a-old")
         let plan = try Self.swapPlan(old: old)
         let host = RecordingHost()
-        let applier = Applier(drivers: ["kvm-01": host], store: database, shutdownTimeout: .seconds(1))
+        let applier = try Applier(drivers: ["kvm-01": host], store: database, shutdownTimeout: .seconds(1))
         let run = try database.beginRun(.apply, actor: "test")
         let outcome = try await applier.apply(plan, runID: run) { _ in }
         #expect(outcome.succeeded)
@@ -93,7 +93,7 @@ struct ApplierOrderTests {
         let plan = try Self.swapPlan(old: old)
         let host = RecordingHost()
         host.failing = ["a-old", "u-new"]
-        let applier = Applier(drivers: ["kvm-01": host], store: database, shutdownTimeout: .seconds(1))
+        let applier = try Applier(drivers: ["kvm-01": host], store: database, shutdownTimeout: .seconds(1))
         let run = try database.beginRun(.apply, actor: "test")
         let outcome = try await applier.apply(plan, runID: run) { _ in }
         #expect(!outcome.succeeded)
@@ -116,7 +116,7 @@ struct ApplierOrderTests {
         var vm = P.vm("web")
         vm.disks = [DiskSpec(volume: "disk", pool: "p")]
         let host = RecordingHost()
-        let applier = Applier(drivers: ["kvm-01": host], store: database, shutdownTimeout: .seconds(1))
+        let applier = try Applier(drivers: ["kvm-01": host], store: database, shutdownTimeout: .seconds(1))
         let build = Plan(changes: [
             ResourceChange(ResourceAddress(.virtualMachine, "web", host: "kvm-01"), action: .create, reason: .new,
                            effect: .vm([.define(vm), .start]), after: .virtualMachine(vm)),
@@ -174,6 +174,7 @@ struct ApplierOrderTests {
         func acquireLock(holder: String, ttl: TimeInterval) throws -> StateLock { try base.acquireLock(holder: holder, ttl: ttl) }
         func lockHolder() throws -> LockHolder? { try base.lockHolder() }
         func ownedStorage() throws -> [OwnedStorage] { try base.ownedStorage() }
+        func stateID() throws -> String { try base.stateID() }
     }
 
     @Test func theApplyStopsAtTheFirstStateWriteThatFailsAfterAHostChange() async throws {
@@ -181,7 +182,7 @@ struct ApplierOrderTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let host = RecordingHost()
         let store = FailingStore(database, failAt: 1)
-        let applier = Applier(drivers: ["kvm-01": host], store: store, shutdownTimeout: .seconds(1))
+        let applier = try Applier(drivers: ["kvm-01": host], store: store, shutdownTimeout: .seconds(1))
         let plan = Plan(changes: ["a", "b", "c"].map { name in
             ResourceChange(ResourceAddress(.virtualMachine, name, host: "kvm-01"), action: .create, reason: .new,
                            effect: .vm([.define(P.vm(name))]), after: .virtualMachine(P.vm(name)))

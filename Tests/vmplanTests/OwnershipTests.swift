@@ -34,13 +34,14 @@ struct OwnershipTests {
         let plan = try CLI.run("plan", other.path)
         #expect(plan.status == 0, "\(plan.stderr)")
         #expect(plan.stdout.contains("Domains with vmplan's marker that no manifest names and this state did not record"), "\(plan.stdout)")
-        #expect(plan.stdout.contains("    local: \(name) (shut off)"), "\(plan.stdout)")
+        let ownerState = try TestSQL.query(owner.statePath, "SELECT state_id FROM identity").trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(plan.stdout.contains("    local: \(name) (shut off, state \(ownerState))"), "\(plan.stdout)")
         let json = try CLI.run("plan", other.path, "--json")
         let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         let orphaned = try #require(document["orphaned"] as? [[String: Any]])
-        #expect(orphaned.contains { $0["name"] as? String == name && $0["host"] as? String == "local" })
-        // The owner's own plan does not call it an orphan.
-        #expect(!(try CLI.run("plan", owner.path).stdout.contains("Domains with vmplan's marker")))
+        #expect(orphaned.contains { $0["name"] as? String == name && $0["host"] as? String == "local" && $0["state"] as? String == ownerState })
+        // The owner's own plan does not call it an orphan (other tests' domains may be listed there).
+        #expect(!(try CLI.run("plan", owner.path).stdout.contains("    local: \(name) (")))
     }
 
     @Test func aMarkerRemovedByHandIsSaidAndTheDomainIsNeverDeleted() throws {

@@ -35,8 +35,8 @@ struct Apply: AsyncParsableCommand {
 
     func run() async throws {
         let saved = try await reportingFailures { try manifests.savedPlan() }
-        if saved != nil, manifests.state != nil || !scope.targets.isEmpty || !scope.replace.isEmpty {
-            throw failure("error: a saved plan carries its own state path, targets and replacements; drop --state, --target and --replace")
+        if saved != nil, manifests.state != nil || !scope.targets.isEmpty || !scope.replace.isEmpty || !scope.adopt.isEmpty {
+            throw failure("error: a saved plan carries its own state path, targets, replacements and adoptions; drop --state, --target, --replace and --adopt")
         }
         let prompt = saved == nil && !autoApprove
         if prompt && (isatty(STDIN_FILENO) != 1 || output.json) {

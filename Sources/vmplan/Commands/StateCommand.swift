@@ -17,12 +17,15 @@ struct StateCommand: AsyncParsableCommand {
         @OptionGroup var manifests: ManifestOptions
 
         func run() async throws {
-            let records = try await reportingFailures {
+            let (stateID, records) = try await reportingFailures {
                 guard FileManager.default.fileExists(atPath: manifests.statePath) else {
                     throw VMPlanError(.state, "no state database at \(manifests.statePath): nothing has been applied from \(manifests.path) yet (or pass --state FILE)")
                 }
-                return try manifests.openState(whenAbsent: .useEmptyInMemory).resources()
+                let store = try manifests.openState(whenAbsent: .useEmptyInMemory)
+                return (try store.stateID(), try store.resources())
             }
+            // The id every domain of this state carries in its marker (see --adopt).
+            print("State \(stateID) (\(manifests.statePath))\n")
             guard !records.isEmpty else {
                 print("No resources recorded in \(manifests.statePath).")
                 return
