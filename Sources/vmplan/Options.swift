@@ -132,6 +132,17 @@ var currentActor: String {
     return "\(user)@\(ProcessInfo.processInfo.hostName)"
 }
 
+/// Prints a line at once; with --json, to standard error, since standard output then carries
+/// the JSON document only.
+func say(_ text: String, json: Bool) {
+    if json {
+        printError(text)
+    } else {
+        print(text)
+        fflush(nil)
+    }
+}
+
 /// Prints to standard error.
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))

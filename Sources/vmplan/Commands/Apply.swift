@@ -85,13 +85,3 @@ struct Apply: AsyncParsableCommand {
         return ExitCode.failure
     }
 }
-
-/// With --json, standard output carries the JSON document only: progress goes to standard error.
-private func say(_ text: String, json: Bool) {
-    if json {
-        printError(text)
-    } else {
-        print(text)
-        fflush(nil)
-    }
-}
