@@ -27,6 +27,8 @@ enum DocumentDecoder {
     static let hostFields = ["uri", "hypervisor", "deviceChecks"]
     static let hostRequired = ["uri", "hypervisor"]
     static let lifecycleFields = ["protect", "restart", "forceStop", "ignoreChanges"]
+    /// libvirt refuses a domain XML with a multi-megabyte description only at apply.
+    static let maximumDescriptionBytes = 64 << 10
 
     static func decode(_ document: YAMLDocument, log: inout DiagnosticLog) -> DecodedDocument? {
         var checker = NodeChecker(document: document, log: log)
@@ -139,13 +141,17 @@ enum DocumentDecoder {
         let state = read(.state) { checker.choice($0, name: $1, as: PowerState.self) } ?? .running
         let description = read(.description) { field, name -> String? in
             guard let text = checker.string(field, name: name) else { return nil }
+            if text.utf8.count > maximumDescriptionBytes {
+                checker.error("description is \(YAMLLimits.shown(text.utf8.count)), over the limit of \(YAMLLimits.shown(maximumDescriptionBytes)); keep long notes in the repository", at: field.value)
+                return nil
+            }
             // Descriptions end up in domain XML, where most control characters are not allowed.
             if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" && $0 != "\t" }) {
                 checker.error("description must not contain control characters other than newline and tab", at: field.value)
                 return nil
             }
             return text
-        }
+        }.flatMap { $0.isEmpty ? nil : $0 }  // libvirt drops an empty <description/>: "" is no description
         let lifecycle = read(.lifecycle) { field, _ in decodeLifecycle(field.value, checker: &checker) } ?? Lifecycle()
         let gpus = read(.gpus) { field, _ in decodeGPUs(field.value, checker: &checker) } ?? []
         let vgpus = read(.vgpus) { field, _ in decodeVGPUs(field.value, vmName: vmName, checker: &checker) } ?? []
@@ -158,6 +164,15 @@ enum DocumentDecoder {
         let disks = read(.disks) { field, _ in decodeDisks(field, checker: &checker, decoded: &decoded) } ?? []
         let cloudInit = read(.cloudInit) { field, _ in decodeCloudInit(field, checker: &checker, decoded: &decoded) }
 
+        if let machine {
+            for (key, count) in [(VMField.vcpus, vcpus), (.maxVcpus, maxVcpus)] {
+                guard let count, count > machine.maximumVcpus, let field = specField(key) else { continue }
+                let other = MachineType.allCases.filter { $0.maximumVcpus > machine.maximumVcpus }
+                    .map { "; machine: \($0.rawValue) allows up to \($0.maximumVcpus)" }.joined()
+                checker.error("\(key.rawValue) must be at most \(machine.maximumVcpus) with machine: \(machine.rawValue); got \(count)\(other)", at: field.value)
+                valid = false
+            }
+        }
         // The ceilings are checked where they are written: that is the value to change.
         if let vcpus, let maxVcpus, let field = specField(.maxVcpus), maxVcpus < vcpus {
             checker.error("maxVcpus must be at least vcpus (\(vcpus)); got \(maxVcpus)", at: field.value)

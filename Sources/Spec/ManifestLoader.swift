@@ -11,13 +11,28 @@ public enum ManifestLoader {
         var log = DiagnosticLog()
         let paths = try manifestPaths(at: path)
         var files: [(path: String, text: String)] = []
+        var totalBytes = 0
         for file in paths {
+            let start = SourceLocation(file: file, line: 1, column: 1)
+            // The size is checked before reading, so that a huge file costs no memory.
+            let size = (try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int ?? 0
+            if size > YAMLLimits.maximumFileBytes {
+                log.error("manifest file is \(YAMLLimits.shown(size)), over the limit of \(YAMLLimits.shown(YAMLLimits.maximumFileBytes)) per file; split it into several files", at: start)
+                continue
+            }
+            totalBytes += size
+            if totalBytes > YAMLLimits.maximumTotalBytes {
+                log.error("the manifests add up to more than \(YAMLLimits.shown(YAMLLimits.maximumTotalBytes)); this file and the ones after it were not read", at: start)
+                break
+            }
             guard let data = FileManager.default.contents(atPath: file) else {
                 log.error("cannot read '\(file)'", at: nil)
                 continue
             }
             guard let text = String(data: data, encoding: .utf8) else {
-                log.error("file is not valid UTF-8 text", at: SourceLocation(file: file, line: 1, column: 1))
+                let (line, column) = YAMLLimits.firstInvalidUTF8(in: data) ?? (1, 1)
+                log.error("file is not valid UTF-8 text: the first invalid byte is here; save the file as UTF-8",
+                          at: SourceLocation(file: file, line: line, column: column))
                 continue
             }
             files.append((file, text))
@@ -72,7 +87,15 @@ public enum ManifestLoader {
         var log = initial
         var decoded: [DecodedDocument] = []
         var syntaxErrors = false
+        var totalBytes = 0
         for file in files {
+            totalBytes += file.text.utf8.count
+            if totalBytes > YAMLLimits.maximumTotalBytes {
+                log.error("the manifests add up to more than \(YAMLLimits.shown(YAMLLimits.maximumTotalBytes)); this file and the ones after it were not read",
+                          at: SourceLocation(file: file.path, line: 1, column: 1))
+                syntaxErrors = true
+                break
+            }
             let before = log.diagnostics.count
             let documents = YAMLReader.documents(file: file.path, text: file.text, log: &log)
             if log.diagnostics.count > before { syntaxErrors = true }

@@ -33,6 +33,14 @@ public enum MachineType: String, Sendable, Codable, CaseIterable {
     /// Q35 with ICH9 and PCI Express: what GPU passthrough and UEFI guests usually want.
     case q35
 
+    /// The most vCPUs QEMU gives a VM of this machine type.
+    public var maximumVcpus: Int {
+        switch self {
+        case .pc: 255
+        case .q35: 288
+        }
+    }
+
     /// The family of a libvirt machine name, or nil for others (`microvm`, `isapc`, Xen's machines).
     public init?(libvirtName name: String) {
         if name == "q35" || name.hasPrefix("pc-q35") { self = .q35 }

@@ -24,7 +24,7 @@ extension DocumentDecoder {
     static let diskFields = ["volume", "bus", "device", "boot", "readonly"]
     static let cloudInitFields = ["userData", "metaData", "networkConfig", "pool"]
     /// cloud-init files above this size are certainly a mistake (a binary, a log).
-    static let maximumCloudInitFileBytes = 1 << 20
+    static let maximumCloudInitBytes = 1 << 20
 
     static func decodeStorage(_ kind: ResourceKind, _ node: Node, name: String?, at location: SourceLocation,
                               checker: inout NodeChecker, decoded: inout DecodedDocument) {
@@ -229,7 +229,14 @@ extension DocumentDecoder {
 
     /// Inline text, or `{file: PATH}` relative to the manifest's directory, read now.
     private static func cloudInitText(_ field: Field, name: String, checker: inout NodeChecker) -> String? {
-        if case .scalar = field.value { return checker.string(field, name: name) }
+        if case .scalar = field.value {
+            guard let text = checker.string(field, name: name) else { return nil }
+            guard text.utf8.count <= maximumCloudInitBytes else {
+                checker.error("\(name) is \(YAMLLimits.shown(text.utf8.count)), over the limit of \(YAMLLimits.shown(maximumCloudInitBytes)) for cloud-init data", at: field.value)
+                return nil
+            }
+            return text
+        }
         guard let fields = checker.fields(of: field.value, what: name, allowed: ["file"], required: ["file"]),
               let fileField = fields["file"], let relative = checker.string(fileField, name: "\(name).file") else { return nil }
         let components = relative.split(separator: "/", omittingEmptySubsequences: false)
@@ -243,7 +250,7 @@ extension DocumentDecoder {
             checker.error("\(name).file: cannot read '\(path)'", at: fileField.value)
             return nil
         }
-        guard data.count <= maximumCloudInitFileBytes, let content = String(data: data, encoding: .utf8) else {
+        guard data.count <= maximumCloudInitBytes, let content = String(data: data, encoding: .utf8) else {
             checker.error("\(name).file '\(path)' must be UTF-8 text of at most 1MiB", at: fileField.value)
             return nil
         }

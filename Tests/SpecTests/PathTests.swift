@@ -67,7 +67,7 @@ struct PathTests {
         #expect(FileManager.default.createFile(atPath: dir + "/a.yaml", contents: Data([0x6b, 0x3a, 0x20, 0xff, 0xfe])))
         try write("kind: Host\n", to: dir + "/b.yaml")
         #expect(errors(loading: dir) == [
-            "\(dir)/a.yaml:1:1: error: file is not valid UTF-8 text",
+            "\(dir)/a.yaml:1:4: error: file is not valid UTF-8 text: the first invalid byte is here; save the file as UTF-8",
             "\(dir)/b.yaml:1:1: error: missing required field 'apiVersion' in document",
             "\(dir)/b.yaml:1:1: error: missing required field 'metadata' in document",
             "\(dir)/b.yaml:1:1: error: missing required field 'spec' in document",
