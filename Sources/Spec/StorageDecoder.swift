@@ -244,14 +244,40 @@ extension DocumentDecoder {
             checker.error("\(name).file must be a path relative to the manifest's directory, without '..'; got '\(relative)'", at: fileField.value)
             return nil
         }
+        return cloudInitFile(relative, name: name, at: fileField.value, checker: &checker)
+    }
+
+    /// Reads a `{file: PATH}`. Links are resolved first: the file must really be inside the manifest directory.
+    private static func cloudInitFile(_ relative: String, name: String, at node: Node, checker: inout NodeChecker) -> String? {
         let directory = (checker.document.file as NSString).deletingLastPathComponent
         let path = directory.isEmpty ? relative : (directory as NSString).appendingPathComponent(relative)
-        guard let data = FileManager.default.contents(atPath: path) else {
-            checker.error("\(name).file: cannot read '\(path)'", at: fileField.value)
+        var root = checker.document.manifestRoot
+        if root == nil, case let .resolved(real) = ManifestTree.realPath(directory.isEmpty ? "." : directory) { root = real }
+        let realPath: String
+        switch ManifestTree.realPath(path) {
+        case let .resolved(resolved):
+            guard let root, ManifestTree.isInside(resolved, root: root) else {
+                checker.error("\(name).file '\(relative)' leads to '\(resolved)', outside the manifest directory '\(root ?? directory)'; "
+                    + "the files a manifest names must be inside it", at: node)
+                return nil
+            }
+            realPath = resolved
+        case .loop:
+            checker.error("\(name).file: '\(path)' is a loop of symbolic links", at: node)
+            return nil
+        case .dangling, .unreadable:
+            checker.error("\(name).file: cannot read '\(path)'", at: node)
             return nil
         }
-        guard data.count <= maximumCloudInitBytes, let content = String(data: data, encoding: .utf8) else {
-            checker.error("\(name).file '\(path)' must be UTF-8 text of at most 1MiB", at: fileField.value)
+        // Measured before reading, so that naming a huge file costs no memory.
+        let size = (try? FileManager.default.attributesOfItem(atPath: realPath))?[.size] as? Int ?? 0
+        let data = size <= maximumCloudInitBytes ? FileManager.default.contents(atPath: realPath) : Data()
+        guard let data else {
+            checker.error("\(name).file: cannot read '\(path)'", at: node)
+            return nil
+        }
+        guard size <= maximumCloudInitBytes, data.count <= maximumCloudInitBytes, let content = String(data: data, encoding: .utf8) else {
+            checker.error("\(name).file '\(path)' must be UTF-8 text of at most \(YAMLLimits.shown(maximumCloudInitBytes))", at: node)
             return nil
         }
         return content

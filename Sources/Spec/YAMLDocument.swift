@@ -35,6 +35,8 @@ struct DiagnosticLog {
 struct YAMLDocument {
     let file: String
     let root: Node
+    /// The real manifest directory; files a document names must resolve inside it.
+    var manifestRoot: String?
 
     func location(of node: Node) -> SourceLocation {
         YAMLDocument.location(of: node, in: file)
@@ -100,7 +102,7 @@ extension Node {
 enum YAMLReader {
     /// Documents before a syntax error are kept; the error ends the file (libyaml cannot resume).
     /// A file over one of `YAMLLimits` ends at the document that passes it, like a syntax error.
-    static func documents(file: String, text: String, log: inout DiagnosticLog) -> [YAMLDocument] {
+    static func documents(file: String, text: String, root manifestRoot: String? = nil, log: inout DiagnosticLog) -> [YAMLDocument] {
         var documents: [YAMLDocument] = []
         let start = SourceLocation(file: file, line: 1, column: 1)
         guard text.utf8.count <= YAMLLimits.maximumFileBytes else {
@@ -123,7 +125,7 @@ enum YAMLReader {
                     return documents
                 }
                 if root.isNull { continue }  // `---` with nothing after it
-                documents.append(YAMLDocument(file: file, root: root))
+                documents.append(YAMLDocument(file: file, root: root, manifestRoot: manifestRoot))
             }
             if let excess {
                 let location = excess.alias.map { SourceLocation(file: file, line: $0.line, column: $0.column) } ?? start
