@@ -24,7 +24,7 @@ enum DocumentDecoder {
     static let apiVersion = "vmplan/v1"
     static let topFields = ["apiVersion", "kind", "metadata", "spec"]
     static let metadataFields = ["name", "labels"]
-    static let hostFields = ["uri", "hypervisor", "deviceChecks"]
+    static let hostFields = ["uri", "hypervisor", "deviceChecks", "storageRoots"]
     static let hostRequired = ["uri", "hypervisor"]
     static let lifecycleFields = ["protect", "restart", "forceStop", "ignoreChanges"]
     /// libvirt refuses a domain XML with a multi-megabyte description only at apply.
@@ -76,7 +76,7 @@ enum DocumentDecoder {
             let spec = decodeHost(specField.value, checker: &checker)
             if let name, nameIsValid, let labels, let spec {
                 decoded.host = Located(HostSpec(name: name, uri: spec.uri, hypervisor: spec.hypervisor, labels: labels,
-                                                deviceChecks: spec.deviceChecks), at: location)
+                                                deviceChecks: spec.deviceChecks, storageRoots: spec.storageRoots), at: location)
             }
         case .virtualMachine:
             let spec = decodeVirtualMachine(specField.value, vmName: name, checker: &checker, decoded: &decoded)
@@ -93,7 +93,8 @@ enum DocumentDecoder {
         return decoded
     }
 
-    private static func decodeHost(_ node: Node, checker: inout NodeChecker) -> (uri: String, hypervisor: HypervisorKind, deviceChecks: DeviceChecks)? {
+    private static func decodeHost(_ node: Node, checker: inout NodeChecker)
+        -> (uri: String, hypervisor: HypervisorKind, deviceChecks: DeviceChecks, storageRoots: [String]?)? {
         guard let spec = checker.fields(of: node, what: "Host spec", allowed: hostFields, required: hostRequired) else { return nil }
         var uri: String?
         if let field = spec["uri"], let text = checker.string(field, name: "uri") {
@@ -108,8 +109,37 @@ enum DocumentDecoder {
         if let field = spec["deviceChecks"] {
             deviceChecks = checker.choice(field, name: "deviceChecks", as: DeviceChecks.self)
         }
+        var storageRoots: [String]?
+        if let field = spec["storageRoots"] {
+            storageRoots = decodeStorageRoots(field, checker: &checker)
+            if storageRoots == nil { return nil }
+        }
         guard let uri, let hypervisor, let deviceChecks else { return nil }
-        return (uri, hypervisor, deviceChecks)
+        return (uri, hypervisor, deviceChecks, storageRoots)
+    }
+
+    /// `storageRoots: [/var/lib/libvirt/images, /srv/vmplan]`: absolute directories, none a system directory.
+    private static func decodeStorageRoots(_ field: Field, checker: inout NodeChecker) -> [String]? {
+        guard let items = checker.list(field.value, name: "storageRoots", example: "[/var/lib/libvirt/images, /srv/vmplan]") else { return nil }
+        if items.isEmpty {
+            checker.error("storageRoots must name at least one directory such as /var/lib/libvirt/images; leave it out to allow any directory but the system ones", at: field.value)
+            return nil
+        }
+        var roots: [String] = []
+        var valid = true
+        for item in items {
+            guard let root = checker.path(Field(key: item, value: item), name: "an entry of storageRoots") else { valid = false; continue }
+            if let system = HostPaths.systemDirectory(containing: root) {
+                checker.error("storageRoots cannot include \(root): it is in the system directory \(system), where no pool or image may be", at: item)
+                valid = false
+            } else if roots.contains(root) {
+                checker.error("\(root) is listed twice in storageRoots", at: item)
+                valid = false
+            } else {
+                roots.append(root)
+            }
+        }
+        return valid ? roots : nil
     }
 
     /// Returns a spec with an empty name and labels (filled in by the caller), or nil when invalid.

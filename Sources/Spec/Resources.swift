@@ -70,14 +70,18 @@ public struct HostSpec: Hashable, Sendable, Codable {
     public var hypervisor: HypervisorKind
     public var labels: [String: String]
     public var deviceChecks: DeviceChecks
+    /// The directories pools and image files may be under on this host; nil: anywhere but
+    /// `HostPaths.systemDirectories` (which are refused in any case).
+    public var storageRoots: [String]?
 
     public init(name: String, uri: String, hypervisor: HypervisorKind, labels: [String: String] = [:],
-                deviceChecks: DeviceChecks = .enforce) {
+                deviceChecks: DeviceChecks = .enforce, storageRoots: [String]? = nil) {
         self.name = name
         self.uri = uri
         self.hypervisor = hypervisor
         self.labels = labels
         self.deviceChecks = deviceChecks
+        self.storageRoots = storageRoots
     }
 }
 

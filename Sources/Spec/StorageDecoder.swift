@@ -55,7 +55,7 @@ extension DocumentDecoder {
         let shareable = read("shareable") { checker.boolean($0, name: "shareable") } ?? false
         var source: VolumeSource?
         if let field = spec["from"] {
-            source = decodeFrom(field, checker: &checker, decoded: &decoded)
+            source = decodeFrom(field, volume: name, checker: &checker, decoded: &decoded)
             if source == nil { valid = false }
         }
         if let field = spec["backing"] {
@@ -104,6 +104,7 @@ extension DocumentDecoder {
                 return
             }
             let path = checker.path(field, name: "path")
+            if let name { decoded.storage.fieldLocations["StoragePool/\(name).path"] = checker.document.location(of: field.value) }
             if valid, let name, let host, let path {
                 decoded.storage.pool = Located(StoragePoolSpec(name: name, host: host, type: .dir, path: path), at: location)
             }
@@ -154,10 +155,11 @@ extension DocumentDecoder {
     }
 
     /// `from: {image: /abs/path}` or `from: {volume: NAME}`.
-    private static func decodeFrom(_ field: Field, checker: inout NodeChecker, decoded: inout DecodedDocument) -> VolumeSource? {
+    private static func decodeFrom(_ field: Field, volume name: String?, checker: inout NodeChecker, decoded: inout DecodedDocument) -> VolumeSource? {
         guard let from = checker.fields(of: field.value, what: "from", allowed: ["image", "volume"], required: []) else { return nil }
         switch (from["image"], from["volume"]) {
         case let (image?, nil):
+            if let name { decoded.storage.fieldLocations["Volume/\(name).from.image"] = checker.document.location(of: image.value) }
             return checker.path(image, name: "from.image").map(VolumeSource.image)
         case let (nil, volume?):
             guard let base = checker.string(volume, name: "from.volume") else { return nil }
