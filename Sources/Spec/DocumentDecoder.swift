@@ -120,26 +120,15 @@ enum DocumentDecoder {
 
     /// `storageRoots: [/var/lib/libvirt/images, /srv/vmplan]`: absolute directories, none a system directory.
     private static func decodeStorageRoots(_ field: Field, checker: inout NodeChecker) -> [String]? {
-        guard let items = checker.list(field.value, name: "storageRoots", example: "[/var/lib/libvirt/images, /srv/vmplan]") else { return nil }
-        if items.isEmpty {
-            checker.error("storageRoots must name at least one directory such as /var/lib/libvirt/images; leave it out to allow any directory but the system ones", at: field.value)
-            return nil
-        }
-        var roots: [String] = []
-        var valid = true
-        for item in items {
-            guard let root = checker.path(Field(key: item, value: item), name: "an entry of storageRoots") else { valid = false; continue }
+        checker.distinctList(field, name: "storageRoots", example: "[/var/lib/libvirt/images, /srv/vmplan]",
+                             whenEmpty: "name at least one directory such as /var/lib/libvirt/images; leave it out to allow any directory but the system ones") { checker, item in
+            guard let root = checker.path(Field(key: item, value: item), name: "an entry of storageRoots") else { return nil }
             if let system = HostPaths.systemDirectory(containing: root) {
                 checker.error("storageRoots cannot include \(root): it is in the system directory \(system), where no pool or image may be", at: item)
-                valid = false
-            } else if roots.contains(root) {
-                checker.error("\(root) is listed twice in storageRoots", at: item)
-                valid = false
-            } else {
-                roots.append(root)
+                return nil
             }
+            return root
         }
-        return valid ? roots : nil
     }
 
     /// Returns a spec with an empty name and labels (filled in by the caller), or nil when invalid.

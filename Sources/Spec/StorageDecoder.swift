@@ -132,26 +132,15 @@ extension DocumentDecoder {
 
     /// `devices: [/dev/sdb, /dev/sdc]`: absolute device paths, each once.
     private static func decodeDevices(_ field: Field, checker: inout NodeChecker) -> [String]? {
-        guard let items = checker.list(field.value, name: "devices", example: "[/dev/sdb]") else { return nil }
-        if items.isEmpty {
-            checker.error("devices must name at least one block device such as /dev/sdb; leave it out to use an existing volume group", at: field.value)
-            return nil
-        }
-        var devices: [String] = []
-        var valid = true
-        for item in items {
-            guard let path = checker.string(Field(key: item, value: item), name: "an entry of devices") else { valid = false; continue }
-            if !LogicalPool.isValidDevice(path) {
+        checker.distinctList(field, name: "devices", example: "[/dev/sdb]",
+                             whenEmpty: "name at least one block device such as /dev/sdb; leave it out to use an existing volume group") { checker, item in
+            guard let path = checker.string(Field(key: item, value: item), name: "an entry of devices") else { return nil }
+            guard LogicalPool.isValidDevice(path) else {
                 checker.error("an entry of devices must be \(LogicalPool.deviceRule); got '\(path)'", at: item)
-                valid = false
-            } else if devices.contains(path) {
-                checker.error("\(path) is listed twice in devices", at: item)
-                valid = false
-            } else {
-                devices.append(path)
+                return nil
             }
+            return path
         }
-        return valid ? devices : nil
     }
 
     /// `from: {image: /abs/path}` or `from: {volume: NAME}`.

@@ -6,17 +6,6 @@ import Testing
 /// numbers that cannot be held, and what error messages may echo.
 @Suite("Limits")
 struct LimitTests {
-    func errors(loading path: String) -> [String] {
-        do {
-            _ = try ManifestLoader.load(path: path)
-            return []
-        } catch let error as ManifestError {
-            return error.diagnostics.map(\.description)
-        } catch {
-            return ["unexpected \(error)"]
-        }
-    }
-
     /// Ten levels of ten aliases each: 10^10 nodes from a few hundred bytes.
     static var bombAnchors: String {
         var text = "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n"
@@ -72,7 +61,7 @@ struct LimitTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try write("# " + String(repeating: "x", count: 5 << 20) + "\n", to: dir + "/big.yaml")
         try write("kind: Host\n", to: dir + "/small.yaml")
-        let found = errors(loading: dir)
+        let found = diagnostics(loading: dir)
         #expect(found.first == "\(dir)/big.yaml:1:1: error: manifest file is 5.0MiB, over the limit of 4MiB per file; split it into several files")
         #expect(found.dropFirst().allSatisfy { $0.hasPrefix("\(dir)/small.yaml:1:1: error: missing required field") })
         #expect(found.count == 4)
@@ -88,7 +77,7 @@ struct LimitTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let bytes = Array("apiVersion: vmplan/v1\nkind: Host\nmetadata: {name: ".utf8) + [0xC3, 0x28] + Array("}\n".utf8)
         #expect(FileManager.default.createFile(atPath: dir + "/a.yaml", contents: Data(bytes)))
-        #expect(errors(loading: dir) == [
+        #expect(diagnostics(loading: dir) == [
             "\(dir)/a.yaml:3:18: error: file is not valid UTF-8 text: the first invalid byte is here; save the file as UTF-8",
         ])
     }

@@ -6,18 +6,7 @@ import Testing
 /// loop or lead out of it; files a manifest names are confined the same way.
 @Suite("Symlinks in manifest directories")
 struct SymlinkTests {
-    let host = "apiVersion: vmplan/v1\nkind: Host\nmetadata: {name: h}\nspec: {uri: 'qemu:///system', hypervisor: kvm}\n"
-
-    func errors(loading path: String) -> [String] {
-        do {
-            _ = try ManifestLoader.load(path: path)
-            return []
-        } catch let error as ManifestError {
-            return error.diagnostics.map(\.description)
-        } catch {
-            return ["unexpected \(error)"]
-        }
-    }
+    let host = hostDocument
 
     func link(_ path: String, to target: String) throws {
         try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: target)
@@ -52,7 +41,7 @@ struct SymlinkTests {
         try link(dir + "/gone.yaml", to: "nowhere.yaml")
         try link(dir + "/loop-a", to: "loop-b")
         try link(dir + "/loop-b", to: "loop-a")
-        #expect(errors(loading: dir) == [
+        #expect(diagnostics(loading: dir) == [
             "error: symbolic link '\(dir)/gone.yaml' is dangling: its target 'nowhere.yaml' does not exist; remove the link or restore its target",
             "error: symbolic link '\(dir)/loop-a' is part of a loop of links; remove it",
             "error: symbolic link '\(dir)/loop-b' is part of a loop of links; remove it",
@@ -88,7 +77,7 @@ struct SymlinkTests {
         try write(host, to: dir + "/a/hosts.yaml")
         try link(dir + "/a/up", to: "..")
         let real = try #require(realPath(dir))
-        #expect(errors(loading: dir) == [
+        #expect(diagnostics(loading: dir) == [
             "error: symbolic link '\(dir)/a/up' leads back to '\(real)', a directory that contains it: a loop; remove the link",
         ])
     }
@@ -104,7 +93,7 @@ struct SymlinkTests {
         try link(dir + "/x.yaml", to: outside + "/more/x.yaml")
         try link(dir + "/notes.txt", to: "/etc/hostname")  // not a manifest: never read
         let (root, away) = try (#require(realPath(dir)), #require(realPath(outside)))
-        #expect(errors(loading: dir) == [
+        #expect(diagnostics(loading: dir) == [
             "error: symbolic link '\(dir)/more' leads to '\(away)/more', outside the manifest directory '\(root)'; manifests and the files they name must be inside it",
             "error: symbolic link '\(dir)/x.yaml' leads to '\(away)/more/x.yaml', outside the manifest directory '\(root)'; manifests and the files they name must be inside it",
         ])
@@ -120,7 +109,7 @@ struct SymlinkTests {
         try link(dir + "/seeds", to: outside)
         try write(vmWithUserData(file: "seeds/user-data"), to: dir + "/vm.yaml")
         let (root, away) = try (#require(realPath(dir)), #require(realPath(outside)))
-        #expect(errors(loading: dir) == [
+        #expect(diagnostics(loading: dir) == [
             "error: symbolic link '\(dir)/seeds' leads to '\(away)', outside the manifest directory '\(root)'; manifests and the files they name must be inside it",
             "\(dir)/vm.yaml:13:32: error: cloudInit.userData.file 'seeds/user-data' leads to '\(away)/user-data', outside the manifest directory '\(root)'; the files a manifest names must be inside it",
         ])
@@ -139,7 +128,7 @@ struct SymlinkTests {
 
         // Loading only the sub-directory makes it the root: the common file is outside it now.
         let root = try #require(realPath(dir))
-        #expect(errors(loading: dir + "/vms") == [
+        #expect(diagnostics(loading: dir + "/vms") == [
             "\(dir)/vms/vm.yaml:4:14: error: host 'h' is not defined by any Host document; known hosts: none (declare one with kind: Host)",
             "\(dir)/vms/vm.yaml:10:9: error: host 'h' is not defined by any Host document; known hosts: none (declare one with kind: Host)",
             "\(dir)/vms/vm.yaml:13:32: error: cloudInit.userData.file 'user-data' leads to '\(root)/common/user-data', outside the manifest directory '\(root)/vms'; the files a manifest names must be inside it",
