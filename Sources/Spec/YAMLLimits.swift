@@ -40,32 +40,46 @@ enum YAMLLimits {
 /// Sizes YAML documents as if their aliases were expanded, without letting Yams expand them:
 /// Yams hashes every mapping key whole, so a key that is an alias bomb never finishes.
 ///
-/// Every `*` in the text becomes a private-use character first (one character for one, so marks
-/// stay where they were). The text then has no aliases, parses in linear time, and a plain
-/// scalar starting with that character stands where an alias was; it weighs what its anchor does.
+/// Every `*` in the text first becomes a numbered placeholder (`*web` → `\u{E000}7\u{E001}web`).
+/// The text then has no aliases and parses in linear time; a plain scalar starting with the
+/// placeholder stands where an alias was and weighs what its anchor does. The numbers keep
+/// repeated alias keys distinct and say where in the original text each alias was.
 struct AliasExpansion {
-    /// The document (0-based) whose expansion passes `limit`, and the alias that made it pass.
+    /// The document (0-based) whose expansion passes the limit, and where the alias that made it pass is.
     struct Excess {
         var document: Int
-        var alias: Mark?
+        var alias: (line: Int, column: Int)?
     }
 
-    private static let aliasMarker: Unicode.Scalar = "\u{E000}"
+    private static let open: Unicode.Scalar = "\u{E000}"
+    private static let close: Unicode.Scalar = "\u{E001}"
     private let limit: Int
+    /// Where each `*` of the original text is, by its number.
+    private let positions: [(line: Int, column: Int)]
     /// Expanded sizes by anchor name. Yams keeps anchors across the documents of a file; so does this.
     private var anchors: [String: Int] = [:]
     private var total = 0
-    private var crossing: Mark?
-
-    private init(limit: Int) { self.limit = limit }
+    private var crossing: (line: Int, column: Int)?
 
     /// Nil when every document stays within `limit`, or when the text has no aliases to expand.
     /// A text that does not parse is left to the real parse, which reports where.
     static func excess(in text: String, limit: Int = YAMLLimits.maximumNodesPerDocument) -> Excess? {
         guard text.contains("*"), text.contains("&") else { return nil }
         var neutral = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars { neutral.append(scalar == "*" ? aliasMarker : scalar) }
-        var counter = AliasExpansion(limit: limit)
+        var positions: [(line: Int, column: Int)] = []
+        var line = 1, column = 1
+        for scalar in text.unicodeScalars {
+            if scalar == "*" {
+                neutral.append(open)
+                neutral.append(contentsOf: String(positions.count).unicodeScalars)
+                neutral.append(close)
+                positions.append((line, column))
+            } else {
+                neutral.append(scalar)
+            }
+            if scalar == "\n" { line += 1; column = 1 } else { column += 1 }
+        }
+        var counter = AliasExpansion(limit: limit, positions: positions)
         var document = 0
         do {
             let parser = try Parser(yaml: String(neutral))
@@ -82,17 +96,22 @@ struct AliasExpansion {
         return nil
     }
 
+    private init(limit: Int, positions: [(line: Int, column: Int)]) {
+        self.limit = limit
+        self.positions = positions
+    }
+
     /// The expanded size of `node`, at most `limit + 1`; adds it to the document's total as it goes.
     private mutating func size(of node: Node) -> Int {
         let cap = limit + 1
         var size = 1
         switch node {
         case let .scalar(scalar):
-            if scalar.style == .plain, scalar.string.unicodeScalars.first == Self.aliasMarker {
-                size = anchors[Self.anchorName(scalar.string)] ?? 1
+            if scalar.style == .plain, let (number, anchor) = Self.alias(scalar.string) {
+                size = anchors[anchor] ?? 1
                 let before = total
                 total = min(cap, total + size)
-                if before <= limit, total > limit, crossing == nil { crossing = node.mark }
+                if before <= limit, total > limit, crossing == nil, positions.indices.contains(number) { crossing = positions[number] }
                 return size
             }
             total = min(cap, total + 1)
@@ -111,9 +130,13 @@ struct AliasExpansion {
         return size
     }
 
-    /// The anchor an alias names: the characters after `*` up to a space or a flow indicator.
-    private static func anchorName(_ text: String) -> String {
-        let name = text.unicodeScalars.dropFirst().prefix { !" \t,[]{}".unicodeScalars.contains($0) }
-        return String(String.UnicodeScalarView(name))
+    /// The number and anchor name of a placeholder. libyaml's anchor names are letters, digits,
+    /// `-` and `_`, so the name is those that follow and no anchor name holds a placeholder.
+    private static func alias(_ text: String) -> (number: Int, anchor: String)? {
+        let scalars = Array(text.unicodeScalars)
+        guard scalars.first == open, let end = scalars.firstIndex(of: close),
+              let number = Int(String(String.UnicodeScalarView(scalars[1..<end]))) else { return nil }
+        let name = scalars[(end + 1)...].prefix { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_") }
+        return (number, String(String.UnicodeScalarView(name)))
     }
 }

@@ -37,6 +37,15 @@ struct LimitTests {
         #expect(found.first?.contains("aliases expand this YAML document to more than 100000 nodes") == true)
     }
 
+    @Test("the same alias as thousands of keys is refused, not hashed quadratically")
+    func repeatedAliasKeys() {
+        let list = "base: &base [" + Array(repeating: "1", count: 3000).joined(separator: ", ") + "]\n"
+        let keys = (0..<3000).map { "*base : \($0)\n" }.joined()
+        #expect(diagnostics(list + keys) == [
+            "m.yaml:34:1: error: aliases expand this YAML document to more than 100000 nodes; write the values out or use fewer aliases",
+        ])
+    }
+
     @Test("aliases within the limit still work")
     func aliasesWithinLimit() {
         let host = "apiVersion: vmplan/v1\nkind: Host\nmetadata: {name: &n h}\nspec: {uri: 'qemu:///system', hypervisor: kvm, deviceChecks: *n}\n"
