@@ -95,6 +95,28 @@ extension NodeChecker {
         return Array(sequence)
     }
 
+    /// A non-empty list of strings, each read by `entry` (which reports its own errors) and listed once.
+    mutating func distinctList(_ field: Field, name: String, example: String, whenEmpty: String,
+                               entry: (inout NodeChecker, Node) -> String?) -> [String]? {
+        guard let items = list(field.value, name: name, example: example) else { return nil }
+        if items.isEmpty {
+            error("\(name) must \(whenEmpty)", at: field.value)
+            return nil
+        }
+        var values: [String] = []
+        var valid = true
+        for item in items {
+            guard let value = entry(&self, item) else { valid = false; continue }
+            if values.contains(value) {
+                error("\(value) is listed twice in \(name)", at: item)
+                valid = false
+            } else {
+                values.append(value)
+            }
+        }
+        return valid ? values : nil
+    }
+
     mutating func pciAddress(_ field: Field, name: String) -> PCIAddress? {
         guard let text = string(field, name: name) else { return nil }
         guard let address = PCIAddress(parsing: text) else {

@@ -24,9 +24,11 @@ enum DocumentDecoder {
     static let apiVersion = "vmplan/v1"
     static let topFields = ["apiVersion", "kind", "metadata", "spec"]
     static let metadataFields = ["name", "labels"]
-    static let hostFields = ["uri", "hypervisor", "deviceChecks"]
+    static let hostFields = ["uri", "hypervisor", "deviceChecks", "storageRoots"]
     static let hostRequired = ["uri", "hypervisor"]
     static let lifecycleFields = ["protect", "restart", "forceStop", "ignoreChanges"]
+    /// libvirt refuses a domain XML with a multi-megabyte description only at apply.
+    static let maximumDescriptionBytes = 64 << 10
 
     static func decode(_ document: YAMLDocument, log: inout DiagnosticLog) -> DecodedDocument? {
         var checker = NodeChecker(document: document, log: log)
@@ -74,7 +76,7 @@ enum DocumentDecoder {
             let spec = decodeHost(specField.value, checker: &checker)
             if let name, nameIsValid, let labels, let spec {
                 decoded.host = Located(HostSpec(name: name, uri: spec.uri, hypervisor: spec.hypervisor, labels: labels,
-                                                deviceChecks: spec.deviceChecks), at: location)
+                                                deviceChecks: spec.deviceChecks, storageRoots: spec.storageRoots), at: location)
             }
         case .virtualMachine:
             let spec = decodeVirtualMachine(specField.value, vmName: name, checker: &checker, decoded: &decoded)
@@ -91,7 +93,8 @@ enum DocumentDecoder {
         return decoded
     }
 
-    private static func decodeHost(_ node: Node, checker: inout NodeChecker) -> (uri: String, hypervisor: HypervisorKind, deviceChecks: DeviceChecks)? {
+    private static func decodeHost(_ node: Node, checker: inout NodeChecker)
+        -> (uri: String, hypervisor: HypervisorKind, deviceChecks: DeviceChecks, storageRoots: [String]?)? {
         guard let spec = checker.fields(of: node, what: "Host spec", allowed: hostFields, required: hostRequired) else { return nil }
         var uri: String?
         if let field = spec["uri"], let text = checker.string(field, name: "uri") {
@@ -106,8 +109,26 @@ enum DocumentDecoder {
         if let field = spec["deviceChecks"] {
             deviceChecks = checker.choice(field, name: "deviceChecks", as: DeviceChecks.self)
         }
+        var storageRoots: [String]?
+        if let field = spec["storageRoots"] {
+            storageRoots = decodeStorageRoots(field, checker: &checker)
+            if storageRoots == nil { return nil }
+        }
         guard let uri, let hypervisor, let deviceChecks else { return nil }
-        return (uri, hypervisor, deviceChecks)
+        return (uri, hypervisor, deviceChecks, storageRoots)
+    }
+
+    /// `storageRoots: [/var/lib/libvirt/images, /srv/vmplan]`: absolute directories, none a system directory.
+    private static func decodeStorageRoots(_ field: Field, checker: inout NodeChecker) -> [String]? {
+        checker.distinctList(field, name: "storageRoots", example: "[/var/lib/libvirt/images, /srv/vmplan]",
+                             whenEmpty: "name at least one directory such as /var/lib/libvirt/images; leave it out to allow any directory but the system ones") { checker, item in
+            guard let root = checker.path(Field(key: item, value: item), name: "an entry of storageRoots") else { return nil }
+            if let system = HostPaths.systemDirectory(containing: root) {
+                checker.error("storageRoots cannot include \(root): it is in the system directory \(system), where no pool or image may be", at: item)
+                return nil
+            }
+            return root
+        }
     }
 
     /// Returns a spec with an empty name and labels (filled in by the caller), or nil when invalid.
@@ -139,13 +160,17 @@ enum DocumentDecoder {
         let state = read(.state) { checker.choice($0, name: $1, as: PowerState.self) } ?? .running
         let description = read(.description) { field, name -> String? in
             guard let text = checker.string(field, name: name) else { return nil }
+            if text.utf8.count > maximumDescriptionBytes {
+                checker.error("description is \(YAMLLimits.shown(text.utf8.count)), over the limit of \(YAMLLimits.shown(maximumDescriptionBytes)); keep long notes in the repository", at: field.value)
+                return nil
+            }
             // Descriptions end up in domain XML, where most control characters are not allowed.
             if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" && $0 != "\t" }) {
                 checker.error("description must not contain control characters other than newline and tab", at: field.value)
                 return nil
             }
             return text
-        }
+        }.flatMap { $0.isEmpty ? nil : $0 }  // libvirt drops an empty <description/>: "" is no description
         let lifecycle = read(.lifecycle) { field, _ in decodeLifecycle(field.value, checker: &checker) } ?? Lifecycle()
         let gpus = read(.gpus) { field, _ in decodeGPUs(field.value, checker: &checker) } ?? []
         let vgpus = read(.vgpus) { field, _ in decodeVGPUs(field.value, vmName: vmName, checker: &checker) } ?? []
@@ -158,6 +183,15 @@ enum DocumentDecoder {
         let disks = read(.disks) { field, _ in decodeDisks(field, checker: &checker, decoded: &decoded) } ?? []
         let cloudInit = read(.cloudInit) { field, _ in decodeCloudInit(field, checker: &checker, decoded: &decoded) }
 
+        if let machine {
+            for (key, count) in [(VMField.vcpus, vcpus), (.maxVcpus, maxVcpus)] {
+                guard let count, count > machine.maximumVcpus, let field = specField(key) else { continue }
+                let other = MachineType.allCases.filter { $0.maximumVcpus > machine.maximumVcpus }
+                    .map { "; machine: \($0.rawValue) allows up to \($0.maximumVcpus)" }.joined()
+                checker.error("\(key.rawValue) must be at most \(machine.maximumVcpus) with machine: \(machine.rawValue); got \(count)\(other)", at: field.value)
+                valid = false
+            }
+        }
         // The ceilings are checked where they are written: that is the value to change.
         if let vcpus, let maxVcpus, let field = specField(.maxVcpus), maxVcpus < vcpus {
             checker.error("maxVcpus must be at least vcpus (\(vcpus)); got \(maxVcpus)", at: field.value)

@@ -9,72 +9,78 @@ public enum ManifestLoader {
     /// Locations name files as they were reached from `path` (relative stays relative).
     public static func load(path: String) throws -> Manifest {
         var log = DiagnosticLog()
-        let paths = try manifestPaths(at: path)
+        let tree = try files(at: path)
+        for problem in tree.problems { log.append(problem) }
         var files: [(path: String, text: String)] = []
-        for file in paths {
-            guard let data = FileManager.default.contents(atPath: file) else {
+        var totalBytes = 0
+        for (file, realPath) in tree.files {
+            let start = SourceLocation(file: file, line: 1, column: 1)
+            // The size is checked before reading, so that a huge file costs no memory.
+            let size = (try? FileManager.default.attributesOfItem(atPath: realPath))?[.size] as? Int ?? 0
+            if size > YAMLLimits.maximumFileBytes {
+                log.error("manifest file is \(YAMLLimits.shown(size)), over the limit of \(YAMLLimits.shown(YAMLLimits.maximumFileBytes)) per file; split it into several files", at: start)
+                continue
+            }
+            totalBytes += size
+            if totalBytes > YAMLLimits.maximumTotalBytes {
+                log.error("the manifests add up to more than \(YAMLLimits.shown(YAMLLimits.maximumTotalBytes)); this file and the ones after it were not read", at: start)
+                break
+            }
+            guard let data = FileManager.default.contents(atPath: realPath) else {
                 log.error("cannot read '\(file)'", at: nil)
                 continue
             }
             guard let text = String(data: data, encoding: .utf8) else {
-                log.error("file is not valid UTF-8 text", at: SourceLocation(file: file, line: 1, column: 1))
+                let (line, column) = YAMLLimits.firstInvalidUTF8(in: data) ?? (1, 1)
+                log.error("file is not valid UTF-8 text: the first invalid byte is here; save the file as UTF-8",
+                          at: SourceLocation(file: file, line: line, column: column))
                 continue
             }
             files.append((file, text))
         }
-        return try load(files: files, log: log)
+        return try load(files: files, root: tree.root, log: log)
     }
 
     /// Loads and validates manifests given as texts (e.g. read from a git commit).
     /// `path` is only used in locations. Files are taken in the given order.
     public static func load(files: [(path: String, text: String)]) throws -> Manifest {
-        try load(files: files, log: DiagnosticLog())
+        try load(files: files, root: nil, log: DiagnosticLog())
     }
 
     /// The manifest files under `path`, sorted; hidden files and directories (`.git`, `.vmplan`) are skipped.
-    /// A file named explicitly is taken whatever its extension.
+    /// A file named explicitly is taken whatever its extension. Symlinks are followed inside the
+    /// manifest directory only (see `ManifestTree`); any link problem is thrown with the others.
     public static func manifestPaths(at path: String) throws -> [String] {
-        let fileManager = FileManager.default
-        var isDirectory: ObjCBool = false
-        guard fileManager.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ManifestError([Diagnostic("no such file or directory: '\(path)'", at: nil)])
-        }
-        guard isDirectory.boolValue else { return [path] }
-        var found: [String] = []
-        var pending = [path]
-        while let directory = pending.popLast() {
-            let entries: [String]
-            do {
-                entries = try fileManager.contentsOfDirectory(atPath: directory)
-            } catch {
-                throw ManifestError([Diagnostic("cannot list directory '\(directory)': \(error.localizedDescription)", at: nil)])
-            }
-            for entry in entries where !entry.hasPrefix(".") {
-                let child = directory.hasSuffix("/") ? directory + entry : directory + "/" + entry
-                var childIsDirectory: ObjCBool = false
-                guard fileManager.fileExists(atPath: child, isDirectory: &childIsDirectory) else { continue }
-                if childIsDirectory.boolValue {
-                    // Symlinked directories are not followed: they could form cycles.
-                    let type = (try? fileManager.attributesOfItem(atPath: child))?[.type] as? FileAttributeType
-                    if type != .typeSymbolicLink { pending.append(child) }
-                } else if manifestExtensions.contains((entry as NSString).pathExtension) {
-                    found.append(child)
-                }
-            }
-        }
-        guard !found.isEmpty else {
-            throw ManifestError([Diagnostic("no manifests found in '\(path)': expected *.yaml or *.yml files", at: nil)])
-        }
-        return found.sorted()
+        let tree = try files(at: path)
+        guard tree.problems.isEmpty else { throw ManifestError(tree.problems) }
+        return tree.files.map(\.path)
     }
 
-    static func load(files: [(path: String, text: String)], log initial: DiagnosticLog) throws -> Manifest {
+    private static func files(at path: String) throws -> ManifestTree {
+        let tree = try ManifestTree.scan(path)
+        guard !tree.files.isEmpty || !tree.problems.isEmpty else {
+            throw ManifestError([Diagnostic("no manifests found in '\(path)': expected *.yaml or *.yml files", at: nil)])
+        }
+        return tree
+    }
+
+    /// `root` is the real manifest directory that files the manifests name must be in;
+    /// nil for texts not read from a directory (each document's own directory is then its root).
+    static func load(files: [(path: String, text: String)], root: String?, log initial: DiagnosticLog) throws -> Manifest {
         var log = initial
         var decoded: [DecodedDocument] = []
         var syntaxErrors = false
+        var totalBytes = 0
         for file in files {
+            totalBytes += file.text.utf8.count
+            if totalBytes > YAMLLimits.maximumTotalBytes {
+                log.error("the manifests add up to more than \(YAMLLimits.shown(YAMLLimits.maximumTotalBytes)); this file and the ones after it were not read",
+                          at: SourceLocation(file: file.path, line: 1, column: 1))
+                syntaxErrors = true
+                break
+            }
             let before = log.diagnostics.count
-            let documents = YAMLReader.documents(file: file.path, text: file.text, log: &log)
+            let documents = YAMLReader.documents(file: file.path, text: file.text, root: root, log: &log)
             if log.diagnostics.count > before { syntaxErrors = true }
             for document in documents {
                 if let result = DocumentDecoder.decode(document, log: &log) { decoded.append(result) }

@@ -33,6 +33,14 @@ public enum MachineType: String, Sendable, Codable, CaseIterable {
     /// Q35 with ICH9 and PCI Express: what GPU passthrough and UEFI guests usually want.
     case q35
 
+    /// The most vCPUs QEMU gives a VM of this machine type.
+    public var maximumVcpus: Int {
+        switch self {
+        case .pc: 255
+        case .q35: 288
+        }
+    }
+
     /// The family of a libvirt machine name, or nil for others (`microvm`, `isapc`, Xen's machines).
     public init?(libvirtName name: String) {
         if name == "q35" || name.hasPrefix("pc-q35") { self = .q35 }
@@ -62,14 +70,18 @@ public struct HostSpec: Hashable, Sendable, Codable {
     public var hypervisor: HypervisorKind
     public var labels: [String: String]
     public var deviceChecks: DeviceChecks
+    /// The directories pools and image files may be under on this host; nil: anywhere but
+    /// `HostPaths.systemDirectories` (which are refused in any case).
+    public var storageRoots: [String]?
 
     public init(name: String, uri: String, hypervisor: HypervisorKind, labels: [String: String] = [:],
-                deviceChecks: DeviceChecks = .enforce) {
+                deviceChecks: DeviceChecks = .enforce, storageRoots: [String]? = nil) {
         self.name = name
         self.uri = uri
         self.hypervisor = hypervisor
         self.labels = labels
         self.deviceChecks = deviceChecks
+        self.storageRoots = storageRoots
     }
 }
 

@@ -24,7 +24,7 @@ extension DocumentDecoder {
     static let diskFields = ["volume", "bus", "device", "boot", "readonly"]
     static let cloudInitFields = ["userData", "metaData", "networkConfig", "pool"]
     /// cloud-init files above this size are certainly a mistake (a binary, a log).
-    static let maximumCloudInitFileBytes = 1 << 20
+    static let maximumCloudInitBytes = 1 << 20
 
     static func decodeStorage(_ kind: ResourceKind, _ node: Node, name: String?, at location: SourceLocation,
                               checker: inout NodeChecker, decoded: inout DecodedDocument) {
@@ -55,7 +55,7 @@ extension DocumentDecoder {
         let shareable = read("shareable") { checker.boolean($0, name: "shareable") } ?? false
         var source: VolumeSource?
         if let field = spec["from"] {
-            source = decodeFrom(field, checker: &checker, decoded: &decoded)
+            source = decodeFrom(field, volume: name, checker: &checker, decoded: &decoded)
             if source == nil { valid = false }
         }
         if let field = spec["backing"] {
@@ -104,6 +104,7 @@ extension DocumentDecoder {
                 return
             }
             let path = checker.path(field, name: "path")
+            if let name { decoded.storage.fieldLocations["StoragePool/\(name).path"] = checker.document.location(of: field.value) }
             if valid, let name, let host, let path {
                 decoded.storage.pool = Located(StoragePoolSpec(name: name, host: host, type: .dir, path: path), at: location)
             }
@@ -131,33 +132,23 @@ extension DocumentDecoder {
 
     /// `devices: [/dev/sdb, /dev/sdc]`: absolute device paths, each once.
     private static func decodeDevices(_ field: Field, checker: inout NodeChecker) -> [String]? {
-        guard let items = checker.list(field.value, name: "devices", example: "[/dev/sdb]") else { return nil }
-        if items.isEmpty {
-            checker.error("devices must name at least one block device such as /dev/sdb; leave it out to use an existing volume group", at: field.value)
-            return nil
-        }
-        var devices: [String] = []
-        var valid = true
-        for item in items {
-            guard let path = checker.string(Field(key: item, value: item), name: "an entry of devices") else { valid = false; continue }
-            if !LogicalPool.isValidDevice(path) {
+        checker.distinctList(field, name: "devices", example: "[/dev/sdb]",
+                             whenEmpty: "name at least one block device such as /dev/sdb; leave it out to use an existing volume group") { checker, item in
+            guard let path = checker.string(Field(key: item, value: item), name: "an entry of devices") else { return nil }
+            guard LogicalPool.isValidDevice(path) else {
                 checker.error("an entry of devices must be \(LogicalPool.deviceRule); got '\(path)'", at: item)
-                valid = false
-            } else if devices.contains(path) {
-                checker.error("\(path) is listed twice in devices", at: item)
-                valid = false
-            } else {
-                devices.append(path)
+                return nil
             }
+            return path
         }
-        return valid ? devices : nil
     }
 
     /// `from: {image: /abs/path}` or `from: {volume: NAME}`.
-    private static func decodeFrom(_ field: Field, checker: inout NodeChecker, decoded: inout DecodedDocument) -> VolumeSource? {
+    private static func decodeFrom(_ field: Field, volume name: String?, checker: inout NodeChecker, decoded: inout DecodedDocument) -> VolumeSource? {
         guard let from = checker.fields(of: field.value, what: "from", allowed: ["image", "volume"], required: []) else { return nil }
         switch (from["image"], from["volume"]) {
         case let (image?, nil):
+            if let name { decoded.storage.fieldLocations["Volume/\(name).from.image"] = checker.document.location(of: image.value) }
             return checker.path(image, name: "from.image").map(VolumeSource.image)
         case let (nil, volume?):
             guard let base = checker.string(volume, name: "from.volume") else { return nil }
@@ -229,7 +220,14 @@ extension DocumentDecoder {
 
     /// Inline text, or `{file: PATH}` relative to the manifest's directory, read now.
     private static func cloudInitText(_ field: Field, name: String, checker: inout NodeChecker) -> String? {
-        if case .scalar = field.value { return checker.string(field, name: name) }
+        if case .scalar = field.value {
+            guard let text = checker.string(field, name: name) else { return nil }
+            guard text.utf8.count <= maximumCloudInitBytes else {
+                checker.error("\(name) is \(YAMLLimits.shown(text.utf8.count)), over the limit of \(YAMLLimits.shown(maximumCloudInitBytes)) for cloud-init data", at: field.value)
+                return nil
+            }
+            return text
+        }
         guard let fields = checker.fields(of: field.value, what: name, allowed: ["file"], required: ["file"]),
               let fileField = fields["file"], let relative = checker.string(fileField, name: "\(name).file") else { return nil }
         let components = relative.split(separator: "/", omittingEmptySubsequences: false)
@@ -237,14 +235,40 @@ extension DocumentDecoder {
             checker.error("\(name).file must be a path relative to the manifest's directory, without '..'; got '\(relative)'", at: fileField.value)
             return nil
         }
+        return cloudInitFile(relative, name: name, at: fileField.value, checker: &checker)
+    }
+
+    /// Reads a `{file: PATH}`. Links are resolved first: the file must really be inside the manifest directory.
+    private static func cloudInitFile(_ relative: String, name: String, at node: Node, checker: inout NodeChecker) -> String? {
         let directory = (checker.document.file as NSString).deletingLastPathComponent
         let path = directory.isEmpty ? relative : (directory as NSString).appendingPathComponent(relative)
-        guard let data = FileManager.default.contents(atPath: path) else {
-            checker.error("\(name).file: cannot read '\(path)'", at: fileField.value)
+        var root = checker.document.manifestRoot
+        if root == nil, case let .resolved(real) = ManifestTree.realPath(directory.isEmpty ? "." : directory) { root = real }
+        let realPath: String
+        switch ManifestTree.realPath(path) {
+        case let .resolved(resolved):
+            guard let root, ManifestTree.isInside(resolved, root: root) else {
+                checker.error("\(name).file '\(relative)' leads to '\(resolved)', outside the manifest directory '\(root ?? directory)'; "
+                    + "the files a manifest names must be inside it", at: node)
+                return nil
+            }
+            realPath = resolved
+        case .loop:
+            checker.error("\(name).file: '\(path)' is a loop of symbolic links", at: node)
+            return nil
+        case .dangling, .unreadable:
+            checker.error("\(name).file: cannot read '\(path)'", at: node)
             return nil
         }
-        guard data.count <= maximumCloudInitFileBytes, let content = String(data: data, encoding: .utf8) else {
-            checker.error("\(name).file '\(path)' must be UTF-8 text of at most 1MiB", at: fileField.value)
+        // Measured before reading, so that naming a huge file costs no memory.
+        let size = (try? FileManager.default.attributesOfItem(atPath: realPath))?[.size] as? Int ?? 0
+        let data = size <= maximumCloudInitBytes ? FileManager.default.contents(atPath: realPath) : Data()
+        guard let data else {
+            checker.error("\(name).file: cannot read '\(path)'", at: node)
+            return nil
+        }
+        guard size <= maximumCloudInitBytes, data.count <= maximumCloudInitBytes, let content = String(data: data, encoding: .utf8) else {
+            checker.error("\(name).file '\(path)' must be UTF-8 text of at most \(YAMLLimits.shown(maximumCloudInitBytes))", at: node)
             return nil
         }
         return content

@@ -82,6 +82,8 @@ enum StorageReferences {
             }
         }
 
+        checkHostPaths(storage, hosts: documents.compactMap(\.host?.value), pools: pools, log: &log)
+
         var users: [String: [String]] = [:]
         for index in documents.indices {
             guard var vm = documents[index].virtualMachine else { continue }
@@ -118,6 +120,24 @@ enum StorageReferences {
                 + "a volume may only be shared when it says shareable: true (and the guests use a cluster file system)", at: location)
         }
         return storage
+    }
+
+    /// Directory pools and image files stay out of system directories and inside their host's storageRoots.
+    private static func checkHostPaths(_ storage: StorageManifest, hosts: [HostSpec], pools: [String: StoragePoolSpec],
+                                       log: inout DiagnosticLog) {
+        func check(_ what: String, _ path: String, host name: String?, at location: SourceLocation?) {
+            let roots = hosts.first { $0.name == name }?.storageRoots
+            if let refusal = HostPaths.refusal(of: path, roots: roots, host: name) { log.error("\(what) \(refusal)", at: location) }
+        }
+        for pool in storage.pools where pool.value.type == .dir {
+            let spec = pool.value
+            check("StoragePool path", spec.path, host: spec.host, at: storage.fieldLocations["StoragePool/\(spec.name).path"] ?? pool.location)
+        }
+        for volume in storage.volumes {
+            guard case let .image(path)? = volume.value.source else { continue }
+            check("from.image", path, host: pools[volume.value.pool]?.host,
+                  at: storage.fieldLocations["Volume/\(volume.value.name).from.image"] ?? volume.location)
+        }
     }
 
     private static func known(_ names: [String], _ fallback: String) -> String {

@@ -66,11 +66,37 @@ struct NodeChecker {
             error("\(name) must be a string; got '\(scalar.string)', which YAML reads as \(type); quote it", at: node)
             return nil
         }
+        // Such a character never survives libvirt's XML, so the value would differ on every plan.
+        if let (index, character) = scalar.string.unicodeScalars.enumerated().first(where: { !NodeChecker.isXMLCharacter($0.element) }) {
+            let code = "U+" + String(character.value, radix: 16, uppercase: true).leftPadded(to: 4)
+            error("\(name) contains \(code) at character \(index + 1), which XML 1.0 cannot carry "
+                + "(a control character or a Unicode non-character); remove it", at: node)
+            return nil
+        }
         return scalar.string
+    }
+
+    /// XML 1.0's Char production without the Unicode non-characters (U+FDD0…U+FDEF, U+xFFFE, U+xFFFF).
+    static func isXMLCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        let value = scalar.value
+        if value < 0x20 { return value == 0x9 || value == 0xA || value == 0xD }
+        return !(0xFDD0...0xFDEF).contains(value) && value & 0xFFFE != 0xFFFE
+    }
+
+    /// `010` is 8 to YAML 1.1 and 10 to YAML 1.2 and to people: refuse the guess.
+    static func leadingZeroHint(_ text: String) -> String? {
+        guard text.count > 1, text.first == "0", text.allSatisfy({ $0.isASCII && $0.isNumber }),
+              let decimal = Int(text) else { return nil }
+        if let octal = Int(text, radix: 8), octal != decimal { return "write \(octal) or \(decimal)" }
+        return "write \(decimal)"
     }
 
     mutating func integer(_ field: Field, name: String, range: ClosedRange<Int>) -> Int? {
         let node = field.value
+        if case let .scalar(scalar) = node, scalar.style == .plain, let hint = NodeChecker.leadingZeroHint(scalar.string) {
+            error("\(name) '\(scalar.string)' is ambiguous: YAML 1.1 reads a leading zero as octal; \(hint)", at: node)
+            return nil
+        }
         let expected = "\(name) must be an integer from \(range.lowerBound) to \(range.upperBound)"
         guard case let .scalar(scalar) = node, node.tagName == Tag.Name.int.rawValue,
               let value = Int(scalar.string), range.contains(value) else {
@@ -125,7 +151,11 @@ struct NodeChecker {
     mutating func size(_ field: Field, name: String) -> ByteCount? {
         let node = field.value
         let text = node.scalarText ?? ""
-        guard !node.isNull, let size = node.scalarText.flatMap(ByteCount.init(parsing:)) else {
+        guard !node.isNull, let size = node.scalarText.flatMap(ByteCount.init(parsing:)), size <= NodeChecker.maximumSize else {
+            if NodeChecker.isOverMaximumSize(text) {
+                error("\(name) must be at most \(NodeChecker.maximumSize); got '\(text)'", at: node)
+                return nil
+            }
             let got = node.scalarText == nil || node.isNull ? node.shownInMessage : "'\(text)'"
             let hint = NodeChecker.unitSuggestion(for: text).map { "; did you mean '\($0)'?" } ?? ""
             error("\(name) must be a size with a binary unit such as 512MiB or 8GiB; got \(got)\(hint)", at: node)
@@ -140,6 +170,18 @@ struct NodeChecker {
             return nil
         }
         return size
+    }
+
+    /// Larger than any host vmplan drives, and far below where ByteCount overflows.
+    static let maximumSize = ByteCount(bytes: 16 << 40)
+
+    /// A size in a known unit whose number is past `maximumSize` (or past what ByteCount holds).
+    static func isOverMaximumSize(_ text: String) -> Bool {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard let unit = ByteCount.units.first(where: { trimmed.hasSuffix($0.suffix) }),
+              let number = Double(trimmed.dropLast(unit.suffix.count).trimmingCharacters(in: .whitespaces)),
+              number.isFinite, number >= 0 else { return false }
+        return number * Double(unit.factor) > Double(maximumSize.bytes)
     }
 
     /// `8GB`, `8G`, `8gib`, `8 Gi` → `8GiB`. A bare number gets no suggestion on purpose.
@@ -194,6 +236,10 @@ struct NodeChecker {
         !uri.isEmpty && uri.contains(":")
             && !uri.unicodeScalars.contains { $0.properties.isWhitespace || $0.properties.generalCategory == .control }
     }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }
 
 extension Node {

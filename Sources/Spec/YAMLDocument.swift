@@ -35,6 +35,8 @@ struct DiagnosticLog {
 struct YAMLDocument {
     let file: String
     let root: Node
+    /// The real manifest directory; files a document names must resolve inside it.
+    var manifestRoot: String?
 
     func location(of node: Node) -> SourceLocation {
         YAMLDocument.location(of: node, in: file)
@@ -69,6 +71,21 @@ extension Node {
         }
     }
 
+    /// The number of nodes, counting an alias's nodes each time it is used; stops past `limit`.
+    func nodeCount(upTo limit: Int) -> Int {
+        var count = 0
+        var pending = [self]
+        while let node = pending.popLast(), count <= limit {
+            count += 1
+            switch node {
+            case let .sequence(sequence): pending.append(contentsOf: sequence)
+            case let .mapping(mapping): for (key, value) in mapping { pending.append(key); pending.append(value) }
+            case .scalar, .alias: break
+            }
+        }
+        return count
+    }
+
     /// What YAML made of an unquoted scalar, for "quote it" hints.
     var yamlTypeName: String? {
         switch tagName {
@@ -84,13 +101,36 @@ extension Node {
 /// Turns text into YAML documents, converting Yams errors into located diagnostics.
 enum YAMLReader {
     /// Documents before a syntax error are kept; the error ends the file (libyaml cannot resume).
-    static func documents(file: String, text: String, log: inout DiagnosticLog) -> [YAMLDocument] {
+    /// A file over one of `YAMLLimits` ends at the document that passes it, like a syntax error.
+    static func documents(file: String, text: String, root manifestRoot: String? = nil, log: inout DiagnosticLog) -> [YAMLDocument] {
         var documents: [YAMLDocument] = []
+        let start = SourceLocation(file: file, line: 1, column: 1)
+        guard text.utf8.count <= YAMLLimits.maximumFileBytes else {
+            log.error("manifest file is \(YAMLLimits.shown(text.utf8.count)), over the limit of \(YAMLLimits.shown(YAMLLimits.maximumFileBytes)) per file; split it into several files", at: start)
+            return []
+        }
+        let excess = AliasExpansion.excess(in: text)
         do {
             let parser = try Parser(yaml: text)
-            while let root = try parser.nextRoot() {
+            var index = 0
+            while excess.map({ index < $0.document }) ?? true, let root = try parser.nextRoot() {
+                defer { index += 1 }
+                let location = YAMLDocument.location(of: root, in: file)
+                guard index < YAMLLimits.maximumDocumentsPerFile else {
+                    log.error("more than \(YAMLLimits.maximumDocumentsPerFile) YAML documents in one file; split it into several files", at: location)
+                    return documents
+                }
+                guard root.nodeCount(upTo: YAMLLimits.maximumNodesPerDocument) <= YAMLLimits.maximumNodesPerDocument else {
+                    log.error("this YAML document has more than \(YAMLLimits.maximumNodesPerDocument) nodes; split it into several documents", at: location)
+                    return documents
+                }
                 if root.isNull { continue }  // `---` with nothing after it
-                documents.append(YAMLDocument(file: file, root: root))
+                documents.append(YAMLDocument(file: file, root: root, manifestRoot: manifestRoot))
+            }
+            if let excess {
+                let location = excess.alias.map { SourceLocation(file: file, line: $0.line, column: $0.column) } ?? start
+                log.error("aliases expand this YAML document to more than \(YAMLLimits.maximumNodesPerDocument) nodes; "
+                    + "write the values out or use fewer aliases", at: location)
             }
         } catch let error as YamlError {
             log.append(diagnostic(for: error, file: file, text: text))

@@ -4,24 +4,13 @@ import Testing
 
 @Suite("Loading from paths")
 struct PathTests {
-    let host = "apiVersion: vmplan/v1\nkind: Host\nmetadata: {name: h}\nspec: {uri: 'qemu:///system', hypervisor: kvm}\n"
-
-    func errors(loading path: String) -> [String] {
-        do {
-            _ = try ManifestLoader.load(path: path)
-            return []
-        } catch let error as ManifestError {
-            return error.diagnostics.map(\.description)
-        } catch {
-            return ["unexpected \(error)"]
-        }
-    }
+    let host = hostDocument
 
     @Test("a path that does not exist")
     func missingPath() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        #expect(errors(loading: dir + "/nope") == ["error: no such file or directory: '\(dir)/nope'"])
+        #expect(diagnostics(loading: dir + "/nope") == ["error: no such file or directory: '\(dir)/nope'"])
     }
 
     @Test("a directory without manifests")
@@ -30,7 +19,7 @@ struct PathTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try write("notes", to: dir + "/README.md")
         try write(host, to: dir + "/.git/config.yaml")
-        #expect(errors(loading: dir) == ["error: no manifests found in '\(dir)': expected *.yaml or *.yml files"])
+        #expect(diagnostics(loading: dir) == ["error: no manifests found in '\(dir)': expected *.yaml or *.yml files"])
     }
 
     @Test("hidden directories such as .vmplan and .git are skipped; a trailing slash adds no '//'")
@@ -55,7 +44,7 @@ struct PathTests {
         let depth = FileManager.default.currentDirectoryPath.split(separator: "/").count
         let relative = String(repeating: "../", count: depth) + dir.drop { $0 == "/" }
         #expect(!relative.hasPrefix("/"))
-        #expect(errors(loading: relative) == [
+        #expect(diagnostics(loading: relative) == [
             "\(relative)/demo/hosts.yaml:4:43: error: hypervisor must be one of kvm, xen; got 'kvmm'; did you mean 'kvm'?",
         ])
     }
@@ -66,8 +55,8 @@ struct PathTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(FileManager.default.createFile(atPath: dir + "/a.yaml", contents: Data([0x6b, 0x3a, 0x20, 0xff, 0xfe])))
         try write("kind: Host\n", to: dir + "/b.yaml")
-        #expect(errors(loading: dir) == [
-            "\(dir)/a.yaml:1:1: error: file is not valid UTF-8 text",
+        #expect(diagnostics(loading: dir) == [
+            "\(dir)/a.yaml:1:4: error: file is not valid UTF-8 text: the first invalid byte is here; save the file as UTF-8",
             "\(dir)/b.yaml:1:1: error: missing required field 'apiVersion' in document",
             "\(dir)/b.yaml:1:1: error: missing required field 'metadata' in document",
             "\(dir)/b.yaml:1:1: error: missing required field 'spec' in document",

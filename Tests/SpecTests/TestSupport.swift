@@ -4,8 +4,17 @@ import Foundation
 /// Loads in-memory files and returns the diagnostics as printed (`file:line:column: error: ...`),
 /// or an empty list when loading succeeded.
 func diagnostics(_ files: [(path: String, text: String)]) -> [String] {
+    diagnostics { try ManifestLoader.load(files: files) }
+}
+
+/// The same for a file or directory loaded from disk.
+func diagnostics(loading path: String) -> [String] {
+    diagnostics { try ManifestLoader.load(path: path) }
+}
+
+private func diagnostics(of load: () throws -> Manifest) -> [String] {
     do {
-        _ = try ManifestLoader.load(files: files)
+        _ = try load()
         return []
     } catch let error as ManifestError {
         return error.diagnostics.map(\.description)
@@ -13,6 +22,9 @@ func diagnostics(_ files: [(path: String, text: String)]) -> [String] {
         return ["unexpected error type: \(error)"]
     }
 }
+
+/// A Host `h` in four lines, its hypervisor at 4:43.
+let hostDocument = "apiVersion: vmplan/v1\nkind: Host\nmetadata: {name: h}\nspec: {uri: 'qemu:///system', hypervisor: kvm}\n"
 
 func diagnostics(_ text: String, file: String = "m.yaml") -> [String] {
     diagnostics([(file, text)])
