@@ -23,7 +23,6 @@ public enum Planner {
     ) throws(PlanError) -> Plan {
         var problems: [Diagnostic] = []
         var changes: [ResourceChange] = []
-        var unmanaged: [UnmanagedDomain] = []
 
         let known = Set(desired.map(\.value.name)).union(recorded.keys)
         for name in options.targets.union(options.replace).sorted() where !known.contains(name) {
@@ -36,29 +35,10 @@ public enum Planner {
         }
         func inScope(_ name: String) -> Bool { options.targets.isEmpty || options.targets.contains(name) }
 
-        // This state's domains by resource name, other states' by name, and unmarked ones by (host, name).
-        var managed: [String: ObservedDomain] = [:]
-        var otherStates: [String: ObservedDomain] = [:]
-        var foreign: Set<HostDomain> = []
-        for (host, domains) in live {
-            for domain in domains {
-                guard let owner = domain.owner, owner.resource == domain.name else {
-                    foreign.insert(HostDomain(host: host, name: domain.name))
-                    unmanaged.append(UnmanagedDomain(host: host, name: domain.name, isRunning: domain.isRunning))
-                    continue
-                }
-                // A marker from before states had ids is this state's only if this state recorded the VM.
-                let ours = stateID == nil || owner.state == stateID || (owner.state == nil && recorded[domain.name] != nil)
-                if ours { managed[domain.name] = domain } else { otherStates[domain.name] = domain }
-            }
-        }
-
+        let ownership = DomainOwnership(live: live, recorded: Set(recorded.keys), stateID: stateID)
+        let managed = ownership.ours
         let desiredNames = Set(desired.map(\.value.name))
-        // Marked as vmplan's, but neither in the manifests nor in this state: reported, left alone.
-        let orphans = (Array(managed.values) + Array(otherStates.values))
-            .filter { !desiredNames.contains($0.name) && recorded[$0.name] == nil }
-            .map { UnmanagedDomain(host: $0.spec.host, name: $0.name, isRunning: $0.isRunning, ownerState: $0.owner?.state) }
-            .sorted { ($0.host, $0.name) < ($1.host, $1.name) }
+        let orphans = ownership.orphans(desired: desiredNames, recorded: Set(recorded.keys))
         // GPUs and vGPUs: selectors become pinned addresses, and every VM of a host is checked together.
         var desired = desired
         var deviceChanges: [ResourceChange] = []
@@ -79,7 +59,7 @@ public enum Planner {
                 problems.append(Diagnostic("host '\(spec.host)' of VirtualMachine '\(spec.name)' was not observed", at: located.location))
                 continue
             }
-            if let other = otherStates[spec.name], other.spec.host == spec.host {
+            if let other = ownership.otherState(spec.name, on: spec.host) {
                 guard options.adopt.contains(spec.name) else {
                     problems.append(Diagnostic(
                         "VirtualMachine '\(spec.name)': the domain on host '\(spec.host)' belongs to \(Self.describe(state: other.owner?.state)); "
@@ -91,7 +71,7 @@ public enum Planner {
                                                 forceReplace: options.replace.contains(spec.name)), from: other.owner?.state))
                 continue
             }
-            if foreign.contains(HostDomain(host: spec.host, name: spec.name)), recorded[spec.name] != nil, managed[spec.name] == nil {
+            if ownership.isForeign(spec.name, on: spec.host), recorded[spec.name] != nil, managed[spec.name] == nil {
                 problems.append(Diagnostic(
                     "VirtualMachine '\(spec.name)' is recorded as applied, but the domain '\(spec.name)' on host '\(spec.host)' no longer carries "
                         + "vmplan's marker (it was removed by hand, or the domain was replaced outside vmplan); vmplan does not take over "
@@ -99,7 +79,7 @@ public enum Planner {
                     at: located.location))
                 continue
             }
-            if foreign.contains(HostDomain(host: spec.host, name: spec.name)) {
+            if ownership.isForeign(spec.name, on: spec.host) {
                 problems.append(Diagnostic(
                     "a domain named '\(spec.name)' already exists on host '\(spec.host)' and is not managed by vmplan; "
                         + "vmplan never takes over a domain it did not create: rename the VirtualMachine or remove that domain by hand",
@@ -135,14 +115,14 @@ public enum Planner {
                 continue
             }
             let address = ResourceAddress(.virtualMachine, name, host: host)
-            if observed == nil, let other = otherStates[name], other.spec.host == host {
+            if observed == nil, let other = ownership.otherState(name, on: host) {
                 changes.append(ResourceChange(address, action: .forget, reason: .removedFromManifests, effect: .recordOnly,
                                               notes: ["removed from the manifests; the domain '\(name)' on \(host) now belongs to "
                                                   + "\(Self.describe(state: other.owner?.state)) (handed over): only this state's record is dropped"],
                                               before: .virtualMachine(record.spec), previousHost: host))
                 continue
             }
-            if observed == nil, foreign.contains(HostDomain(host: host, name: name)) {
+            if observed == nil, ownership.isForeign(name, on: host) {
                 // Unmarked by hand: no longer provably vmplan's, so it is never deleted.
                 changes.append(ResourceChange(address, action: .forget, reason: .removedFromManifests, effect: .recordOnly,
                                               notes: ["removed from the manifests; the domain '\(name)' still exists on \(host) but no longer carries "
@@ -160,8 +140,7 @@ public enum Planner {
 
         guard problems.isEmpty else { throw PlanError(problems) }
         changes.sort { ($0.host, $0.name) < ($1.host, $1.name) }
-        unmanaged.sort { ($0.host, $0.name) < ($1.host, $1.name) }
-        return Plan(changes: changes + deviceChanges, unmanaged: unmanaged, orphans: orphans, warnings: warnings)
+        return Plan(changes: changes + deviceChanges, unmanaged: ownership.unmanaged, orphans: orphans, warnings: warnings)
     }
 
     /// `state 3f2c…`, or what a marker without a state id means.
@@ -313,10 +292,5 @@ public enum Planner {
         change.ignored = ignored.map(\.diff)
         change.pendingRestart = pending
         return change
-    }
-
-    private struct HostDomain: Hashable {
-        var host: String
-        var name: String
     }
 }

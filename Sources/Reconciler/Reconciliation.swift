@@ -18,6 +18,8 @@ public struct Snapshot: Sendable {
     public var interruptedCreates: Set<ResourceAddress> = []
     /// This state's id: domains whose marker names another state are not this state's.
     public var stateID: String?
+    /// Hosts left out because they could not be observed (only with `tolerateUnreachable`).
+    public var unreachable: [HostFailure] = []
 
     public init(desired: [Located<VirtualMachineSpec>], recorded: [String: RecordedVM], live: [String: [ObservedDomain]],
                 drivers: [String: any Hypervisor], rules: [String: ChangeRules],
@@ -57,9 +59,22 @@ public struct Snapshot: Sendable {
     public var inputs: PlanInputs { PlanInputs(self) }
 }
 
-/// A host that could not be observed.
+/// One host that could not be observed, and why.
+public struct HostFailure: Sendable, Hashable {
+    public var host: String
+    public var uri: String
+    public var reason: String
+
+    public init(host: String, uri: String, reason: String) {
+        self.host = host
+        self.uri = uri
+        self.reason = reason
+    }
+}
+
+/// Hosts that could not be observed.
 public struct HostUnreachable: Error, Sendable, CustomStringConvertible {
-    public var failures: [(host: String, uri: String, reason: String)]
+    public var failures: [HostFailure]
 
     public var description: String {
         failures.map { "error: cannot reach host '\($0.host)' (\($0.uri)): \($0.reason)" }
@@ -72,9 +87,12 @@ public enum Reconciliation {
     public typealias Connector = @Sendable (HostSpec) async throws -> any Hypervisor
 
     /// Connects to every Host in the manifest (in parallel, once each) and observes its domains.
+    /// - Parameter tolerateUnreachable: false (plans): any host that cannot be observed fails the
+    ///   snapshot. true (drift checks): such hosts are left out and listed in `unreachable`.
     public static func snapshot(
         of manifest: Manifest, store: any StateStore,
-        connect: @escaping Connector = { host in try await LibvirtDriver.connect(host: host.name, uri: host.uri, flavour: host.hypervisor) }
+        connect: @escaping Connector = { host in try await LibvirtDriver.connect(host: host.name, uri: host.uri, flavour: host.hypervisor) },
+        tolerateUnreachable: Bool = false
     ) async throws -> Snapshot {
         let recorded = try recordedVMs(in: store)
         let hosts = manifest.hosts.map(\.value)
@@ -96,7 +114,7 @@ public enum Reconciliation {
         var drivers: [String: any Hypervisor] = [:]
         var live: [String: [ObservedDomain]] = [:]
         var rules: [String: ChangeRules] = [:]
-        var failures: [(host: String, uri: String, reason: String)] = []
+        var failures: [HostFailure] = []
         for (host, result) in results {
             switch result {
             case .success(let (driver, domains)):
@@ -104,19 +122,26 @@ public enum Reconciliation {
                 live[host.name] = domains
                 rules[host.name] = driver.features.changeRules
             case .failure(let error):
-                failures.append((host.name, host.uri, "\(error)"))
+                failures.append(HostFailure(host: host.name, uri: host.uri, reason: "\(error)"))
             }
         }
-        guard failures.isEmpty else {
+        guard failures.isEmpty || tolerateUnreachable else {
             throw HostUnreachable(failures: failures.sorted { $0.host < $1.host })
         }
         try checkDistinct(manifest.hosts, drivers: drivers)
         let recordedDevices = try recordedMediatedDevices(in: store)
         let devices = try await deviceViews(manifest: manifest, drivers: drivers, recordedDevices: recordedDevices)
+        for failure in devices.failures where tolerateUnreachable {
+            drivers[failure.host] = nil
+            live[failure.host] = nil
+            failures.append(failure)
+        }
+        if !tolerateUnreachable, !devices.failures.isEmpty { throw HostUnreachable(failures: devices.failures) }
         let storage = try await observeStorage(of: manifest, store: store, drivers: drivers)
         var snapshot = Snapshot(desired: manifest.virtualMachines, recorded: recorded, live: live, drivers: drivers, rules: rules,
-                                devices: devices, recordedDevices: recordedDevices, storage: storage)
+                                devices: devices.views, recordedDevices: recordedDevices, storage: storage)
         snapshot.stateID = try store.stateID()
+        snapshot.unreachable = failures.sorted { $0.host < $1.host }
         return snapshot
     }
 
@@ -140,21 +165,22 @@ public enum Reconciliation {
 
     /// Inventories cost a round trip per device, so only hosts that need one are asked.
     private static func deviceViews(manifest: Manifest, drivers: [String: any Hypervisor],
-                                    recordedDevices: [RecordedDevice]) async throws -> [String: HostDeviceView] {
+                                    recordedDevices: [RecordedDevice]) async -> (views: [String: HostDeviceView], failures: [HostFailure]) {
         var needed = Set(recordedDevices.map(\.host))
         for vm in manifest.virtualMachines where !vm.value.gpus.isEmpty || !vm.value.vgpus.isEmpty {
             needed.insert(vm.value.host)
         }
         var views: [String: HostDeviceView] = [:]
+        var failures: [HostFailure] = []
         for host in manifest.hosts.map(\.value) where needed.contains(host.name) {
             guard let driver = drivers[host.name] else { continue }
             do {
                 views[host.name] = HostDeviceView(host: host, inventory: try await driver.inventory(), features: driver.features)
             } catch {
-                throw HostUnreachable(failures: [(host.name, host.uri, "cannot read its device inventory: \(error)")])
+                failures.append(HostFailure(host: host.name, uri: host.uri, reason: "cannot read its device inventory: \(error)"))
             }
         }
-        return views
+        return (views, failures)
     }
 
     /// What an interrupted apply journaled as being created and never settled: it may exist without a record.
