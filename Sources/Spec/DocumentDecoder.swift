@@ -9,6 +9,7 @@ struct DecodedDocument {
     /// For virtual machines: the host it names and where.
     var hostReference: (name: String, location: SourceLocation)?
     var host: Located<HostSpec>?
+    var driftPolicy: Located<DriftPolicySpec>?
     var virtualMachine: Located<VirtualMachineSpec>?
     /// Where each spec field's value is, for checks that need other documents (the host's flavour).
     var fieldLocations: [String: SourceLocation] = [:]
@@ -87,10 +88,22 @@ enum DocumentDecoder {
             }
         case .storagePool, .volume:
             decodeStorage(kind, specField.value, name: nameIsValid ? name : nil, at: location, checker: &checker, decoded: &decoded)
+        case .driftPolicy:
+            if let policy = decodeDriftPolicy(specField.value, checker: &checker), let name, nameIsValid {
+                decoded.driftPolicy = Located(DriftPolicySpec(name: name, selector: policy.selector, ignore: policy.ignore), at: location)
+            }
         case .mediatedDevice:
             break  // not declarable: refused above
         }
         return decoded
+    }
+
+    private static func decodeDriftPolicy(_ node: Node, checker: inout NodeChecker) -> (selector: [String: String], ignore: [VMField])? {
+        guard let spec = checker.fields(of: node, what: "DriftPolicy spec", allowed: ["selector", "ignore"], required: ["ignore"]) else { return nil }
+        let selector = spec["selector"].map { checker.labels($0, name: "selector") } ?? [:]
+        let ignore = spec["ignore"].flatMap { checker.words($0, name: "ignore", among: VMField.ignorable.map(\.rawValue)) }
+        guard let selector, let ignore else { return nil }
+        return (selector, ignore.compactMap(VMField.init(rawValue:)))
     }
 
     private static func decodeHost(_ node: Node, checker: inout NodeChecker)

@@ -99,7 +99,8 @@ public enum ManifestLoader {
         return Manifest(
             hosts: decoded.compactMap(\.host),
             virtualMachines: decoded.compactMap(\.virtualMachine),
-            storage: storage)
+            storage: storage,
+            driftPolicies: decoded.compactMap(\.driftPolicy))
     }
 
     private static func checkDuplicateNames(_ documents: [DecodedDocument], log: inout DiagnosticLog) {

@@ -6,15 +6,17 @@ public enum ResourceKind: String, Sendable, Codable, Hashable, CaseIterable, Com
     /// A vGPU instance: derived from a VirtualMachine's `vgpus`, never a document of its own.
     case mediatedDevice = "MediatedDevice"
     case virtualMachine = "VirtualMachine"
+    /// Differences `vmplan drift` counts but does not report as drift; nothing on a host.
+    case driftPolicy = "DriftPolicy"
 
     /// The kinds a manifest document may declare.
-    public static let declarable: [ResourceKind] = [.host, .virtualMachine, .storagePool, .volume]
+    public static let declarable: [ResourceKind] = [.host, .virtualMachine, .storagePool, .volume, .driftPolicy]
 
     /// Dependency rank: a resource may need resources of a lower rank, never of a higher one.
     /// Apply builds in rising rank and removes in falling rank.
     public var rank: Int {
         switch self {
-        case .host: 0
+        case .host, .driftPolicy: 0
         case .storagePool: 1
         case .volume: 2
         case .mediatedDevice: 3
@@ -32,6 +34,7 @@ public enum ResourceKind: String, Sendable, Codable, Hashable, CaseIterable, Com
         case .volume: "volume"
         case .mediatedDevice: "mdev"
         case .virtualMachine: "vm"
+        case .driftPolicy: "drift policy"
         }
     }
 }

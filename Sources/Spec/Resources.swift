@@ -208,12 +208,14 @@ public struct Manifest: Sendable {
     public var hosts: [Located<HostSpec>]
     public var virtualMachines: [Located<VirtualMachineSpec>]
     public var storage: StorageManifest
+    public var driftPolicies: [Located<DriftPolicySpec>]
 
     public init(hosts: [Located<HostSpec>] = [], virtualMachines: [Located<VirtualMachineSpec>] = [],
-                storage: StorageManifest = StorageManifest()) {
+                storage: StorageManifest = StorageManifest(), driftPolicies: [Located<DriftPolicySpec>] = []) {
         self.hosts = hosts
         self.virtualMachines = virtualMachines
         self.storage = storage
+        self.driftPolicies = driftPolicies
     }
 
     public func host(named name: String) -> HostSpec? {

@@ -197,10 +197,10 @@ struct NodeChecker {
         return ByteCount(parsing: suggestion) == nil ? nil : suggestion
     }
 
-    /// `metadata.labels`: a string→string mapping with conservative keys.
-    mutating func labels(_ field: Field) -> [String: String]? {
+    /// `metadata.labels` (or a label selector): a string→string mapping with conservative keys.
+    mutating func labels(_ field: Field, name: String = "metadata.labels") -> [String: String]? {
         guard case let .mapping(mapping) = field.value else {
-            error("metadata.labels must be a mapping of strings to strings; got \(field.value.shownInMessage)", at: field.value)
+            error("\(name) must be a mapping of strings to strings; got \(field.value.shownInMessage)", at: field.value)
             return nil
         }
         var labels: [String: String] = [:]
