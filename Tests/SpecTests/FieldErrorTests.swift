@@ -115,8 +115,8 @@ struct FieldErrorTests {
         spec: {}
         """
         #expect(diagnostics(yaml) == [
-            "m.yaml:2:7: error: unknown kind 'Hots'; valid kinds: Host, VirtualMachine, StoragePool, Volume; did you mean 'Host'?",
-            "m.yaml:7:7: error: unknown kind 'Network'; valid kinds: Host, VirtualMachine, StoragePool, Volume",
+            "m.yaml:2:7: error: unknown kind 'Hots'; valid kinds: Host, VirtualMachine, StoragePool, Volume, DriftPolicy; did you mean 'Host'?",
+            "m.yaml:7:7: error: unknown kind 'Network'; valid kinds: Host, VirtualMachine, StoragePool, Volume, DriftPolicy",
         ])
     }
 
