@@ -157,7 +157,7 @@ public struct Session: Sendable {
     }
 
     /// Runs `body`; a failure is recorded as the run's result before it is thrown on.
-    private func recording<T>(_ runID: Int64, _ body: () async throws -> T) async throws -> T {
+    func recording<T>(_ runID: Int64, _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch {
