@@ -109,17 +109,14 @@ public enum DriftMarkdown {
     /// Control characters and newlines written out (`terminalSafe`), then every character that
     /// Markdown or HTML could read as syntax as a character reference, which renders as itself.
     static func escaped(_ value: String) -> String {
-        var result = ""
-        for character in value.terminalSafe {
-            switch character {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "|", "`", "\\", "*", "_", "[", "]", "~", "#", "@", "!", "$":
-                result += "&#\(character.unicodeScalars.first!.value);"
-            default: result.append(character)
+        value.terminalSafe.replacingScalars { scalar in
+            switch scalar {
+            case "&": "&amp;"
+            case "<": "&lt;"
+            case ">": "&gt;"
+            case "|", "`", "\\", "*", "_", "[", "]", "~", "#", "@", "!", "$": "&#\(scalar.value);"
+            default: nil
             }
         }
-        return result
     }
 }

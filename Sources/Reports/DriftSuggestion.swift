@@ -121,22 +121,19 @@ public enum DriftSuggestion {
     /// paragraph separator and bidirectional mark as an escape, so the text reads back exactly and
     /// shows on one line.
     static func doubleQuoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
+        "\"" + text.replacingScalars { scalar in
             switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\t": result += "\\t"
-            case "\r": result += "\\r"
-            case _ where scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value):
-                result += "\\x" + hex(scalar.value, digits: 2)
+            case "\"": "\\\""
+            case "\\": "\\\\"
+            case "\n": "\\n"
+            case "\t": "\\t"
+            case "\r": "\\r"
+            case _ where scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value): "\\x" + hex(scalar.value, digits: 2)
             case "\u{200E}", "\u{200F}", "\u{2028}", "\u{2029}", "\u{202A}"..."\u{202E}", "\u{2066}"..."\u{2069}", "\u{FEFF}":
-                result += "\\u" + hex(scalar.value, digits: 4)
-            default: result.unicodeScalars.append(scalar)
+                "\\u" + hex(scalar.value, digits: 4)
+            default: nil
             }
-        }
-        return result + "\""
+        } + "\""
     }
 
     private static func hex(_ value: UInt32, digits: Int) -> String {
