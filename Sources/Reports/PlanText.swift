@@ -69,15 +69,11 @@ public enum PlanText {
 
     /// A fleet host can carry thousands of foreign domains: name a few per host, count the rest.
     public static func renderUnmanaged(_ domains: [UnmanagedDomain], shown: Int) -> [String] {
-        var lines = ["Unmanaged domains (not created by vmplan; never changed or deleted):"]
-        let byHost = Dictionary(grouping: domains, by: \.host)
-        for host in byHost.keys.sorted() {
-            let hostDomains = byHost[host] ?? []
-            let names = hostDomains.prefix(shown).map { "\($0.name.terminalSafe) (\($0.isRunning ? "running" : "shut off"))" }
-            let more = hostDomains.count > shown ? ", and \(hostDomains.count - shown) more (--show-unmanaged lists them)" : ""
-            lines.append("    \(host): \(names.joined(separator: ", "))\(more)")
-        }
-        return lines
+        ["Unmanaged domains (not created by vmplan; never changed or deleted):"]
+            + DomainsByHost.group(domains, shown: shown).map { group in
+                let more = group.more > 0 ? ", and \(group.more) more (--show-unmanaged lists them)" : ""
+                return "    \(group.host): \(group.shown.map(\.shownWithState).joined(separator: ", "))\(more)"
+            }
     }
 
     /// A value as plans show it: `-` for none, control characters and newlines written out.
