@@ -33,6 +33,8 @@ public struct DriftReport: Codable, Sendable {
         public var drifted: Int
         public var missing: Int
         public var pending: Int
+        /// In the manifests only: never applied, so there is nothing on a host to compare.
+        public var notApplied: Int
         public var unknown: Int
         public var unmanaged: Int
         public var orphaned: Int
@@ -43,13 +45,14 @@ public struct DriftReport: Codable, Sendable {
         public var coverage: Double
 
         public init(total: Int = 0, managed: Int = 0, inSync: Int = 0, drifted: Int = 0, missing: Int = 0, pending: Int = 0,
-                    unknown: Int = 0, unmanaged: Int = 0, orphaned: Int = 0, ignored: Int = 0, coverage: Double = 1) {
+                    notApplied: Int = 0, unknown: Int = 0, unmanaged: Int = 0, orphaned: Int = 0, ignored: Int = 0, coverage: Double = 1) {
             self.total = total
             self.managed = managed
             self.inSync = inSync
             self.drifted = drifted
             self.missing = missing
             self.pending = pending
+            self.notApplied = notApplied
             self.unknown = unknown
             self.unmanaged = unmanaged
             self.orphaned = orphaned
@@ -133,7 +136,8 @@ public struct DriftReport: Codable, Sendable {
         let count = { (status: Status) in resources.count { $0.status == status } }
         summary = Summary(total: resources.count, managed: resources.count { $0.status != .unknown && $0.status != .notApplied },
                           inSync: count(.inSync), drifted: count(.drifted), missing: count(.missing),
-                          pending: resources.count(where: \.isPending), unknown: count(.unknown), unmanaged: unmanaged.count,
+                          pending: resources.count(where: \.isPending), notApplied: count(.notApplied), unknown: count(.unknown),
+                          unmanaged: unmanaged.count,
                           orphaned: orphaned.count, ignored: resources.reduce(0) { $0 + $1.ignored.count }, coverage: coverage)
     }
 

@@ -54,10 +54,9 @@ public enum DriftText {
     /// `Drift: 2 drifted, 1 missing, 1 pending, 3 in sync, 1 unmanaged (coverage 75%).` Drifted,
     /// missing and in sync are always counted; the rest when there are any.
     public static func summaryLine(_ summary: DriftReport.Summary) -> String {
-        let notApplied = summary.total - summary.managed - summary.unknown
         let counts: [(Int, String, Bool)] = [
             (summary.drifted, "drifted", true), (summary.missing, "missing", true), (summary.unknown, "unknown", false),
-            (summary.pending, "pending", false), (notApplied, "not applied", false), (summary.inSync, "in sync", true),
+            (summary.pending, "pending", false), (summary.notApplied, "not applied", false), (summary.inSync, "in sync", true),
             (summary.ignored, "ignored", false), (summary.unmanaged, "unmanaged", false), (summary.orphaned, "orphaned", false),
         ]
         let parts = counts.filter { $0.2 || $0.0 > 0 }.map { "\($0.0) \($0.1)" }
