@@ -94,6 +94,50 @@ enum Migrations {
                     || '-' || hex(randomblob(2)) || '-' || hex(randomblob(6))));
                 """)
         }
+        migrator.registerMigration("v7: drift, run kinds drift and reconcile, run result partial") { db in
+            // One row per occurrence of a drifted field: open while checks keep seeing it, resolved
+            // once a check of its host no longer does. At most one open row per field.
+            try db.execute(sql: """
+                CREATE TABLE drift (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    kind TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    host TEXT NOT NULL,
+                    field TEXT NOT NULL,
+                    recorded TEXT,
+                    live TEXT,
+                    first_seen DATETIME NOT NULL,
+                    last_seen DATETIME NOT NULL CHECK (last_seen >= first_seen),
+                    times_seen INTEGER NOT NULL CHECK (times_seen >= 1),
+                    resolved_at DATETIME,
+                    resolution TEXT CHECK (resolution IN ('apply', 'by-hand', 'gone')),
+                    CHECK ((resolved_at IS NULL) = (resolution IS NULL))
+                );
+                CREATE UNIQUE INDEX drift_open ON drift(kind, name, host, field) WHERE resolved_at IS NULL;
+                CREATE INDEX drift_name ON drift(name, kind, host, field);
+                """)
+            // SQLite cannot alter a CHECK constraint: the table is rebuilt (sqlite.org/lang_altertable.html).
+            // The migrator has turned foreign keys off, so dropping run cascades to no journal row, and
+            // checks them after. The AUTOINCREMENT counter is carried over so that no run id is reused.
+            try db.execute(sql: """
+                CREATE TABLE run_new (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    kind TEXT NOT NULL CHECK (kind IN ('plan', 'apply', 'drift', 'reconcile')),
+                    started_at DATETIME NOT NULL,
+                    finished_at DATETIME,
+                    commit_id TEXT,
+                    actor TEXT NOT NULL,
+                    result TEXT NOT NULL CHECK (result IN ('running', 'succeeded', 'failed', 'refused', 'partial')),
+                    summary TEXT
+                );
+                INSERT INTO run_new (id, kind, started_at, finished_at, commit_id, actor, result, summary)
+                    SELECT id, kind, started_at, finished_at, commit_id, actor, result, summary FROM run;
+                DELETE FROM sqlite_sequence WHERE name = 'run_new';
+                INSERT INTO sqlite_sequence (name, seq) SELECT 'run_new', seq FROM sqlite_sequence WHERE name = 'run';
+                DROP TABLE run;
+                ALTER TABLE run_new RENAME TO run;
+                """)
+        }
         return migrator
     }
 }

@@ -39,13 +39,15 @@ public struct ResourceRecord: Codable, Sendable, Hashable, FetchableRecord, Pers
     }
 }
 
-public enum RunKind: String, Codable, Sendable { case plan, apply }
+public enum RunKind: String, Codable, Sendable { case plan, apply, drift, reconcile }
 
 public enum RunResult: String, Codable, Sendable {
     case running, succeeded, failed, refused
+    /// Finished, but some hosts did not answer: what it says of them is unknown.
+    case partial
 }
 
-/// One plan or apply.
+/// One plan, apply, drift check or reconcile.
 public struct RunRecord: Codable, Sendable, Hashable, FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "run"
 

@@ -1,8 +1,9 @@
 import Foundation
 
 /// Everything the reconciler needs from recorded state: resources, runs, the journal, the
-/// writer lock and the storage vmplan created. `StateDatabase` keeps it in SQLite; another
-/// backend (PostgreSQL) implements the same requirements and the reconciler does not change.
+/// writer lock, the storage vmplan created and the history of drift checks. `StateDatabase`
+/// keeps it in SQLite; another backend (PostgreSQL) implements the same requirements and the
+/// reconciler does not change.
 public protocol StateStore: Sendable {
     func resources(kind: String?) throws -> [ResourceRecord]
 
@@ -30,6 +31,17 @@ public protocol StateStore: Sendable {
     func lockHolder() throws -> LockHolder?
 
     func ownedStorage() throws -> [OwnedStorage]
+
+    /// Records one drift check in one transaction: an observed field extends its open row (last
+    /// seen, times seen, current values) or opens a new one; an open row of a host in `checkedHosts`
+    /// that was not observed is resolved at `date`, 'apply' if an apply finished (succeeded or failed)
+    /// after it was last seen, 'by-hand' otherwise. Rows of hosts not checked stay open as they were.
+    /// Returns every open row after the check.
+    func recordDriftCheck(_ observations: [DriftObservation], checkedHosts: Set<String>, at date: Date) throws -> [DriftRecord]
+    /// Every drift occurrence, open and resolved, newest first; only `name`'s when given.
+    func driftHistory(name: String?) throws -> [DriftRecord]
+    /// Resolves the open drift of a resource that left the state (resolution 'gone').
+    func resolveDrift(kind: String, name: String, host: String, resolution: String, at: Date) throws
 
     /// This state's own id, written once when it is created: the marker of every domain it
     /// creates carries it.

@@ -174,6 +174,13 @@ struct ApplierOrderTests {
         func acquireLock(holder: String, ttl: TimeInterval) throws -> StateLock { try base.acquireLock(holder: holder, ttl: ttl) }
         func lockHolder() throws -> LockHolder? { try base.lockHolder() }
         func ownedStorage() throws -> [OwnedStorage] { try base.ownedStorage() }
+        func recordDriftCheck(_ observations: [DriftObservation], checkedHosts: Set<String>, at date: Date) throws -> [DriftRecord] {
+            try base.recordDriftCheck(observations, checkedHosts: checkedHosts, at: date)
+        }
+        func driftHistory(name: String?) throws -> [DriftRecord] { try base.driftHistory(name: name) }
+        func resolveDrift(kind: String, name: String, host: String, resolution: String, at: Date) throws {
+            try base.resolveDrift(kind: kind, name: name, host: host, resolution: resolution, at: at)
+        }
         func stateID() throws -> String { try base.stateID() }
     }
 
