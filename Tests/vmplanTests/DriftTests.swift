@@ -69,6 +69,13 @@ struct DriftTests {
         #expect(Self.fields(entryC, "pending")["memory"] == "64MiB -> 80MiB")
         #expect((document["unmanaged"] as? [[String: Any]])?.contains { $0["name"] as? String == foreign } == true)
         let summary = try #require(document["summary"] as? [String: Any])
+        // The documented shape (docs/drift.md): every key, nothing undocumented.
+        #expect(Set(summary.keys) == ["total", "managed", "inSync", "drifted", "missing", "pending", "notApplied", "unknown",
+                                      "unmanaged", "orphaned", "ignored", "coverage"])
+        #expect(Set(document.keys) == ["format", "formatVersion", "createdAt", "manifests", "state", "summary", "resources",
+                                       "unmanaged", "orphaned", "unknownHosts"])
+        #expect(Set(entryA.keys).isSubset(of: ["kind", "name", "host", "status", "fields", "ignored", "pending", "pendingAction",
+                                               "firstSeen", "location"]))
         #expect(summary["drifted"] as? Int == 2 && summary["missing"] as? Int == 1 && summary["pending"] as? Int == 1, "\(summary)")
         #expect(try [a, c, foreign].map { try TestHost.inactiveXML($0) } == before, "drift changes nothing on the host")
 
