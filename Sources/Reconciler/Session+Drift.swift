@@ -7,7 +7,7 @@ extension Session {
     /// `vmplan drift`: observes every host that answers, compares, and records the check and each
     /// drift's sightings in the state. Changes nothing on a host.
     public func drift() async throws -> DriftReport {
-        let runID = try store.beginRun(.drift, actor: actor, commitID: commitID)
+        let runID = try store.beginRun(.drift, actor: actor, commit: commit)
         return try await recording(runID) {
             let snapshot: Snapshot
             do {

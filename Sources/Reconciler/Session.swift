@@ -15,11 +15,12 @@ public struct Session: Sendable {
     public var statePath: String
     /// Who runs it (`user@host`), recorded with the run.
     public var actor: String
-    public var commitID: String?
+    /// The git commit the manifests come from (a reconcile), recorded with the run and the resources.
+    public var commit: RunCommit?
     public var connect: Reconciliation.Connector
 
     public init(manifest: Manifest, store: any StateStore, manifestsPath: String, statePath: String, actor: String,
-                commitID: String? = nil,
+                commit: RunCommit? = nil,
                 connect: @escaping Reconciliation.Connector = { host in
                     try await LibvirtDriver.connect(host: host.name, uri: host.uri, flavour: host.hypervisor)
                 }) {
@@ -28,7 +29,7 @@ public struct Session: Sendable {
         self.manifestsPath = manifestsPath
         self.statePath = statePath
         self.actor = actor
-        self.commitID = commitID
+        self.commit = commit
         self.connect = connect
     }
 
@@ -67,7 +68,7 @@ public struct Session: Sendable {
 
     /// Plans without changing anything on a host; records the run.
     public func plan(_ options: PlanOptions) async throws -> Planned {
-        let runID = try store.beginRun(.plan, actor: actor, commitID: commitID)
+        let runID = try store.beginRun(.plan, actor: actor, commit: commit)
         return try await recording(runID) {
             let planned = try await makePlan(options, kind: "plan", saved: nil)
             try store.finishRun(runID, result: .succeeded, summary: planned.plan.summary)
@@ -78,17 +79,28 @@ public struct Session: Sendable {
     /// Plans (or takes a saved plan, refused if anything it was made from moved), asks `approve`,
     /// and applies, with the state lock held throughout. `approve` sees the plan first; it is asked
     /// even when nothing is to change, so that callers can show the plan.
-    public func apply(_ options: PlanOptions, saved: SavedPlan? = nil, shutdownTimeout: Duration,
+    /// - Parameters:
+    ///   - runKind: `.apply`, or `.reconcile` for a commit from git.
+    ///   - precondition: checked with the lock held and the run begun, before anything is planned
+    ///     (a reconcile's commit ancestry); a thrown error ends the run as refused.
+    public func apply(_ options: PlanOptions, saved: SavedPlan? = nil, shutdownTimeout: Duration, runKind: RunKind = .apply,
+                      precondition: @Sendable (any StateStore) throws -> Void = { _ in },
                       approve: @Sendable (Planned) async -> Bool,
                       events: @escaping @Sendable (ApplyEvent) -> Void) async throws -> Applied {
         let lock: StateLock
         do {
-            lock = try store.acquireLock(holder: "vmplan apply (\(actor))")
+            lock = try store.acquireLock(holder: "vmplan \(runKind.rawValue) (\(actor))")
         } catch let error as StateError {
             throw VMPlanError(.locked, "\(error)", cause: error)
         }
         defer { try? lock.release() }
-        let runID = try store.beginRun(.apply, actor: actor, commitID: commitID)
+        let runID = try store.beginRun(runKind, actor: actor, commit: commit)
+        do {
+            try precondition(store)
+        } catch {
+            try store.finishRun(runID, result: .refused, summary: "\(error)")
+            throw error
+        }
         return try await recording(runID) {
             var planned = try await makePlan(saved?.report.options ?? options, kind: "apply", saved: saved)
             try store.resolvePending(planned.interrupted.compactMap(\.id), note: "interrupted; re-observed by run \(runID)")
@@ -103,7 +115,7 @@ public struct Session: Sendable {
                 try store.finishRun(runID, result: .refused, summary: "cancelled at the prompt")
                 return .cancelled
             }
-            let applier = try Applier(drivers: planned.drivers, store: store, shutdownTimeout: shutdownTimeout, commitID: commitID)
+            let applier = try Applier(drivers: planned.drivers, store: store, shutdownTimeout: shutdownTimeout, commitID: commit?.id)
             let outcome = try await applier.apply(plan, runID: runID, events: events)
             planned.report.result = PlanReport.ApplyResult(outcome)
             if outcome.succeeded {

@@ -16,20 +16,25 @@ public struct VMPlanError: Error, Sendable, CustomStringConvertible {
         case state
         /// Some changes of an apply failed.
         case applyFailed = "apply-failed"
+        /// A commit older than the last one reconciled, refused.
+        case rollback
     }
 
     public var code: Code
     public var message: String
     public var cause: (any Error & Sendable)?
 
+    /// What the program ends with: 1 for most failures (2 is taken by `--detailed-exitcode`
+    /// for "changes present"), 4 for a refused rollback. A command may choose its own for a code
+    /// (`vmplan reconcile` ends with 3 when the state is locked, so that CI can retry).
+    public var exitStatus: Int32
+
     public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message
         self.cause = cause
+        self.exitStatus = code == .rollback ? 4 : 1
     }
-
-    /// Every failure ends with 1 today; 2 is taken by `--detailed-exitcode` for "changes present".
-    public var exitStatus: Int32 { 1 }
 
     public var description: String { message }
 }

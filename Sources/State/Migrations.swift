@@ -138,6 +138,13 @@ enum Migrations {
                 ALTER TABLE run_new RENAME TO run;
                 """)
         }
+        migrator.registerMigration("v8: run.ref, run.author") { db in
+            // A reconcile records which ref it was asked for and who wrote the commit it applied.
+            try db.execute(sql: """
+                ALTER TABLE run ADD COLUMN ref TEXT;
+                ALTER TABLE run ADD COLUMN author TEXT;
+                """)
+        }
         return migrator
     }
 }

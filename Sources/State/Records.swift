@@ -47,6 +47,19 @@ public enum RunResult: String, Codable, Sendable {
     case partial
 }
 
+/// The git commit a run works from.
+public struct RunCommit: Sendable, Hashable {
+    public var id: String
+    public var ref: String?
+    public var author: String?
+
+    public init(id: String, ref: String? = nil, author: String? = nil) {
+        self.id = id
+        self.ref = ref
+        self.author = author
+    }
+}
+
 /// One plan, apply, drift check or reconcile.
 public struct RunRecord: Codable, Sendable, Hashable, FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "run"
@@ -59,9 +72,12 @@ public struct RunRecord: Codable, Sendable, Hashable, FetchableRecord, MutablePe
     public var actor: String
     public var result: RunResult
     public var summary: String?
+    /// For a reconcile: the ref it was asked for and the commit's author.
+    public var ref: String?
+    public var author: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, kind, actor, result, summary
+        case id, kind, actor, result, summary, ref, author
         case startedAt = "started_at", finishedAt = "finished_at", commitID = "commit_id"
     }
 

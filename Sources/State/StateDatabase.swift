@@ -50,13 +50,29 @@ public final class StateDatabase: StateStore {
                 if origin == .created && !directory.isEmpty {
                     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
                 }
-                queue = try DatabaseQueue(path: path, configuration: configuration)
+                // Two runs that open a new state at once (two reconciles of one push) must not
+                // both migrate it: the second waits, then finds every migration applied.
+                queue = try Self.exclusively(in: directory.isEmpty ? "." : directory) {
+                    let queue = try DatabaseQueue(path: path, configuration: configuration)
+                    try Migrations.migrator.migrate(queue)
+                    return queue
+                }
             }
-            try Migrations.migrator.migrate(queue)
+            if case .inMemory = origin { try Migrations.migrator.migrate(queue) }
         } catch {
             throw StateError.unreadable(path: path, reason: "\(error)")
         }
         self.path = path
+    }
+
+    /// Runs `body` holding an exclusive lock on `directory` (flock; released when the process ends).
+    private static func exclusively<T>(in directory: String, _ body: () throws -> T) throws -> T {
+        let descriptor = open(directory, O_RDONLY)
+        guard descriptor >= 0 else { return try body() }
+        defer { close(descriptor) }
+        flock(descriptor, LOCK_EX)
+        defer { flock(descriptor, LOCK_UN) }
+        return try body()
     }
 
     /// Said on standard error when the state is not simply the file that was there or a new one.
@@ -91,10 +107,10 @@ public final class StateDatabase: StateStore {
 
     // MARK: Runs
 
-    public func beginRun(_ kind: RunKind, actor: String, commitID: String?) throws -> Int64 {
+    public func beginRun(_ kind: RunKind, actor: String, commit: RunCommit?) throws -> Int64 {
         try queue.write { db in
-            var run = RunRecord(id: nil, kind: kind, startedAt: Date(), finishedAt: nil,
-                                commitID: commitID, actor: actor, result: .running, summary: nil)
+            var run = RunRecord(id: nil, kind: kind, startedAt: Date(), finishedAt: nil, commitID: commit?.id, actor: actor,
+                                result: .running, summary: nil, ref: commit?.ref, author: commit?.author)
             try run.insert(db)
             return run.id ?? db.lastInsertedRowID
         }

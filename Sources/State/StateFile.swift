@@ -36,6 +36,8 @@ enum StateFile {
 
         var configuration = Configuration()
         configuration.readonly = true
+        // Another vmplan may be creating or migrating the same file right now: wait for it.
+        configuration.busyMode = .timeout(5)
         let found: (applicationID: Int32, tables: [String], migrations: [String])
         do {
             found = try DatabaseQueue(path: path, configuration: configuration).read { db in

@@ -7,7 +7,7 @@ import Foundation
 public protocol StateStore: Sendable {
     func resources(kind: String?) throws -> [ResourceRecord]
 
-    func beginRun(_ kind: RunKind, actor: String, commitID: String?) throws -> Int64
+    func beginRun(_ kind: RunKind, actor: String, commit: RunCommit?) throws -> Int64
     func finishRun(_ id: Int64, result: RunResult, summary: String) throws
     /// The latest runs first.
     func runs(limit: Int) throws -> [RunRecord]
@@ -51,7 +51,12 @@ public protocol StateStore: Sendable {
 extension StateStore {
     public func resources() throws -> [ResourceRecord] { try resources(kind: nil) }
 
-    public func beginRun(_ kind: RunKind, actor: String) throws -> Int64 { try beginRun(kind, actor: actor, commitID: nil) }
+    public func beginRun(_ kind: RunKind, actor: String) throws -> Int64 { try beginRun(kind, actor: actor, commit: nil) }
+
+    /// The commit the last reconcile that applied (all of it, or part of it) came from.
+    public func lastReconciledCommit() throws -> String? {
+        try runs(limit: 1000).first { $0.kind == .reconcile && ($0.result == .succeeded || $0.result == .failed) && $0.commitID != nil }?.commitID
+    }
 
     public func runs() throws -> [RunRecord] { try runs(limit: 20) }
 

@@ -158,7 +158,7 @@ struct ApplierOrderTests {
         }
 
         func resources(kind: String?) throws -> [ResourceRecord] { try base.resources(kind: kind) }
-        func beginRun(_ kind: RunKind, actor: String, commitID: String?) throws -> Int64 { try base.beginRun(kind, actor: actor, commitID: commitID) }
+        func beginRun(_ kind: RunKind, actor: String, commit: RunCommit?) throws -> Int64 { try base.beginRun(kind, actor: actor, commit: commit) }
         func finishRun(_ id: Int64, result: RunResult, summary: String) throws { try base.finishRun(id, result: result, summary: summary) }
         func runs(limit: Int) throws -> [RunRecord] { try base.runs(limit: limit) }
         func journalBegin(_ entry: JournalEntry) throws -> Int64 { try base.journalBegin(entry) }

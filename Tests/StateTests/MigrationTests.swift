@@ -41,11 +41,14 @@ struct MigrationTests {
 
         let drift = try store.beginRun(.drift, actor: "test")
         try store.finishRun(drift, result: .partial, summary: "kvm-02 did not answer")
-        let reconcile = try store.beginRun(.reconcile, actor: "test", commitID: "def456")
+        let reconcile = try store.beginRun(.reconcile, actor: "test", commit: RunCommit(id: "def456", ref: "refs/heads/main", author: "Ann <ann@example.com>"))
         try store.finishRun(reconcile, result: .succeeded, summary: "no changes")
         #expect(drift == 5 && reconcile == 6, "no run id is used twice, not even a deleted one's")
         #expect(try store.runs(limit: 2).map(\.kind) == [.reconcile, .drift])
         #expect(try store.runs(limit: 2).map(\.result) == [.succeeded, .partial])
+        let reconciled = try #require(try store.runs(limit: 1).first)
+        #expect(reconciled.commitID == "def456" && reconciled.ref == "refs/heads/main" && reconciled.author == "Ann <ann@example.com>")
+        #expect(try store.lastReconciledCommit() == "def456")
         // journal.run_id still refers to run: deleting a run takes its journal with it.
         try TestSQL.execute(path, "PRAGMA foreign_keys = ON; DELETE FROM run WHERE id = 1")
         #expect(try store.journal(runID: 1).isEmpty)

@@ -17,7 +17,7 @@ struct StateStoreTests {
         let lock = try store.acquireLock(holder: "vmplan apply (test)")
         #expect(try store.lockHolder()?.holder == "vmplan apply (test)")
 
-        let run = try store.beginRun(.apply, actor: "test", commitID: "abc123")
+        let run = try store.beginRun(.apply, actor: "test", commit: RunCommit(id: "abc123"))
         let volume = try store.journalBegin(entry(run, "Volume", "web-1-root", "create"))
         let owned = OwnedStorage(kind: "Volume", host: "kvm-01", pool: "p", name: "web-1-root", libvirtKey: "/p/web-1-root",
                                  createdAt: Date(timeIntervalSince1970: 0))

@@ -15,6 +15,11 @@ enum CLI {
 
     @discardableResult
     static func run(_ arguments: String..., input: String? = nil) throws -> TestHost.Output {
+        try run(arguments, input: input)
+    }
+
+    @discardableResult
+    static func run(_ arguments: [String], input: String? = nil) throws -> TestHost.Output {
         try TestHost.run(binary, arguments, input: input)
     }
 }

@@ -8,7 +8,7 @@ struct StateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "state",
         abstract: "Inspect the recorded state.",
-        subcommands: [List.self]
+        subcommands: [List.self, Runs.self]
     )
 
     struct List: AsyncParsableCommand {
@@ -31,11 +31,47 @@ struct StateCommand: AsyncParsableCommand {
                 return
             }
             let formatter = ISO8601DateFormatter()
-            let rows = [["KIND", "NAME", "HOST", "GENERATION", "SPEC HASH", "APPLIED AT", "PENDING"]]
+            let rows = [["KIND", "NAME", "HOST", "GENERATION", "SPEC HASH", "COMMIT", "APPLIED AT", "PENDING"]]
                 + records.map {
-                    [$0.kind, $0.name, $0.host, String($0.generation), $0.specHash, formatter.string(from: $0.appliedAt),
+                    [$0.kind, $0.name, $0.host, String($0.generation), $0.specHash, $0.commitID.map { String($0.prefix(12)) } ?? "-",
+                     formatter.string(from: $0.appliedAt),
                      $0.pendingRestart.isEmpty ? "-" : "restart: \($0.pendingRestart.joined(separator: ", "))"]
                 }
+            print(TextTable.lines(rows).joined(separator: "\n"))
+            // Which commit each host was last brought to (resources applied from git carry it).
+            let latest = Dictionary(grouping: records.filter { $0.commitID != nil }, by: \.host)
+                .compactMapValues { $0.max { $0.appliedAt < $1.appliedAt } }
+            if !latest.isEmpty {
+                print("")
+                for (host, record) in latest.sorted(by: { $0.key < $1.key }) {
+                    print("Host \(host): commit \(record.commitID ?? "-") (applied \(formatter.string(from: record.appliedAt)))")
+                }
+            }
+        }
+    }
+
+    struct Runs: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the recent runs: plans, applies, drift checks and reconciles, with their commits.")
+
+        @OptionGroup var manifests: ManifestOptions
+
+        @Option(help: ArgumentHelp("How many runs, newest first.", valueName: "count"))
+        var limit: Int = 20
+
+        func run() async throws {
+            let runs = try await reportingFailures {
+                try manifests.openState(whenAbsent: .useEmptyInMemory).runs(limit: max(1, limit))
+            }
+            guard !runs.isEmpty else {
+                print("No runs recorded in \(manifests.statePath).")
+                return
+            }
+            let formatter = ISO8601DateFormatter()
+            let rows = [["ID", "KIND", "STARTED", "RESULT", "COMMIT", "REF", "AUTHOR", "ACTOR", "SUMMARY"]] + runs.map { run in
+                [String(run.id ?? 0), run.kind.rawValue, formatter.string(from: run.startedAt), run.result.rawValue,
+                 run.commitID.map { String($0.prefix(12)) } ?? "-", (run.ref ?? "-").terminalSafe, (run.author ?? "-").terminalSafe,
+                 run.actor.terminalSafe, (run.summary ?? "").terminalSafe]
+            }
             print(TextTable.lines(rows).joined(separator: "\n"))
         }
     }
