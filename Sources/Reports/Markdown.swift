@@ -5,8 +5,11 @@ import Reconciler
 enum Markdown {
     /// Control characters and newlines written out (`terminalSafe`), then every character that
     /// Markdown or HTML could read as syntax as a character reference, which renders as itself.
-    static func escaped(_ value: String) -> String {
-        value.terminalSafe.replacingScalars { scalar in
+    static func escaped(_ value: String) -> String { escaped(terminalSafe: value.terminalSafe) }
+
+    /// The same for text that is `terminalSafe` already (a `Diagnostic`): its backslashes stay single.
+    static func escaped(terminalSafe value: String) -> String {
+        value.replacingScalars { scalar in
             switch scalar {
             case "&": "&amp;"
             case "<": "&lt;"
@@ -18,7 +21,7 @@ enum Markdown {
     }
 
     /// A table cell for a value that may be absent.
-    static func cell(_ value: String?) -> String { value.map(escaped) ?? "_none_" }
+    static func cell(_ value: String?) -> String { value.map { escaped($0) } ?? "_none_" }
 
     /// `compose(count)` when it fits in `limit` UTF-8 bytes, else `compose` of the most leading
     /// sections that fit; `fallback()` when not even `compose(0)` does.

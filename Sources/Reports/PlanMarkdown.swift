@@ -58,7 +58,7 @@ public enum PlanMarkdown {
                 title = "### \(summaryLine(plan))"
             }
             if !plan.warnings.isEmpty {
-                tail += ["", "**Warnings:**", ""] + plan.warnings.map { "- \(Markdown.escaped($0.rendered(as: "warning")))" }
+                tail += ["", "**Warnings:**", ""] + plan.warnings.map { "- \(Markdown.escaped(terminalSafe: $0.rendered(as: "warning")))" }
             }
             tail += quiet(plan)
             tail += Markdown.foreignDomains(unmanaged: plan.unmanaged, orphaned: plan.orphans, shown: domainsShown)
