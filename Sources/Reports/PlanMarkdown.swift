@@ -52,8 +52,10 @@ public enum PlanMarkdown {
                     + names(losing) + ". Check them before applying."]
             } else if !destructive.isEmpty {
                 title = "### ⚠️ Destroys or replaces resources. \(summaryLine(plan))"
-                head = ["", "> [!WARNING]", "> \(counted(destructive.count, "resource")) will be destroyed or deleted and created again: "
-                    + names(destructive) + "."]
+                let deleted = destructive.filter { $0.action == .delete }, replaced = destructive.filter { $0.action == .replace }
+                head = ["", "> [!WARNING]", "> " + [deleted.isEmpty ? nil : "Destroyed: \(names(deleted)).",
+                                                    replaced.isEmpty ? nil : "Replaced (deleted, then created again): \(names(replaced))."]
+                    .compactMap { $0 }.joined(separator: " ")]
             } else {
                 title = "### \(summaryLine(plan))"
             }

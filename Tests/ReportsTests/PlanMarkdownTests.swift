@@ -44,7 +44,7 @@ struct PlanMarkdownTests {
         let lines = Self.lines(PlanMarkdown.render(Self.mixed))
         #expect(lines.first == "### ⚠️ Destroys or replaces resources. Plan: 1 to add, 1 to change, 1 to replace, 1 to destroy.")
         #expect(lines.contains("> [!WARNING]"))
-        #expect(lines.contains("> 2 resources will be destroyed or deleted and created again: old, db."))
+        #expect(lines.contains("> Destroyed: old. Replaced (deleted, then created again): db."))
         #expect(lines.filter { $0.hasPrefix("| ") && $0.contains("VirtualMachine") } == [
             "| **delete** | VirtualMachine | old | kvm-02 | removed-from-manifests |",
             "| **replace** | VirtualMachine | db | kvm-01 | replace-requested |",
