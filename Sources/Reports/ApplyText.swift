@@ -21,13 +21,21 @@ public enum ApplyText {
     /// The closing lines: a success line, or the failures (for standard error) with what to do next.
     public static func outcome(_ outcome: ApplyOutcome) -> (output: [String], errors: [String]) {
         if outcome.succeeded {
-            return (["", "Apply complete! \(outcome.summary)"], [])
+            return (["", headline(outcome)], [])
         }
-        let count = outcome.failed.count
-        return ([], ["", "Apply failed: \(count) change\(count == 1 ? "" : "s") did not complete. \(outcome.summary)"]
+        return ([], ["", headline(outcome)]
             + outcome.failed.map { "error: \($0.change.address) (\($0.change.host)): \($0.error)" }
-            + ["The failed changes are recorded; the next plan re-observes the hosts and shows what is still to do."])
+            + [afterFailure])
     }
+
+    /// `Apply complete! Resources: …`, or `Apply failed: 2 changes did not complete. Resources: …`.
+    static func headline(_ outcome: ApplyOutcome) -> String {
+        let count = outcome.failed.count
+        return outcome.succeeded ? "Apply complete! \(outcome.summary)"
+            : "Apply failed: \(count) change\(count == 1 ? "" : "s") did not complete. \(outcome.summary)"
+    }
+
+    static let afterFailure = "The failed changes are recorded; the next plan re-observes the hosts and shows what is still to do."
 
     static func verb(_ action: Action) -> (present: String, done: String) {
         switch action {

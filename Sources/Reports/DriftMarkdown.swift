@@ -3,7 +3,7 @@ import Spec
 
 /// `vmplan drift` as Markdown, for pull-request comments and CI step summaries: the summary as
 /// the title, a table of what is not in sync, each resource's differences folded in `<details>`.
-/// Values are escaped so that none can add a row, a link, a mention or a tag of its own.
+/// Values are escaped (`Markdown.escaped`) so that none can add a row, a link, a mention or a tag of its own.
 public enum DriftMarkdown {
     /// - Parameter limit: the most UTF-8 bytes to return (GitHub takes 65,536 per comment). When
     ///   everything does not fit, whole resources are left out from the end, and counted.
@@ -11,26 +11,19 @@ public enum DriftMarkdown {
         let units = report.resources.filter { $0.status != .inSync || !$0.ignored.isEmpty || $0.isPending }
         let fixed = Fixed(report, domainsShown: domainsShown)
         let rows = units.map(row), blocks = units.map(details)
-        func compose(_ kept: Int) -> String {
+        return Markdown.fitting(units.count, limit: limit) { kept in
             fixed.document(rows: rows.prefix(kept).compactMap { $0 }, blocks: blocks.prefix(kept).flatMap { $0 }, leftOut: units.dropFirst(kept))
+        } fallback: {
+            // Even the title and the host lists are too long: the summary line and the count alone.
+            fixed.title + "\n" + (units.isEmpty ? "" : "\n" + leftOutLine(units[...]) + "\n")
         }
-        let everything = compose(units.count)
-        guard everything.utf8.count > limit else { return everything }
-        // More resources never make the text shorter (the left-out line aside), so search for the most that fit.
-        var fits = -1, tooMany = units.count
-        while tooMany - fits > 1 {
-            let middle = (fits + tooMany) / 2
-            if compose(middle).utf8.count <= limit { fits = middle } else { tooMany = middle }
-        }
-        // Even the title and the host lists are too long: the summary line and the count alone.
-        return fits >= 0 ? compose(fits) : fixed.title + "\n" + (units.isEmpty ? "" : "\n" + leftOutLine(units[...]) + "\n")
     }
 
     /// What is shown whatever the limit: the title, hosts that did not answer, foreign domains.
     struct Fixed {
         var title: String
         var head: [String] = []
-        var tail: [String] = []
+        var tail: [String]
 
         init(_ report: DriftReport, domainsShown: Int) {
             let summary = DriftText.summaryLine(report.summary)
@@ -41,17 +34,12 @@ public enum DriftMarkdown {
             }
             if !report.unknownHosts.isEmpty {
                 head += ["", "**Hosts that could not be checked** (their resources are unknown):", ""]
-                head += report.unknownHosts.map { "- \(escaped($0.host)) (\(escaped($0.uri))): \(escaped(String($0.error.prefix(500))))" }
-            }
-            for (domains, heading) in [(report.unmanaged, "**Unmanaged domains** (not created by vmplan; never changed or deleted):"),
-                                       (report.orphaned, "**Domains with vmplan's marker** that no manifest names and this state did not record:")]
-                where !domains.isEmpty {
-                tail += ["", heading, ""]
-                tail += DomainsByHost.group(domains.map(UnmanagedDomain.init), shown: domainsShown).map { group in
-                    let names = group.shown.map { escaped($0.name) + ($0.isRunning ? " (running)" : "") }.joined(separator: ", ")
-                    return "- \(escaped(group.host)): \(names)\(group.more > 0 ? ", and \(group.more) more" : "")"
+                head += report.unknownHosts.map { unknown in
+                    "- \(Markdown.escaped(unknown.host)) (\(Markdown.escaped(unknown.uri))): \(Markdown.escaped(String(unknown.error.prefix(500))))"
                 }
             }
+            tail = Markdown.foreignDomains(unmanaged: report.unmanaged.map(UnmanagedDomain.init),
+                                           orphaned: report.orphaned.map(UnmanagedDomain.init), shown: domainsShown)
         }
 
         func document(rows: [String], blocks: [String], leftOut: ArraySlice<DriftReport.Entry>) -> String {
@@ -70,27 +58,28 @@ public enum DriftMarkdown {
     /// A resource's row in the table of what is not in sync.
     static func row(_ entry: DriftReport.Entry) -> String? {
         guard entry.status != .inSync else { return nil }
-        return "| \(entry.status.rawValue) | \(entry.kind.rawValue) | \(escaped(entry.name)) | \(escaped(entry.host)) | "
+        return "| \(entry.status.rawValue) | \(entry.kind.rawValue) | \(Markdown.escaped(entry.name)) | \(Markdown.escaped(entry.host)) | "
             + "\(entry.firstSeen.map { $0.formatted(.iso8601) } ?? "-") |"
     }
 
     /// One resource's differences, folded; nothing for a resource that only has a status.
     static func details(_ entry: DriftReport.Entry) -> [String] {
         var what: [String] = []
-        if !entry.fields.isEmpty { what.append("drifted: " + entry.fields.map { escaped($0.field) }.joined(separator: ", ")) }
+        if !entry.fields.isEmpty { what.append("drifted: " + entry.fields.map { Markdown.escaped($0.field) }.joined(separator: ", ")) }
         if !entry.ignored.isEmpty { what.append("\(entry.ignored.count) ignored") }
         if let action = entry.pendingAction { what.append("manifest change not applied yet (\(action.rawValue); not drift)") }
         guard !what.isEmpty else { return [] }
-        var lines = ["", "<details><summary>\(escaped(entry.address.description)) on \(escaped(entry.host)): \(what.joined(separator: "; "))</summary>"]
+        let title = "\(Markdown.escaped(entry.address.description)) on \(Markdown.escaped(entry.host)): \(what.joined(separator: "; "))"
+        var lines = ["", "<details><summary>\(title)</summary>"]
         if !entry.fields.isEmpty || !entry.ignored.isEmpty {
             lines += ["", "| Field | Recorded | Live |", "|---|---|---|"]
             lines += (entry.fields.map { ($0, "") } + entry.ignored.map { ($0, " (ignored)") }).map { diff, note in
-                "| \(escaped(diff.field))\(note) | \(cell(diff.before)) | \(cell(diff.after)) |"
+                "| \(Markdown.escaped(diff.field))\(note) | \(Markdown.cell(diff.before)) | \(Markdown.cell(diff.after)) |"
             }
         }
         if entry.isPending {
             lines += ["", "| Field | Recorded | Manifests (not applied yet) |", "|---|---|---|"]
-            lines += entry.pending.map { "| \(escaped($0.field)) | \(cell($0.before)) | \(cell($0.after)) |" }
+            lines += entry.pending.map { "| \(Markdown.escaped($0.field)) | \(Markdown.cell($0.before)) | \(Markdown.cell($0.after)) |" }
         }
         return lines + ["", "</details>"]
     }
@@ -102,21 +91,5 @@ public enum DriftMarkdown {
         }
         return "_\(leftOut.count) more resource\(leftOut.count == 1 ? "" : "s") left out to keep this short "
             + "(\(counts.joined(separator: ", "))): `vmplan drift` or `vmplan drift --json` shows everything._"
-    }
-
-    static func cell(_ value: String?) -> String { value.map(escaped) ?? "_none_" }
-
-    /// Control characters and newlines written out (`terminalSafe`), then every character that
-    /// Markdown or HTML could read as syntax as a character reference, which renders as itself.
-    static func escaped(_ value: String) -> String {
-        value.terminalSafe.replacingScalars { scalar in
-            switch scalar {
-            case "&": "&amp;"
-            case "<": "&lt;"
-            case ">": "&gt;"
-            case "|", "`", "\\", "*", "_", "[", "]", "~", "#", "@", "!", "$": "&#\(scalar.value);"
-            default: nil
-            }
-        }
     }
 }

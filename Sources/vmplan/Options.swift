@@ -115,15 +115,57 @@ struct ScopeOptions: ParsableArguments {
     var planOptions: PlanOptions { PlanOptions(targets: Set(targets), replace: Set(replace), adopt: Set(adopt)) }
 }
 
+/// The forms plan and apply print in.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json, markdown
+    /// Markdown, also appended to the job summary file GitHub Actions names in $GITHUB_STEP_SUMMARY.
+    case github
+}
+
 /// How much of the plan to show, and in which form.
 struct OutputOptions: ParsableArguments {
     @Flag(help: "Name every unmanaged domain instead of the first 10 per host.")
     var showUnmanaged = false
 
-    @Flag(help: "Print the machine-readable form (docs/json-format.md) instead of text.")
+    @Option(name: .customLong("format"), help: ArgumentHelp("Output: text (for people), json (docs/json-format.md), markdown "
+        + "(pull-request comments), github (markdown, also appended to $GITHUB_STEP_SUMMARY when it is set).", valueName: "format"))
+    var requestedFormat: OutputFormat = .text
+
+    @Flag(help: "Same as --format json.")
     var json = false
 
+    func validate() throws {
+        if json && requestedFormat != .text && requestedFormat != .json {
+            throw ValidationError("--json and --format \(requestedFormat.rawValue) disagree; pass one")
+        }
+    }
+
+    var format: OutputFormat { json ? .json : requestedFormat }
+    /// Standard output carries one document (JSON or Markdown): progress and notices go to standard error.
+    var isDocument: Bool { format != .text }
     var unmanagedShown: Int { showUnmanaged ? Int.max : 10 }
+    /// A comment has less room than a terminal.
+    var markdownDomainsShown: Int { showUnmanaged ? Int.max : 5 }
+
+    /// Prints a Markdown report; with --format github, also appends it to $GITHUB_STEP_SUMMARY when that is set.
+    func publish(markdown: String) throws {
+        print(markdown, terminator: "")
+        fflush(nil)
+        guard format == .github, let path = ProcessInfo.processInfo.environment["GITHUB_STEP_SUMMARY"], !path.isEmpty else { return }
+        // Another step's text that does not end its last line would run into the title.
+        let file = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        var last: UInt8 = 0
+        let end = file < 0 ? -1 : lseek(file, 0, SEEK_END)
+        let separator = end > 0 && pread(file, &last, 1, end - 1) == 1 && last != UInt8(ascii: "\n") ? "\n" : ""
+        let bytes = Array((separator + markdown).utf8)
+        let written = file < 0 ? -1 : bytes.withUnsafeBytes { write(file, $0.baseAddress, $0.count) }
+        let reason = String(cString: strerror(errno))
+        if file >= 0 { close(file) }
+        guard written == bytes.count else {
+            throw VMPlanError(.invalidInput, "error: cannot append the report to $GITHUB_STEP_SUMMARY (\(path)): \(reason). "
+                + "It was printed above; point the variable at a writable file, unset it, or pass --format markdown.")
+        }
+    }
 }
 
 /// The name recorded as the actor of a run.
@@ -132,10 +174,10 @@ var currentActor: String {
     return "\(user)@\(ProcessInfo.processInfo.hostName)"
 }
 
-/// Prints a line at once; with --json, to standard error, since standard output then carries
-/// the JSON document only.
-func say(_ text: String, json: Bool) {
-    if json {
+/// Prints a line at once; with --json or Markdown, to standard error, since standard output then
+/// carries the document only.
+func say(_ text: String, toStandardError: Bool) {
+    if toStandardError {
         printError(text)
     } else {
         print(text)

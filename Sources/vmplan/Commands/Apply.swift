@@ -3,6 +3,7 @@ import Foundation
 import Reconciler
 import Reports
 import Spec
+import Synchronization
 
 struct Apply: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,18 +40,23 @@ struct Apply: AsyncParsableCommand {
             throw failure("error: a saved plan carries its own state path, targets, replacements and adoptions; drop --state, --target, --replace and --adopt")
         }
         let prompt = saved == nil && !autoApprove
-        if prompt && (isatty(STDIN_FILENO) != 1 || output.json) {
-            throw failure(output.json
-                ? "error: apply --json cannot ask for a confirmation; pass --auto-approve, or apply a saved plan"
+        let format = output.format
+        if prompt && (isatty(STDIN_FILENO) != 1 || output.isDocument) {
+            throw failure(output.isDocument
+                ? "error: apply \(output.json ? "--json" : "--format \(format.rawValue)") cannot ask for a confirmation; "
+                    + "pass --auto-approve, or apply a saved plan"
                 : "error: apply needs a confirmation, and standard input is not a terminal; pass --auto-approve to apply without one")
         }
-        let (json, unmanagedShown) = (output.json, output.unmanagedShown)
+        let (quiet, unmanagedShown) = (output.isDocument, output.unmanagedShown)
+        // The Markdown result lists what the plan planned; the plan is only seen inside the approval.
+        let applying = Mutex<Plan?>(nil)
         let applied = try await reportingFailures {
             let session = try manifests.session(at: saved?.report.manifests ?? manifests.path,
                                                 state: saved?.report.state ?? manifests.statePath, whenAbsent: .create,
                                                 connection: connection)
             return try await session.apply(scope.planOptions, saved: saved, shutdownTimeout: .milliseconds(Int(shutdownTimeout * 1000))) { planned in
-                if !json {
+                applying.withLock { $0 = planned.plan }
+                if !quiet {
                     if let notice = PlanText.interrupted(planned.interrupted) { print(notice + "\n") }
                     print(PlanText.render(planned.plan, unmanagedShown: unmanagedShown))
                 }
@@ -59,23 +65,33 @@ struct Apply: AsyncParsableCommand {
                     print("\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", terminator: "")
                     guard readLine()?.trimmingCharacters(in: .whitespaces) == "yes" else { return false }
                 }
-                say("", json: json)
+                say("", toStandardError: quiet)
                 return true
             } events: { event in
-                say(ApplyText.line(event), json: json)
+                say(ApplyText.line(event), toStandardError: quiet)
             }
         }
+        let plan = applying.withLock { $0 } ?? Plan(changes: [])
         switch applied {
         case .nothingToDo(let report):
-            if json { print(try report.json()) }
+            switch format {
+            case .json: print(try report.json())
+            case .markdown, .github:
+                try await reportingFailures { try output.publish(markdown: PlanMarkdown.render(plan, domainsShown: output.markdownDomainsShown)) }
+            case .text: break
+            }
         case .cancelled:
             print("\nApply cancelled.")
             throw ExitCode.failure
         case .finished(let outcome, let report):
             let (lines, errors) = ApplyText.outcome(outcome)
-            lines.forEach { say($0, json: json) }
+            lines.forEach { say($0, toStandardError: quiet) }
             errors.forEach(printError)
-            if json { print(try report.json()) }
+            switch format {
+            case .json: print(try report.json())
+            case .markdown, .github: try await reportingFailures { try output.publish(markdown: ApplyMarkdown.render(outcome, plan: plan)) }
+            case .text: break
+            }
             if !outcome.succeeded { throw ExitCode.failure }
         }
     }

@@ -38,9 +38,13 @@ struct PlanCommand: AsyncParsableCommand {
             }
             return planned
         }
-        if output.json {
+        switch output.format {
+        case .json:
             print(try planned.report.json())
-        } else {
+        case .markdown, .github:
+            if let notice = PlanText.interrupted(planned.interrupted, runningApply: planned.runningApply) { printError(notice) }
+            try await reportingFailures { try output.publish(markdown: PlanMarkdown.render(planned.plan, savedPlan: out, domainsShown: output.markdownDomainsShown)) }
+        case .text:
             if let notice = PlanText.interrupted(planned.interrupted, runningApply: planned.runningApply) { print(notice + "\n") }
             print(PlanText.render(planned.plan, unmanagedShown: output.unmanagedShown))
             if let out {
