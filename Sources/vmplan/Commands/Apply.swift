@@ -71,29 +71,7 @@ struct Apply: AsyncParsableCommand {
                 say(ApplyText.line(event), toStandardError: quiet)
             }
         }
-        let plan = applying.withLock { $0 } ?? Plan(changes: [])
-        switch applied {
-        case .nothingToDo(let report):
-            switch format {
-            case .json: print(try report.json())
-            case .markdown, .github:
-                try await reportingFailures { try output.publish(markdown: PlanMarkdown.render(plan, domainsShown: output.markdownDomainsShown)) }
-            case .text: break
-            }
-        case .cancelled:
-            print("\nApply cancelled.")
-            throw ExitCode.failure
-        case .finished(let outcome, let report):
-            let (lines, errors) = ApplyText.outcome(outcome)
-            lines.forEach { say($0, toStandardError: quiet) }
-            errors.forEach(printError)
-            switch format {
-            case .json: print(try report.json())
-            case .markdown, .github: try await reportingFailures { try output.publish(markdown: ApplyMarkdown.render(outcome, plan: plan)) }
-            case .text: break
-            }
-            if !outcome.succeeded { throw ExitCode.failure }
-        }
+        try await output.finish(applied, plan: applying.withLock { $0 } ?? Plan(changes: []))
     }
 
     private func failure(_ message: String) -> ExitCode {

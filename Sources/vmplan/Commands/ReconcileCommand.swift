@@ -3,6 +3,7 @@ import Foundation
 import Reconciler
 import Reports
 import Spec
+import Synchronization
 
 struct ReconcileCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,38 +53,29 @@ struct ReconcileCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (json, unmanagedShown) = (output.json, output.unmanagedShown)
+        let (quiet, unmanagedShown) = (output.isDocument, output.unmanagedShown)
+        let planned = Mutex<Plan?>(nil)
         let applied = try await reportingFailures {
                 let repository = try GitRepository.open(repo)
                 let source = try CommitManifests.load(from: repository, ref: ref, path: path)
                 let statePath = try statePath
-                say("Reconciling \(source.source) (\(source.commit.author ?? "unknown author")) into \(statePath)", json: true)
+                say("Reconciling \(source.source) (\(source.commit.author ?? "unknown author")) into \(statePath)", toStandardError: true)
                 let session = Session(manifest: source.manifest, store: try ManifestOptions.openState(at: statePath, whenAbsent: .create),
                                       manifestsPath: source.source, statePath: absolutePath(statePath), actor: currentActor,
                                       commit: source.commit, connect: connection.connector)
                 do {
                     return try await session.reconcile(repository, allowRollback: allowRollback,
-                                                       shutdownTimeout: .milliseconds(Int(shutdownTimeout * 1000))) { planned in
-                        if !json { print(PlanText.render(planned.plan, unmanagedShown: unmanagedShown)) }
+                                                       shutdownTimeout: .milliseconds(Int(shutdownTimeout * 1000))) { made in
+                        planned.withLock { $0 = made.plan }
+                        if !quiet { print(PlanText.render(made.plan, unmanagedShown: unmanagedShown)) }
                     } events: { event in
-                        say(ApplyText.line(event), json: json)
+                        say(ApplyText.line(event), toStandardError: quiet)
                     }
                 } catch var error as VMPlanError where error.code == .locked {
                     error.exitStatus = 3  // another run holds the state: CI can retry
                     throw error
                 }
             }
-        switch applied {
-        case .nothingToDo(let report):
-            if json { print(try report.json()) }
-        case .cancelled:
-            throw ExitCode.failure
-        case .finished(let outcome, let report):
-            let (lines, errors) = ApplyText.outcome(outcome)
-            lines.forEach { say($0, json: json) }
-            errors.forEach(printError)
-            if json { print(try report.json()) }
-            if !outcome.succeeded { throw ExitCode.failure }
-        }
+        try await output.finish(applied, plan: planned.withLock { $0 } ?? Plan(changes: []))
     }
 }
