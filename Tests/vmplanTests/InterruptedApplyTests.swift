@@ -7,15 +7,20 @@ import TestSupport
 /// killed between the two leaves them) instead of raced with a SIGKILL.
 @Suite("Creations an interrupted apply never recorded, on a real libvirtd", .enabled(if: TestHost.shouldRun(), "needs a libvirt host: run scripts/host-up"))
 struct InterruptedApplyTests {
-    @Test func aVolumeCreatedButNotRecordedIsRecognisedFromItsPendingJournalEntry() throws {
+    /// A workspace whose pool vmplan created, and a volume `data` in it that vmplan did not record.
+    static func poolWithUnrecordedVolume() throws -> (TestPool, Workspace) {
         let pool = try TestPool()
         let workspace = try Workspace()
-        defer { pool.delete(domains: []); workspace.delete() }
         try workspace.write("pool.yaml", pool.yaml)
         #expect(try StorageTests.apply(workspace).status == 0)
-
-        // The killed run: the volume exists, its creation is journaled as pending, nothing else.
         #expect(try TestHost.virsh("vol-create-as", pool.name, "data", "8M", "--format", "qcow2").status == 0)
+        return (pool, workspace)
+    }
+
+    @Test func aVolumeCreatedButNotRecordedIsRecognisedFromItsPendingJournalEntry() throws {
+        let (pool, workspace) = try Self.poolWithUnrecordedVolume()
+        defer { pool.delete(domains: []); workspace.delete() }
+        // The killed run: the volume exists, its creation is journaled as pending, nothing else.
         _ = try TestSQL.query(workspace.statePath, """
             INSERT INTO run (kind, started_at, actor, result) VALUES ('apply', '2026-11-29 12:00:00.000', 'killed', 'running');
             INSERT INTO journal (run_id, kind, name, host, action, detail, status, started_at)
@@ -42,12 +47,8 @@ struct InterruptedApplyTests {
     }
 
     @Test func withoutAPendingEntryTheSameVolumeIsSomeoneElses() throws {
-        let pool = try TestPool()
-        let workspace = try Workspace()
+        let (pool, workspace) = try Self.poolWithUnrecordedVolume()
         defer { pool.delete(domains: []); workspace.delete() }
-        try workspace.write("pool.yaml", pool.yaml)
-        #expect(try StorageTests.apply(workspace).status == 0)
-        #expect(try TestHost.virsh("vol-create-as", pool.name, "data", "8M", "--format", "qcow2").status == 0)
         try workspace.write("volume.yaml", TestPool.volume("data", pool: pool.name, "capacity: 8MiB"))
         let plan = try CLI.run("plan", workspace.path)
         #expect(plan.status == 1 && plan.stderr.contains("a volume named 'data' already exists in pool '\(pool.name)' on host 'local' and was not created by vmplan"),
