@@ -38,9 +38,7 @@ struct CIRecipeTests {
         let name = TestHost.uniqueName("gha")
         let runner = try CIRunner()
         defer { TestHost.removeDomains([name]); runner.delete() }
-        try runner.checkout.write("fleet/host.yaml", GitWorkspace.host)
-        try runner.checkout.write("fleet/vm.yaml", Workspace.vm(name, memory: "64MiB", maxMemory: "128MiB", state: "stopped"))
-        let first = try runner.checkout.commit("first VM")
+        let first = try runner.checkout.commitVM(name, "first VM")
         let summary = runner.scratch.appendingPathComponent("summary.md").path
         let state = runner.stateDirectory + "/example/fleet/fleet.db"
 
@@ -81,8 +79,7 @@ struct CIRecipeTests {
         #expect(drift.map(\.status) == [0], "\(drift.map { $0.stdout + $0.stderr })")
 
         // Another run holds the state: retried, then the step fails with exit 3.
-        try runner.checkout.write("fleet/vm.yaml", Workspace.vm(name, memory: "96MiB", maxMemory: "128MiB", state: "stopped"))
-        let second = try runner.checkout.commit("more memory")
+        let second = try runner.checkout.commitVM(name, memory: "96MiB", "more memory")
         _ = try TestSQL.query(state, """
             INSERT INTO lock (id, holder, pid, hostname, acquired_at, expires_at)
                 VALUES (1, 'vmplan reconcile (bob@ci)', 1, 'elsewhere.example', '2026-01-01 00:00:00.000', '2999-01-01 00:00:00.000');
@@ -110,9 +107,7 @@ struct CIRecipeTests {
         let name = TestHost.uniqueName("gitlab")
         let runner = try CIRunner()
         defer { TestHost.removeDomains([name]); runner.delete() }
-        try runner.checkout.write("fleet/host.yaml", GitWorkspace.host)
-        try runner.checkout.write("fleet/vm.yaml", Workspace.vm(name, state: "stopped"))
-        let commit = try runner.checkout.commit("first VM")
+        let commit = try runner.checkout.commitVM(name, "first VM")
         let predefined = ["CI_COMMIT_SHA": commit, "CI_PROJECT_PATH": "example/fleet", "CI_PROJECT_DIR": runner.checkout.path,
                           "VMPLAN_STATE_DIR": runner.stateDirectory]
         // GitLab expands $NAME in a variable from the predefined ones and those defined before it.

@@ -53,6 +53,15 @@ struct HookedRepository {
     }
 }
 
+extension GitWorkspace {
+    /// Writes fleet/host.yaml (the test host) and fleet/vm.yaml (one stopped VM), commits, and returns the commit id.
+    func commitVM(_ name: String, memory: String = "64MiB", _ message: String) throws -> String {
+        try write("fleet/host.yaml", GitWorkspace.host)
+        try write("fleet/vm.yaml", Workspace.vm(name, memory: memory, maxMemory: "128MiB", state: "stopped"))
+        return try commit(message)
+    }
+}
+
 @Suite("Server hooks: push to deploy on a real libvirtd", .enabled(if: TestHost.shouldRun(), "needs a libvirt host: run scripts/host-up"))
 struct GitHooksTests {
     static func vmXML(_ name: String) throws -> String { try #require(try TestHost.inactiveXML(name)) }
@@ -61,9 +70,7 @@ struct GitHooksTests {
         let name = TestHost.uniqueName("hook")
         let repo = try HookedRepository()
         defer { TestHost.removeDomains([name]); repo.delete() }
-        try repo.clone.write("fleet/host.yaml", GitWorkspace.host)
-        try repo.clone.write("fleet/vm.yaml", Workspace.vm(name, memory: "64MiB", maxMemory: "128MiB", state: "stopped"))
-        let first = try repo.clone.commit("first VM")
+        let first = try repo.clone.commitVM(name, "first VM")
 
         let pushed = try repo.push("main")
         #expect(pushed.status == 0, "\(pushed.stderr)")
@@ -73,8 +80,7 @@ struct GitHooksTests {
         let runs = try repo.runs()
         #expect(runs.contains("reconcile") && runs.contains(String(first.prefix(12))) && runs.contains("Ann Example"), "\(runs)")
 
-        try repo.clone.write("fleet/vm.yaml", Workspace.vm(name, memory: "96MiB", maxMemory: "128MiB", state: "stopped"))
-        let second = try repo.clone.commit("more memory")
+        let second = try repo.clone.commitVM(name, memory: "96MiB", "more memory")
         let edited = try repo.push("main")
         #expect(edited.status == 0, "\(edited.stderr)")
         #expect(TestHost.element("currentMemory", in: try Self.vmXML(name)) == "98304")
@@ -149,9 +155,7 @@ struct GitHooksTests {
         let name = TestHost.uniqueName("hook-lock")
         let repo = try HookedRepository()
         defer { TestHost.removeDomains([name]); repo.delete() }
-        try repo.clone.write("fleet/host.yaml", GitWorkspace.host)
-        try repo.clone.write("fleet/vm.yaml", Workspace.vm(name, memory: "64MiB", maxMemory: "128MiB", state: "stopped"))
-        let first = try repo.clone.commit("first VM")
+        let first = try repo.clone.commitVM(name, "first VM")
         #expect(try repo.push("main").status == 0)
 
         // A run on another machine holds the state: post-receive retries, then says what to do.
@@ -159,8 +163,7 @@ struct GitHooksTests {
             INSERT INTO lock (id, holder, pid, hostname, acquired_at, expires_at)
                 VALUES (1, 'vmplan reconcile (bob@ci)', 1, 'elsewhere.example', '2026-01-01 00:00:00.000', '2999-01-01 00:00:00.000');
             """)
-        try repo.clone.write("fleet/vm.yaml", Workspace.vm(name, memory: "96MiB", maxMemory: "128MiB", state: "stopped"))
-        let second = try repo.clone.commit("more memory")
+        let second = try repo.clone.commitVM(name, memory: "96MiB", "more memory")
         let locked = try repo.push("main", environment: ["VMPLAN_LOCK_RETRIES": "2", "VMPLAN_RETRY_SECONDS": "0"])
         #expect(locked.status == 0, "the push stands: \(locked.stderr)")
         #expect(locked.stderr.contains("attempt 1 of 2"), "\(locked.stderr)")
@@ -170,8 +173,7 @@ struct GitHooksTests {
         _ = try TestSQL.query(repo.statePath, "DELETE FROM lock")
 
         // The next push applies everything up to it.
-        try repo.clone.write("fleet/vm.yaml", Workspace.vm(name, memory: "112MiB", maxMemory: "128MiB", state: "stopped"))
-        let third = try repo.clone.commit("even more memory")
+        let third = try repo.clone.commitVM(name, memory: "112MiB", "even more memory")
         #expect(try repo.push("main").status == 0)
         #expect(TestHost.element("currentMemory", in: try Self.vmXML(name)) == "114688")
 
