@@ -40,8 +40,17 @@ public struct GitRepository: Sendable {
         case 0: return true
         case 1: return false
         default:
-            // An unknown commit (history rewritten, a fresh clone without it) is no ancestor either.
-            if (try? Self.execute(["-C", directory, "cat-file", "-e", "\(older)^{commit}"]).status) != 0 { return false }
+            if (try? Self.execute(["-C", directory, "cat-file", "-e", "\(older)^{commit}"]).status) != 0 {
+                // A shallow clone (CI checkouts are, by default) lacks the older commit without it being
+                // gone: comparing there would call every fast-forward a rollback.
+                if (try? Self.execute(["-C", directory, "rev-parse", "--is-shallow-repository"]).output) == "true" {
+                    throw Self.failure("\(location) is a shallow clone without commit \(older.prefix(12)), the last one reconciled, so "
+                        + "vmplan cannot tell a fast-forward from a rollback. Fetch the full history (git fetch --unshallow; "
+                        + "actions/checkout with fetch-depth: 0; GitLab GIT_DEPTH: 0) and run again")
+                }
+                // History rewritten: the older commit is gone, so it is no ancestor.
+                return false
+            }
             throw Self.failure("cannot compare \(older) with \(newer) in \(location): \(result.error)")
         }
     }

@@ -170,7 +170,9 @@ struct OutputOptions: ParsableArguments {
 
 /// The name recorded as the actor of a run.
 var currentActor: String {
-    let user = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
+    // Hooks and CI jobs often run without USER: the account's name is the fallback.
+    let environment = ProcessInfo.processInfo.environment
+    let user = environment["USER"] ?? environment["LOGNAME"] ?? getpwuid(getuid()).flatMap { String(validatingCString: $0.pointee.pw_name) } ?? "unknown"
     return "\(user)@\(ProcessInfo.processInfo.hostName)"
 }
 

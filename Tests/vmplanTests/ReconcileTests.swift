@@ -89,6 +89,26 @@ struct ReconcileTests {
         #expect(TestHost.element("currentMemory", in: try #require(try TestHost.inactiveXML(name))) == "65536")
     }
 
+    @Test func aShallowCloneWithoutTheLastCommitIsNoRollbackButSaysToFetch() throws {
+        let name = TestHost.uniqueName("git-shallow")
+        let repo = try GitWorkspace()
+        let shallow = FileManager.default.temporaryDirectory.appendingPathComponent("vmplan-shallow-\(UUID().uuidString)").path
+        defer { TestHost.removeDomains([name]); repo.delete(); try? FileManager.default.removeItem(atPath: shallow) }
+        try repo.write("fleet/host.yaml", GitWorkspace.host)
+        try repo.write("fleet/vm.yaml", Workspace.vm(name, memory: "64MiB", maxMemory: "128MiB", state: "stopped"))
+        _ = try repo.commit("first")
+        let state = repo.directory.appendingPathComponent(".vmplan/fleet.db").path
+        #expect(try Self.reconcile(repo, "--state", state).status == 0)
+        try repo.write("fleet/vm.yaml", Workspace.vm(name, memory: "96MiB", maxMemory: "128MiB", state: "stopped"))
+        _ = try repo.commit("second")
+        // A CI checkout: one commit deep, the last reconciled one not in it.
+        #expect(try TestHost.run("git", ["clone", "--quiet", "--depth", "1", "file://\(repo.path)", shallow]).status == 0)
+        let result = try CLI.run(["reconcile", "--repo", shallow, "--path", "./fleet/", "--state", state])
+        #expect(result.status == 1, "not a rollback (4): \(result.stderr)")
+        #expect(result.stderr.contains("is a shallow clone without commit") && result.stderr.contains("git fetch --unshallow"), "\(result.stderr)")
+        #expect(TestHost.element("currentMemory", in: try #require(try TestHost.inactiveXML(name))) == "65536", "nothing changed")
+    }
+
     @Test func aBadManifestIsReportedAtItsPlaceInTheCommit() throws {
         let repo = try GitWorkspace()
         defer { repo.delete() }

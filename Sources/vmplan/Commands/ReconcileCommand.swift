@@ -47,7 +47,9 @@ struct ReconcileCommand: AsyncParsableCommand {
             guard FileManager.default.fileExists(atPath: repo) else {
                 throw ValidationError("--state is required when --repo is a URL")
             }
-            let name = path.map { $0.split(separator: "/").joined(separator: "-") + ".db" } ?? "state.db"
+            // Spelled `fleet`, `./fleet` or `fleet/`, one directory has one state.
+            let parts = (path ?? "").split(separator: "/").filter { $0 != "." }
+            let name = parts.isEmpty ? "state.db" : parts.joined(separator: "-") + ".db"
             return (repo as NSString).appendingPathComponent(".vmplan/\(name)")
         }
     }
