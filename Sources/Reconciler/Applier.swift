@@ -44,13 +44,18 @@ public struct Applier: Sendable {
     public var commitID: String?
     /// The id of the state applying: every domain it defines carries it in its marker.
     public var owner: String
+    /// What the first state write must find: the serial the plan was made at and the lock held.
+    /// Nil for a writer without the lock, at the serial the state has when `apply` begins.
+    public var condition: WriteCondition?
 
-    public init(drivers: [String: any Hypervisor], store: any StateStore, shutdownTimeout: Duration, commitID: String? = nil) throws {
+    public init(drivers: [String: any Hypervisor], store: any StateStore, shutdownTimeout: Duration, commitID: String? = nil,
+                condition: WriteCondition? = nil) throws {
         self.drivers = drivers
         self.store = store
         self.shutdownTimeout = shutdownTimeout
         self.commitID = commitID
         self.owner = try store.stateID()
+        self.condition = condition
     }
 
     /// Applies every change of `plan`. A failed change is recorded and the others go on, except
@@ -58,6 +63,7 @@ public struct Applier: Sendable {
     public func apply(_ plan: Plan, runID: Int64, events: @escaping @Sendable (ApplyEvent) -> Void) async throws -> ApplyOutcome {
         var outcome = ApplyOutcome()
         var failed: Set<ResourceAddress> = []
+        var condition = try condition ?? WriteCondition(serial: store.serial(), lockID: nil)
         let records = Dictionary(try store.resources().map { ("\($0.kind)/\($0.name)", $0) }, uniquingKeysWith: { $1 })
         for change in plan.changes where change.isApplied {
             if let blocker = change.requires.first(where: failed.contains) {
@@ -82,12 +88,16 @@ public struct Applier: Sendable {
                 let ownership = try await execute(change) { events(.progress(change, $0)) }
                 let update = try recordUpdate(for: change, previous: records["\(change.kind.rawValue)/\(change.name)"])
                 do {
-                    try store.journalDone(journalID, update: update, ownership: ownership)
+                    condition = try store.journalDone(journalID, update: update, ownership: ownership, condition: condition)
                 } catch {
                     // The host changed and the state cannot say so: going on would widen the gap.
+                    let next = (error as? StateError)?.refusedWrite == true
+                        ? "The apply stopped there: another writer owns the state now. The next run finds the change "
+                            + "from its pending journal entry, re-observes the host and records what it finds."
+                        : "The apply stopped there; fix the state's storage (disk full?) and run again: the next run finds the change "
+                            + "from its pending journal entry and records it."
                     throw VMPlanError(.state, "error: \(change.address) on \(change.host) was changed, but the state could not record it: \(error). "
-                        + "The apply stopped there; fix the state's storage (disk full?) and run again: the next run finds the change "
-                        + "from its pending journal entry and records it.", cause: StateWriteFailure(description: "\(error)"))
+                        + next, cause: StateWriteFailure(description: "\(error)"))
                 }
                 if change.isChange { events(.finished(change, clock.now - started)) }
                 outcome.applied.append(change)

@@ -18,6 +18,8 @@ public struct Session: Sendable {
     /// The git commit the manifests come from (a reconcile), recorded with the run and the resources.
     public var commit: RunCommit?
     public var connect: Reconciliation.Connector
+    /// How long the lock of an apply binds without a heartbeat; it is renewed every third of it.
+    public var lockLease: TimeInterval = LockRequest.defaultLease
 
     public init(manifest: Manifest, store: any StateStore, manifestsPath: String, statePath: String, actor: String,
                 commit: RunCommit? = nil,
@@ -42,6 +44,8 @@ public struct Session: Sendable {
         /// The apply that holds the lock while this plan was made, if one does; its pending entries
         /// are changes in progress, not in `interrupted`.
         public var runningApply: RunningApply?
+        /// The stale lock an apply took over to make this plan, if it did.
+        public var lockTakeover: LockTakeover?
         fileprivate var drivers: [String: any Hypervisor]
 
         public struct RunningApply: Sendable {
@@ -89,7 +93,7 @@ public struct Session: Sendable {
                       events: @escaping @Sendable (ApplyEvent) -> Void) async throws -> Applied {
         let lock: StateLock
         do {
-            lock = try store.acquireLock(holder: "vmplan \(runKind.rawValue) (\(actor))")
+            lock = try store.acquireLock(LockRequest(holder: actor, operation: runKind, commitID: commit?.id, lease: lockLease))
         } catch let error as StateError {
             throw VMPlanError(.locked, "\(error)", cause: error)
         }
@@ -102,7 +106,10 @@ public struct Session: Sendable {
             throw error
         }
         return try await recording(runID) {
+            // Writes land only while the state is at this serial and the lock is still this run's.
+            let condition = WriteCondition(serial: try store.serial(), lockID: lock.id)
             var planned = try await makePlan(saved?.report.options ?? options, kind: "apply", saved: saved)
+            planned.lockTakeover = lock.takeover
             try store.resolvePending(planned.interrupted.compactMap(\.id), note: "interrupted; re-observed by run \(runID)")
             let plan = planned.plan
             let approved = await approve(planned)
@@ -115,7 +122,8 @@ public struct Session: Sendable {
                 try store.finishRun(runID, result: .refused, summary: "cancelled at the prompt")
                 return .cancelled
             }
-            let applier = try Applier(drivers: planned.drivers, store: store, shutdownTimeout: shutdownTimeout, commitID: commit?.id)
+            let applier = try Applier(drivers: planned.drivers, store: store, shutdownTimeout: shutdownTimeout, commitID: commit?.id,
+                                      condition: condition)
             let outcome = try await applier.apply(plan, runID: runID, events: events)
             planned.report.result = PlanReport.ApplyResult(outcome)
             if outcome.succeeded {

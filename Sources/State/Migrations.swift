@@ -145,6 +145,31 @@ enum Migrations {
                 ALTER TABLE run ADD COLUMN author TEXT;
                 """)
         }
+        migrator.registerMigration("v9: lock lease, lock_event, identity.serial") { db in
+            // The lock becomes a lease: its holder renews heartbeat_at every lease/3, and a lock whose
+            // heartbeat is older than lease_seconds is stale. expires_at stays heartbeat_at + lease_seconds.
+            // lock_id is a random token: `vmplan state unlock ID` releases the lock only when it matches.
+            // lock_event records who ended a lock they did not hold (a stale takeover, an unlock).
+            // identity.serial counts the writes that changed resource or owned_storage: a writer
+            // whose serial moved, or whose lock is gone, is refused instead of overwriting.
+            try db.execute(sql: """
+                ALTER TABLE lock ADD COLUMN lock_id TEXT;
+                ALTER TABLE lock ADD COLUMN operation TEXT;
+                ALTER TABLE lock ADD COLUMN commit_id TEXT;
+                ALTER TABLE lock ADD COLUMN heartbeat_at DATETIME;
+                ALTER TABLE lock ADD COLUMN lease_seconds REAL CHECK (lease_seconds > 0);
+                CREATE TABLE lock_event (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at DATETIME NOT NULL,
+                    event TEXT NOT NULL CHECK (event IN ('taken-over', 'unlocked')),
+                    lock_id TEXT,
+                    holder TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    reason TEXT NOT NULL
+                );
+                ALTER TABLE identity ADD COLUMN serial INTEGER NOT NULL DEFAULT 0 CHECK (serial >= 0);
+                """)
+        }
         return migrator
     }
 }

@@ -121,24 +121,35 @@ public struct JournalEntry: Codable, Sendable, Hashable, FetchableRecord, Mutabl
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
-/// Who holds the writer lock.
+/// Who holds the writer lock: a lease its holder renews with a heartbeat.
 public struct LockHolder: Codable, Sendable, Hashable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "lock"
 
     public var id: Int = 1
+    /// Who took it: `user@host` (or, in a lock taken without an operation, the whole name).
     public var holder: String
     public var pid: Int32
     public var hostname: String
     public var acquiredAt: Date
+    /// The end of the lease: the last heartbeat plus the lease. A lock past it is stale.
     public var expiresAt: Date
     /// When the holder's process started, in clock ticks after boot (field 22 of /proc/PID/stat), and
     /// the boot: a later process that reuses the pid differs in one of them. Nil where /proc is not
     /// there, and in locks taken by a vmplan before these were recorded.
     public var processStart: Int64?
     public var bootID: String?
+    /// The random token `vmplan state unlock ID` must name. Nil in locks taken by an older vmplan.
+    public var lockID: String?
+    /// The run that holds it (apply, reconcile) and the commit it applies, when known.
+    public var operation: RunKind?
+    public var commitID: String?
+    /// The holder's last renewal, and how long a lease lasts after it.
+    public var heartbeatAt: Date?
+    public var lease: TimeInterval?
 
     public init(holder: String, pid: Int32, hostname: String, acquiredAt: Date, expiresAt: Date,
-                processStart: Int64? = nil, bootID: String? = nil) {
+                processStart: Int64? = nil, bootID: String? = nil, lockID: String? = nil, operation: RunKind? = nil,
+                commitID: String? = nil, heartbeatAt: Date? = nil, lease: TimeInterval? = nil) {
         self.holder = holder
         self.pid = pid
         self.hostname = hostname
@@ -146,10 +157,55 @@ public struct LockHolder: Codable, Sendable, Hashable, FetchableRecord, Persista
         self.expiresAt = expiresAt
         self.processStart = processStart
         self.bootID = bootID
+        self.lockID = lockID
+        self.operation = operation
+        self.commitID = commitID
+        self.heartbeatAt = heartbeatAt
+        self.lease = lease
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, holder, pid, hostname
+        case id, holder, pid, hostname, operation
         case acquiredAt = "acquired_at", expiresAt = "expires_at", processStart = "process_start", bootID = "boot_id"
+        case lockID = "lock_id", commitID = "commit_id", heartbeatAt = "heartbeat_at", lease = "lease_seconds"
     }
+}
+
+/// A lock ended by someone other than its holder: taken over when stale or its process was gone,
+/// or released with `vmplan state unlock`.
+public struct LockEvent: Codable, Sendable, Hashable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "lock_event"
+
+    public enum Kind: String, Codable, Sendable {
+        case takenOver = "taken-over"
+        case unlocked
+    }
+
+    public var id: Int64?
+    public var at: Date
+    public var event: Kind
+    /// The id of the lock that ended (nil for a lock an older vmplan took).
+    public var lockID: String?
+    /// The lock's holder, as `LockHolder.description` says it.
+    public var holder: String
+    /// Who ended it: the taker's name, or the `user@host` who ran `vmplan state unlock`.
+    public var actor: String
+    /// Why: `stale: no heartbeat for 3 min 10 s (lease 60 s)`, `vmplan state unlock`.
+    public var reason: String
+
+    public init(at: Date, event: Kind, lockID: String?, holder: String, actor: String, reason: String) {
+        self.at = at
+        self.event = event
+        self.lockID = lockID
+        self.holder = holder
+        self.actor = actor
+        self.reason = reason
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, at, event, holder, actor, reason
+        case lockID = "lock_id"
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }

@@ -95,6 +95,14 @@ public final class StateDatabase: StateStore {
         }
     }
 
+    public func serial() throws -> Int64 {
+        try queue.read { db in try Self.serial(db) }
+    }
+
+    static func serial(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT serial FROM identity WHERE id = 1") ?? 0
+    }
+
     // MARK: Resources
 
     public func resources(kind: String?) throws -> [ResourceRecord] {
@@ -139,8 +147,11 @@ public final class StateDatabase: StateStore {
         }
     }
 
-    public func journalDone(_ id: Int64, update: RecordUpdate, ownership: OwnershipUpdate) throws {
-        try queue.write { db in
+    public func journalDone(_ id: Int64, update: RecordUpdate, ownership: OwnershipUpdate,
+                            condition: WriteCondition) throws -> WriteCondition {
+        var next = condition
+        try queue.inTransaction(.immediate) { db in
+            try check(condition, db)
             try db.execute(sql: "UPDATE journal SET status = 'done', finished_at = ? WHERE id = ?", arguments: [Date(), id])
             switch update {
             case .keep: break
@@ -155,7 +166,12 @@ public final class StateDatabase: StateStore {
                 try db.execute(sql: "DELETE FROM owned_storage WHERE kind = ? AND host = ? AND pool = ? AND name = ?",
                                arguments: [kind, host, pool, name])
             }
+            if case .keep = update, case .keep = ownership { return .commit }
+            try db.execute(sql: "UPDATE identity SET serial = serial + 1 WHERE id = 1")
+            next.serial += 1
+            return .commit
         }
+        return next
     }
 
     public func journalFailed(_ id: Int64, error: String) throws {
@@ -184,31 +200,6 @@ public final class StateDatabase: StateStore {
                 try db.execute(sql: "UPDATE journal SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND status = 'pending'",
                                arguments: [note, Date(), id])
             }
-        }
-    }
-
-    // MARK: Lock
-
-    /// A holder whose lock no longer binds (`LockHolder.isAlive`) is taken over.
-    public func acquireLock(holder: String, ttl: TimeInterval) throws -> StateLock {
-        let taker = LockHolder.current(holder: holder, ttl: ttl)
-        try queue.inTransaction(.immediate) { db in
-            if let current = try LockHolder.fetchOne(db), current.isAlive() {
-                throw StateError.locked(current, path: path)
-            }
-            try taker.save(db)
-            return .commit
-        }
-        return StateLock { [self] in try releaseLock(pid: taker.pid, hostname: taker.hostname) }
-    }
-
-    public func lockHolder() throws -> LockHolder? {
-        try queue.read { db in try LockHolder.fetchOne(db) }
-    }
-
-    private func releaseLock(pid: Int32, hostname: String) throws {
-        try queue.write { db in
-            try db.execute(sql: "DELETE FROM lock WHERE pid = ? AND hostname = ?", arguments: [pid, hostname])
         }
     }
 }

@@ -16,8 +16,11 @@ public protocol StateStore: Sendable {
     func journalBegin(_ entry: JournalEntry) throws -> Int64
     /// Marks a journal entry done and applies both updates in one transaction, so the recorded
     /// state never disagrees with the journal and no storage is recorded as created before its
-    /// creation is recorded as done.
-    func journalDone(_ id: Int64, update: RecordUpdate, ownership: OwnershipUpdate) throws
+    /// creation is recorded as done. It is a compare-and-swap on the state's serial: refused, with
+    /// nothing written and the entry left pending, when `condition` no longer holds (see
+    /// `WriteCondition`). An update that changes a resource or owned storage bumps the serial by one.
+    /// - Returns: the condition the writer's next write must meet (its serial moved on by its own write).
+    func journalDone(_ id: Int64, update: RecordUpdate, ownership: OwnershipUpdate, condition: WriteCondition) throws -> WriteCondition
     func journalFailed(_ id: Int64, error: String) throws
     /// Changes whose outcome is unknown: an apply stopped between intent and result.
     func pendingJournal() throws -> [JournalEntry]
@@ -25,10 +28,22 @@ public protocol StateStore: Sendable {
     /// After re-observing, pending entries are settled: their outcome is whatever is live now.
     func resolvePending(_ ids: [Int64], note: String) throws
 
-    /// Takes the single-writer lock, or throws `StateError.locked` naming who holds it. A lock
-    /// whose holder is gone or that has expired is taken over.
-    func acquireLock(holder: String, ttl: TimeInterval) throws -> StateLock
+    /// The count of writes that changed `resource` or `owned_storage`; a run reads it when it
+    /// begins its plan and carries it in its `WriteCondition`.
+    func serial() throws -> Int64
+
+    /// Takes the single-writer lock as a lease with a fresh random id, or throws `StateError.locked`
+    /// naming who holds it. A stale lock (no heartbeat for longer than its lease), or one whose
+    /// process on this machine is gone, is taken over: the returned lock's `takeover` says so, and
+    /// a `LockEvent` records it. The returned lock renews its heartbeat until released.
+    func acquireLock(_ request: LockRequest) throws -> StateLock
     func lockHolder() throws -> LockHolder?
+    /// Releases the lock only when its id is `id`, whoever holds it, and records `actor` as having
+    /// unlocked it. Throws `StateError.notLocked`, or `.wrongLockID` changing nothing.
+    /// - Returns: the lock that was released.
+    func unlock(id: String, by actor: String) throws -> LockHolder
+    /// Locks ended by someone other than their holder, newest first.
+    func lockEvents(limit: Int) throws -> [LockEvent]
 
     func ownedStorage() throws -> [OwnedStorage]
 
@@ -60,10 +75,23 @@ extension StateStore {
 
     public func runs() throws -> [RunRecord] { try runs(limit: 20) }
 
-    public func journalDone(_ id: Int64, update: RecordUpdate) throws { try journalDone(id, update: update, ownership: .keep) }
+    /// A lock with the default lease, named by `holder` alone.
+    public func acquireLock(holder: String) throws -> StateLock { try acquireLock(LockRequest(holder: holder)) }
+}
 
-    /// The lock expires after an hour: a holder that died on another machine blocks others no longer.
-    public func acquireLock(holder: String) throws -> StateLock { try acquireLock(holder: holder, ttl: 3600) }
+/// What a state write must find for it to land. A writer under the lock names the lock's id: its
+/// write is refused once the lock is no longer that one (taken over as stale, or unlocked), even
+/// if nothing was written since. Every writer names the serial it last saw: its write is refused
+/// if another writer changed the state since. A writer without the lock is also refused while
+/// someone holds it. The normal path, one writer holding the lock, meets it every time.
+public struct WriteCondition: Sendable, Hashable {
+    public var serial: Int64
+    public var lockID: String?
+
+    public init(serial: Int64, lockID: String?) {
+        self.serial = serial
+        self.lockID = lockID
+    }
 }
 
 /// What a finished change does to the recorded resources.
@@ -80,22 +108,16 @@ public enum OwnershipUpdate: Sendable {
     case forget(kind: String, host: String, pool: String, name: String)
 }
 
-/// The held writer lock; `release()` it when done (a crashed holder's lock is taken over).
-public final class StateLock: Sendable {
-    private let releaseLock: @Sendable () throws -> Void
-
-    /// - Parameter release: gives the lock back in the store that granted it.
-    public init(release: @escaping @Sendable () throws -> Void) {
-        self.releaseLock = release
-    }
-
-    public func release() throws {
-        try releaseLock()
-    }
-}
-
 public enum StateError: Error, Sendable, CustomStringConvertible {
     case locked(LockHolder, path: String)
+    /// `vmplan state unlock` found no lock.
+    case notLocked(path: String)
+    /// `vmplan state unlock ID` found a lock with another id (another holder's, since); nothing was changed.
+    case wrongLockID(given: String, holder: LockHolder, path: String)
+    /// A write under lock `lockID` found the lock no longer that one: `current` holds it now, or nobody.
+    case lockLost(lockID: String, current: LockHolder?, path: String)
+    /// A write found the state's serial moved since the writer read it: another writer changed it.
+    case serialMoved(expected: Int64, found: Int64, path: String)
     case unreadable(path: String, reason: String)
     /// The file is not an SQLite database; `found` says what it starts with ("starts with …").
     case notSQLite(path: String, found: String)
@@ -107,8 +129,20 @@ public enum StateError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .locked(let holder, let path):
-            return "state \(path) is locked by \(holder); "
-                + "wait for it to finish, or if that process is gone, run again after \(ISO8601DateFormatter().string(from: holder.expiresAt))"
+            return Self.lockedMessage(holder, path: path)
+        case .notLocked(let path):
+            return "state \(path) is not locked; nothing was changed."
+        case .wrongLockID(let given, let holder, let path):
+            return "state \(path) is locked by \(holder), whose lock id is not \(given) (the lock changed hands since that id was shown?); "
+                + "nothing was changed. Run the apply again to see who holds it now and that lock's id."
+        case .lockLost(let lockID, let current, let path):
+            return "this run's lock \(lockID) on state \(path) is gone: "
+                + (current.map { "\($0) holds the state now" } ?? "nobody holds it now")
+                + " (this run stopped renewing it for longer than its lease, or it was released with vmplan state unlock). "
+                + "The write was refused; nothing was recorded"
+        case .serialMoved(let expected, let found, let path):
+            return "state \(path) changed under this run: its serial is \(found), and this run planned at \(expected) "
+                + "(another writer recorded changes since). The write was refused; nothing was recorded"
         case .unreadable(let path, let reason):
             return "cannot open state database \(path): \(reason)"
         case .notSQLite(let path, let found):
@@ -124,6 +158,38 @@ public enum StateError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Names the holder, its run, since when, its last heartbeat, and the command that releases it.
+    private static func lockedMessage(_ holder: LockHolder, path: String, now: Date = Date()) -> String {
+        let heartbeat = holder.heartbeatText(at: now).map { "; \($0)" } ?? ""
+        guard let id = holder.lockID else {
+            return "state \(path) is locked by \(holder)\(heartbeat); wait for it to finish, "
+                + "or if that process is gone, run again after \(ISO8601DateFormatter().string(from: holder.expiresAt))"
+        }
+        return "state \(path) is locked by \(holder)\(heartbeat). Wait for it to finish: if its holder stops, the lock goes stale "
+            + "\(LeaseTime.text(max(0, holder.expiresAt.timeIntervalSince(now)))) from now and the next run takes it over. "
+            + "If that process is gone and you cannot wait, release the lock: vmplan state unlock \(id) --state \(ShellQuote.word(path))"
+    }
+
+    /// Whether a state write was refused because another writer owns the state now.
+    public var refusedWrite: Bool {
+        switch self {
+        case .lockLost, .serialMoved, .locked: true
+        default: false
+        }
+    }
+
     private static let useAVMPlanState =
         "Pass --state with the path of vmplan's state file, or of a file that does not exist yet to start a new state."
+}
+
+/// A path as a POSIX shell reads it back unchanged: as it is when plain, in single quotes otherwise;
+/// `./` before one that starts with `-`. (Reports' `ShellWord` also spells out hidden characters;
+/// State cannot import it.)
+enum ShellQuote {
+    static func word(_ path: String) -> String {
+        let word = path.hasPrefix("-") ? "./" + path : path
+        let plain = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-+=:,@%")
+        if !word.isEmpty, word.unicodeScalars.allSatisfy(plain.contains) { return word }
+        return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
 }

@@ -162,17 +162,20 @@ struct ApplierOrderTests {
         func finishRun(_ id: Int64, result: RunResult, summary: String) throws { try base.finishRun(id, result: result, summary: summary) }
         func runs(limit: Int) throws -> [RunRecord] { try base.runs(limit: limit) }
         func journalBegin(_ entry: JournalEntry) throws -> Int64 { try base.journalBegin(entry) }
-        func journalDone(_ id: Int64, update: RecordUpdate, ownership: OwnershipUpdate) throws {
+        func journalDone(_ id: Int64, update: RecordUpdate, ownership: OwnershipUpdate, condition: WriteCondition) throws -> WriteCondition {
             done += 1
             if done >= failAt { throw CocoaError(.fileWriteOutOfSpace) }
-            try base.journalDone(id, update: update, ownership: ownership)
+            return try base.journalDone(id, update: update, ownership: ownership, condition: condition)
         }
         func journalFailed(_ id: Int64, error: String) throws { try base.journalFailed(id, error: error) }
         func pendingJournal() throws -> [JournalEntry] { try base.pendingJournal() }
         func journal(runID: Int64) throws -> [JournalEntry] { try base.journal(runID: runID) }
         func resolvePending(_ ids: [Int64], note: String) throws { try base.resolvePending(ids, note: note) }
-        func acquireLock(holder: String, ttl: TimeInterval) throws -> StateLock { try base.acquireLock(holder: holder, ttl: ttl) }
+        func serial() throws -> Int64 { try base.serial() }
+        func acquireLock(_ request: LockRequest) throws -> StateLock { try base.acquireLock(request) }
         func lockHolder() throws -> LockHolder? { try base.lockHolder() }
+        func unlock(id: String, by actor: String) throws -> LockHolder { try base.unlock(id: id, by: actor) }
+        func lockEvents(limit: Int) throws -> [LockEvent] { try base.lockEvents(limit: limit) }
         func ownedStorage() throws -> [OwnedStorage] { try base.ownedStorage() }
         func recordDriftCheck(_ observations: [DriftObservation], checkedHosts: Set<String>, at date: Date) throws -> [DriftRecord] {
             try base.recordDriftCheck(observations, checkedHosts: checkedHosts, at: date)

@@ -18,14 +18,16 @@ struct StateStoreTests {
         #expect(try store.lockHolder()?.holder == "vmplan apply (test)")
 
         let run = try store.beginRun(.apply, actor: "test", commit: RunCommit(id: "abc123"))
+        var condition = WriteCondition(serial: try store.serial(), lockID: lock.id)
         let volume = try store.journalBegin(entry(run, "Volume", "web-1-root", "create"))
         let owned = OwnedStorage(kind: "Volume", host: "kvm-01", pool: "p", name: "web-1-root", libvirtKey: "/p/web-1-root",
                                  createdAt: Date(timeIntervalSince1970: 0))
-        try store.journalDone(volume, update: .keep, ownership: .record(owned))
+        condition = try store.journalDone(volume, update: .keep, ownership: .record(owned), condition: condition)
         let vm = try store.journalBegin(entry(run, "VirtualMachine", "web-1", "create"))
         let record = ResourceRecord(kind: "VirtualMachine", name: "web-1", host: "kvm-01", specJSON: "{}", specHash: "0000000000000001",
                                     generation: 1, commitID: "abc123", appliedAt: Date())
-        try store.journalDone(vm, update: .upsert(record))
+        condition = try store.journalDone(vm, update: .upsert(record), ownership: .keep, condition: condition)
+        #expect(try store.serial() == condition.serial && condition.serial == 2)
         let db = try store.journalBegin(entry(run, "VirtualMachine", "db", "create"))
         try store.journalFailed(db, error: "libvirt said no")
         let interrupted = try store.journalBegin(entry(run, "VirtualMachine", "cache", "create"))

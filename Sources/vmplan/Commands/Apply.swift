@@ -56,6 +56,7 @@ struct Apply: AsyncParsableCommand {
                                                 connection: connection)
             return try await session.apply(scope.planOptions, saved: saved, shutdownTimeout: .milliseconds(Int(shutdownTimeout * 1000))) { planned in
                 applying.withLock { $0 = planned.plan }
+                if let takeover = planned.lockTakeover { printError(takeover.description) }
                 if !quiet {
                     if let notice = PlanText.interrupted(planned.interrupted) { print(notice + "\n") }
                     print(PlanText.render(planned.plan, unmanagedShown: unmanagedShown))

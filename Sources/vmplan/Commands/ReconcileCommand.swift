@@ -69,6 +69,7 @@ struct ReconcileCommand: AsyncParsableCommand {
                     return try await session.reconcile(repository, allowRollback: allowRollback,
                                                        shutdownTimeout: .milliseconds(Int(shutdownTimeout * 1000))) { made in
                         planned.withLock { $0 = made.plan }
+                        if let takeover = made.lockTakeover { printError(takeover.description) }
                         if !quiet { print(PlanText.render(made.plan, unmanagedShown: unmanagedShown)) }
                     } events: { event in
                         say(ApplyText.line(event), toStandardError: quiet)

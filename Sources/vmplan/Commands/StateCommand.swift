@@ -8,7 +8,7 @@ struct StateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "state",
         abstract: "Inspect the recorded state.",
-        subcommands: [List.self, Runs.self]
+        subcommands: [List.self, Runs.self, Unlock.self]
     )
 
     struct List: AsyncParsableCommand {
@@ -73,6 +73,44 @@ struct StateCommand: AsyncParsableCommand {
                  run.actor.terminalSafe, (run.summary ?? "").terminalSafe]
             }
             print(TextTable.lines(rows).joined(separator: "\n"))
+        }
+    }
+
+    struct Unlock: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Release the state lock of a run that is gone.",
+            discussion: """
+                The refusal of a second apply names the lock's id and this command. The lock is released only \
+                if its id is ID (so that a lock taken since, by another run, is left alone), and the unlock is \
+                recorded with who ran it. A run whose lock is released this way while it still runs cannot \
+                record anything more: its next state write is refused. Exit status: 0 released, 1 not locked \
+                or another id.
+                """
+        )
+
+        @Argument(help: ArgumentHelp("The lock's id, as the refusal of a second apply names it.", valueName: "id"))
+        var id: String
+
+        @OptionGroup var manifests: ManifestOptions
+
+        func run() async throws {
+            let released = try await reportingFailures {
+                guard FileManager.default.fileExists(atPath: manifests.statePath) else {
+                    throw VMPlanError(.state, "error: no state database at \(manifests.statePath); nothing was changed (or pass --state FILE)")
+                }
+                let store = try manifests.openState(whenAbsent: .useEmptyInMemory)
+                do {
+                    return try store.unlock(id: id.trimmingCharacters(in: .whitespaces), by: currentActor)
+                } catch let error as StateError {
+                    throw VMPlanError(.state, "error: \(error)", cause: error)
+                }
+            }
+            print("Released the lock \(id) of state \(manifests.statePath), held by \(released)"
+                + (released.heartbeatText().map { "; \($0)" } ?? "") + ".")
+            print("Recorded as unlocked by \(currentActor).")
+            if released.isAlive() {
+                print("Its lease had not run out: if that run is still going, its next state write will be refused.")
+            }
         }
     }
 }
