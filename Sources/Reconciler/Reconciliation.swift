@@ -130,7 +130,7 @@ public enum Reconciliation {
         }
         try checkDistinct(manifest.hosts, drivers: drivers)
         let recordedDevices = try recordedMediatedDevices(in: store)
-        let devices = try await deviceViews(manifest: manifest, drivers: drivers, recordedDevices: recordedDevices)
+        let devices = await deviceViews(manifest: manifest, drivers: drivers, recordedDevices: recordedDevices)
         for failure in devices.failures where tolerateUnreachable {
             drivers[failure.host] = nil
             live[failure.host] = nil

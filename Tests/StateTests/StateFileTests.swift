@@ -80,7 +80,7 @@ struct StateFileTests {
 
     @Test func aZeroByteFileIsANewStateAndSaysSo() throws {
         defer { try? FileManager.default.removeItem(at: directory) }
-        FileManager.default.createFile(atPath: path, contents: Data())
+        #expect(FileManager.default.createFile(atPath: path, contents: Data()))
         let planned = try StateDatabase(path: path, whenAbsent: .useEmptyInMemory)
         #expect(planned.origin == .inMemory(found: "0 bytes"))
         #expect(planned.notice?.contains("state \(path) is empty (0 bytes)") == true)
