@@ -32,7 +32,10 @@ struct LockCLITests {
 
         let right = try CLI.run("state", "unlock", lock.id, workspace.path)
         #expect(right.status == 0, "\(right.stderr)")
-        let actor = "\(ProcessInfo.processInfo.environment["USER"] ?? "unknown")@\(ProcessInfo.processInfo.hostName)"
+        // As vmplan names who runs it: USER, else LOGNAME, else the account's name.
+        let environment = ProcessInfo.processInfo.environment
+        let user = environment["USER"] ?? environment["LOGNAME"] ?? getpwuid(getuid()).flatMap { String(validatingCString: $0.pointee.pw_name) } ?? "unknown"
+        let actor = "\(user)@\(ProcessInfo.processInfo.hostName)"
         #expect(right.stdout.contains("Released the lock \(lock.id) of state \(workspace.statePath), held by vmplan apply (first@runner)"))
         #expect(right.stdout.contains("Recorded as unlocked by \(actor)."))
         #expect(right.stdout.contains("its next state write will be refused"), "the lease was still running")
