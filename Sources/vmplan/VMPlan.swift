@@ -10,9 +10,9 @@ struct VMPlan: AsyncParsableCommand {
         discussion: """
             Manifests (YAML) describe the hosts and VMs that should exist. `vmplan plan` compares them with \
             the recorded state (.vmplan/state.db beside the manifests) and with the live hosts, and \
-            `vmplan apply` makes the hosts match. Domains vmplan did not create are never changed.
+            `vmplan apply` makes the hosts match; `vmplan drift` reports hand changes and `vmplan reconcile` applies a git commit. Domains vmplan did not create are never changed.
             """,
-        version: "0.1.0",
+        version: "0.2.0",
         subcommands: [Validate.self, PlanCommand.self, Apply.self, DriftCommand.self, ReconcileCommand.self, StateCommand.self, InventoryCommand.self]
     )
 
