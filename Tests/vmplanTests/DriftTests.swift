@@ -95,6 +95,9 @@ struct DriftTests {
         let history = try CLI.run("drift", workspace.path, "--history", "--resource", a)
         #expect(history.stdout.contains("VirtualMachine/\(a)") && history.stdout.contains("(apply)"), "\(history.stdout)")
         #expect(!history.stdout.contains("open"), "every drift of \(a) is resolved: \(history.stdout)")
+        // The issue's spelling: a resource name in place of the manifest path.
+        let byName = try CLI.run("drift", "--history", a, "--state", workspace.statePath)
+        #expect(byName.stdout == history.stdout, "\(byName.stdout)\(byName.stderr)")
 
         // A host nothing listens on: unknown, within the connection's refusal; the others are still checked.
         try workspace.write("down.yaml", """

@@ -47,7 +47,7 @@ struct DriftCommand: AsyncParsableCommand {
     @Flag(help: "Show the recorded drift history (first seen, last seen, resolved) instead of checking the hosts.")
     var history = false
 
-    @Option(name: .customLong("resource"), help: ArgumentHelp("With --history: only this resource's history.", valueName: "name"))
+    @Option(name: .customLong("resource"), help: ArgumentHelp("With --history: only this resource's history (or: vmplan drift --history NAME).", valueName: "name"))
     var resource: String?
 
     func validate() throws {
@@ -73,8 +73,16 @@ struct DriftCommand: AsyncParsableCommand {
     }
 
     private func showHistory() async throws {
+        // `vmplan drift --history web-1`: a name that is no manifest path is the resource to show.
+        var manifests = manifests
+        var resource = resource
+        if resource == nil, manifests.path != ".", !FileManager.default.fileExists(atPath: manifests.path) {
+            resource = manifests.path
+            manifests.path = "."
+        }
+        let (options, name) = (manifests, resource)
         let records = try await reportingFailures {
-            try manifests.openState(whenAbsent: .useEmptyInMemory).driftHistory(name: resource)
+            try options.openState(whenAbsent: .useEmptyInMemory).driftHistory(name: name)
         }
         guard !records.isEmpty else {
             print(resource.map { "No drift recorded for \($0)." } ?? "No drift recorded in \(manifests.statePath).")
