@@ -32,6 +32,8 @@ public struct ChangeRules: Sendable, Hashable {
         .vgpus: .restart,
         // Only when every added or removed disk is hot-pluggable (DiskHotplug); otherwise a restart.
         .disks: .live,
+        // NIC hot-plug (attach/detach-device) is not done yet: the new NICs arrive with a restart.
+        .networks: .restart,
     ])
 
     /// Xen through libxl: balloon memory and vCPUs within the maxima move live; PCI devices need a restart.

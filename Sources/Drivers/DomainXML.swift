@@ -26,6 +26,7 @@ public enum DomainXML {
         writeLifecycleEvents(into: &xml)
         xml.open("devices")
         writeDisks(into: &xml, spec: spec)
+        writeInterfaces(into: &xml, spec: spec)
         xml.open("serial", [("type", "pty")])
         xml.element("target", [("port", "0")])
         xml.close()
@@ -39,8 +40,8 @@ public enum DomainXML {
 
     /// libxl: PV and PVH guests start a kernel (or a bootloader), HVM guests get hvmloader.
     public static func xen(for spec: VirtualMachineSpec, capabilities: HostCapabilities, uuid: String? = nil, owner: String? = nil) throws -> String {
-        guard spec.firmware == .bios, spec.vgpus.isEmpty else {
-            throw DriverError(.invalidInput, "Xen guests take neither firmware: uefi nor vgpus")
+        guard spec.firmware == .bios, spec.vgpus.isEmpty, spec.networks == nil else {
+            throw DriverError(.invalidInput, "Xen guests take neither firmware: uefi, vgpus nor networks")
         }
         let boot = spec.boot ?? BootSpec(type: .hvm)
         for path in [boot.kernel, boot.initrd, boot.bootloader].compactMap({ $0 }) where !BootSpec.isSafeHostPath(path) {
@@ -102,6 +103,24 @@ public enum DomainXML {
         xml.element("currentMemory", [("unit", "KiB")], text: String(spec.memory.kibibytes))
         xml.element("vcpu", [("placement", "static"), ("current", String(spec.vcpus))], text: String(spec.effectiveMaxVcpus))
         return xml
+    }
+
+    /// `<interface type='network'|'bridge'>` with the NIC's MAC, source and model, in manifest order.
+    static func writeInterfaces(into xml: inout XMLWriter, spec: VirtualMachineSpec) {
+        for nic in spec.networks ?? [] {
+            switch nic.source {
+            case let .network(name):
+                xml.open("interface", [("type", "network")])
+                xml.element("mac", [("address", nic.mac)])
+                xml.element("source", [("network", name)])
+            case let .bridge(name):
+                xml.open("interface", [("type", "bridge")])
+                xml.element("mac", [("address", nic.mac)])
+                xml.element("source", [("bridge", name)])
+            }
+            xml.element("model", [("type", nic.model.rawValue)])
+            xml.close()
+        }
     }
 
     /// A guest that powers off or crashes stays off; a reboot restarts it. vmplan decides the rest.

@@ -17,6 +17,8 @@ struct DomainXMLReader {
     var vgpus: [VGPURequest] = []
     /// Disks in document order, with their target names.
     var disks: [DiskXML.Found] = []
+    /// Network and bridge interfaces in document order; other interface types are not vmplan's.
+    var networks: [NetworkInterface] = []
     var osType: String?
     var osMachine: String?
     var kernel: String?
@@ -52,7 +54,7 @@ struct DomainXMLReader {
             firmware: firmware, machine: domainType == "xen" ? nil : osMachine.flatMap(MachineType.init(libvirtName:)),
             state: running ? .running : .stopped,
             description: description, labels: labels, gpus: gpus, vgpus: vgpus, boot: boot,
-            disks: disks.map(\.disk)
+            disks: disks.map(\.disk), networks: networks.isEmpty ? nil : networks
         )
     }
 
@@ -67,6 +69,8 @@ struct DomainXMLReader {
         private var inMarker = false
         private var hostdev: (type: String, display: Bool)?
         private var disk: DiskXML.Found?
+        /// The interface being read: its type, MAC, source name and model so far.
+        private var interface: (type: String, mac: String, source: String, model: NICModel)?
 
         mutating func start(_ path: [String], _ attributes: [String: String]) {
             let name = path.last ?? ""
@@ -98,6 +102,15 @@ struct DomainXMLReader {
             case ["domain", "devices", "disk"]:
                 let device = DiskDevice(rawValue: attributes["device"] ?? "disk") ?? .disk
                 disk = DiskXML.Found(disk: DiskSpec(volume: "", pool: "", device: device, readonly: false, format: .raw), target: "")
+            case ["domain", "devices", "interface"]:
+                let type = attributes["type"] ?? ""
+                interface = type == "network" || type == "bridge" ? (type, "", "", .libvirtDefault) : nil
+            case ["domain", "devices", "interface", "mac"]:
+                interface?.mac = attributes["address"].flatMap(NetworkInterface.canonicalMAC) ?? ""
+            case ["domain", "devices", "interface", "source"]:
+                if let type = interface?.type { interface?.source = attributes[type] ?? "" }
+            case ["domain", "devices", "interface", "model"]:
+                interface?.model = NICModel(rawValue: attributes["type"] ?? NICModel.libvirtDefault.rawValue)
             default:
                 if path.count == 4, path[2] == "disk", disk != nil { readDiskChild(name, attributes) }
             }
@@ -148,6 +161,12 @@ struct DomainXMLReader {
             case ["domain", "devices", "disk"]:
                 if let disk { result.disks.append(disk) }
                 disk = nil
+            case ["domain", "devices", "interface"]:
+                if let interface {
+                    let source: NetworkInterface.Source = interface.type == "bridge" ? .bridge(interface.source) : .network(interface.source)
+                    result.networks.append(NetworkInterface(source: source, model: interface.model, mac: interface.mac))
+                }
+                interface = nil
             default: break
             }
         }

@@ -99,7 +99,7 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
             let domain = try connection.domain(named: spec.name)
             _ = try Self.owned(domain, on: connection)
             if domain.id != nil { try Self.hotplugDisks(domain, desired: spec, progress: progress) }
-            let kept = try UnmanagedDevices.extract(from: domain.xml(inactive: true))
+            let kept = try UnmanagedDevices.extract(from: domain.xml(inactive: true), managingInterfaces: spec.networks != nil)
             let xml = try DomainXML.make(for: spec, flavour: flavour, capabilities: capabilities, uuid: domain.uuid, owner: owner)
             _ = try connection.define(xml: try UnmanagedDevices.keeping(kept, in: xml))
             guard domain.id != nil else { return }

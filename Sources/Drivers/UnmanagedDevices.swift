@@ -3,14 +3,19 @@ import Foundation
 import FoundationXML
 #endif
 
-/// Devices someone added to a domain by hand (an rng, a watchdog, a NIC before vmplan manages
-/// networks) are not vmplan's to drop: a redefine carries them over from the current config.
+/// Devices someone added to a domain by hand (an rng, a watchdog, a NIC of a VM whose manifest has no
+/// `networks`) are not vmplan's to drop: a redefine carries them over from the current config.
 enum UnmanagedDevices {
     /// Device elements vmplan writes itself, or libvirt fills in again on every define.
     static let managed: Set<String> = ["disk", "serial", "console", "hostdev", "memballoon", "controller", "input", "emulator"]
 
+    /// Interface types vmplan writes for a VM with `networks`; others (direct, user, vhostuser) stay someone else's.
+    static let managedInterfaceTypes: Set<String> = ["network", "bridge"]
+
     /// The `<devices>` children of `current` that vmplan does not manage, as XML.
-    static func extract(from current: String) throws -> [String] {
+    /// - Parameter managingInterfaces: whether the new definition writes the network and bridge
+    ///   interfaces (the manifest has `networks`); if so the current ones are replaced, not kept twice.
+    static func extract(from current: String, managingInterfaces: Bool = false) throws -> [String] {
         let document: XMLDocument
         do {
             document = try XMLDocument(xmlString: current, options: [])
@@ -20,6 +25,8 @@ enum UnmanagedDevices {
         let devices = try document.nodes(forXPath: "/domain/devices/*")
         return devices.compactMap { node in
             guard node.kind == .element, let name = node.name, !managed.contains(name) else { return nil }
+            if managingInterfaces, name == "interface", let element = node as? XMLElement,
+               let type = element.attribute(forName: "type")?.stringValue, managedInterfaceTypes.contains(type) { return nil }
             return node.xmlString
         }
     }

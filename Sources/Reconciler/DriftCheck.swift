@@ -86,6 +86,8 @@ public enum DriftCheck {
             var expected = record.spec
             // A machine type the record leaves open is libvirt's choice, not drift.
             if expected.machine == nil { expected.machine = domain.spec.machine }
+            // So are NICs a record without networks leaves to others.
+            if expected.networks == nil { expected.networks = domain.spec.networks }
             let ignoredFields = Set(record.spec.lifecycle.ignoreChanges + (manifest?.value.lifecycle.ignoreChanges ?? [])
                 + policies.filter { $0.applies(to: record.spec.labels) }.flatMap(\.ignore))
             let all = differences(from: VMFields.values(of: expected), to: VMFields.values(of: domain.spec), origin: .drift)

@@ -22,6 +22,7 @@ enum VMFields {
         }
         // The seed cdrom is part of the list: adding cloudInit to a VM changes its disks.
         if !spec.attachedDisks.isEmpty { values[.disks] = spec.attachedDisks.map(\.summary).joined(separator: ", ") }
+        if let networks = spec.networks, !networks.isEmpty { values[.networks] = networks.map(\.summary).joined(separator: ", ") }
         return values
     }
 
@@ -46,6 +47,7 @@ enum VMFields {
         case .gpus: target.gpus = source.gpus
         case .vgpus: target.vgpus = source.vgpus
         case .boot: target.boot = source.boot
+        case .networks: target.networks = source.networks
         case .host, .lifecycle, .disks, .cloudInit: break
         }
         // A copied value may cross the other side's ceiling; keep the spec consistent.
@@ -74,6 +76,8 @@ enum VMFields {
             guard before != after else { return nil }
             // A machine type the manifest leaves open is libvirt's choice, not a difference.
             if field == .machine && after == nil { return nil }
+            // Without networks in the manifest the domain's NICs are someone else's.
+            if field == .networks && desired.networks == nil { return nil }
             let manifestMoved = recordedValues.map { $0[field] != after } ?? true
             return Difference(field: field, diff: FieldDiff(field, before: before, after: after, origin: manifestMoved ? .manifest : .drift))
         }

@@ -68,6 +68,10 @@ extension ManifestLoader {
                 if vm.machine != nil, let location = document.location(of: .machine) {
                     log.error("machine is a QEMU machine type for VMs on KVM hosts; on Xen host '\(vm.host)' use boot.type (pv, pvh or hvm)", at: location)
                 }
+                if let location = document.location(of: .networks) {
+                    log.error("networks on Xen host '\(vm.host)' is not supported by vmplan's Xen flavour yet: its libxl vif on a bridge "
+                        + "is not tested; remove networks (NICs added by hand are kept) or use a KVM host", at: location)
+                }
                 for field in [VMField.disks, .cloudInit] {
                     guard let location = document.location(of: field) else { continue }
                     log.error("\(field.rawValue) on Xen host '\(vm.host)' is not supported by vmplan's Xen flavour yet; "

@@ -109,6 +109,9 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
     /// Storage (docs/storage.md).
     public var disks: [DiskSpec]
     public var cloudInit: CloudInitSpec?
+    /// NICs; nil leaves the domain's interfaces to whoever added them (vmplan neither writes nor compares
+    /// them), a list (even empty) makes vmplan own every network and bridge interface of the domain.
+    public var networks: [NetworkInterface]?
 
     public init(
         name: String, host: String, vcpus: Int, maxVcpus: Int? = nil,
@@ -116,7 +119,7 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         firmware: Firmware = .bios, machine: MachineType? = nil, state: PowerState = .running,
         description: String? = nil, labels: [String: String] = [:], lifecycle: Lifecycle = Lifecycle(),
         gpus: [GPURequest] = [], vgpus: [VGPURequest] = [], boot: BootSpec? = nil,
-        disks: [DiskSpec] = [], cloudInit: CloudInitSpec? = nil
+        disks: [DiskSpec] = [], cloudInit: CloudInitSpec? = nil, networks: [NetworkInterface]? = nil
     ) {
         self.name = name
         self.host = host
@@ -135,11 +138,12 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         self.boot = boot
         self.disks = disks
         self.cloudInit = cloudInit
+        self.networks = networks
     }
 
     enum CodingKeys: String, CodingKey {
         case name, host, vcpus, maxVcpus, memory, maxMemory, firmware, state, description, labels, lifecycle, gpus, vgpus, boot
-        case disks, cloudInit, machine
+        case disks, cloudInit, machine, networks
     }
 
     // Specs recorded by older versions lack newer fields; they load with the defaults.
@@ -162,6 +166,7 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         boot = try c.decodeIfPresent(BootSpec.self, forKey: .boot)
         disks = try c.decodeIfPresent([DiskSpec].self, forKey: .disks) ?? []
         cloudInit = try c.decodeIfPresent(CloudInitSpec.self, forKey: .cloudInit)
+        networks = try c.decodeIfPresent([NetworkInterface].self, forKey: .networks)
     }
 
     // Empty and absent fields are left out, so a spec keeps the hash it had before they existed.
@@ -184,6 +189,7 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         try c.encodeIfPresent(boot, forKey: .boot)
         if !disks.isEmpty { try c.encode(disks, forKey: .disks) }
         try c.encodeIfPresent(cloudInit, forKey: .cloudInit)
+        try c.encodeIfPresent(networks, forKey: .networks)
     }
 
     /// The vCPU ceiling the domain is defined with.

@@ -6,16 +6,16 @@ public enum VMField: String, Sendable, Codable, Hashable, CaseIterable, Comparab
     case vcpus, maxVcpus, memory, maxMemory, firmware, machine, state, description
     case labels
     case lifecycle
-    case gpus, vgpus, boot, disks, cloudInit
+    case gpus, vgpus, boot, disks, cloudInit, networks
 
     /// Fields compared between the manifests, the record and the host, in plan order. `host` is
     /// not among them (a new host is a replace); `cloudInit` shows up as disks and as its seed volume.
     public static let compared: [VMField] = [.vcpus, .maxVcpus, .memory, .maxMemory, .firmware, .machine, .state,
-                                             .description, .labels, .gpus, .vgpus, .boot, .disks]
+                                             .description, .labels, .gpus, .vgpus, .boot, .disks, .networks]
 
     /// Fields `lifecycle.ignoreChanges` may name.
     public static let ignorable: [VMField] = [.vcpus, .maxVcpus, .memory, .maxMemory, .firmware, .state, .description,
-                                              .labels, .gpus, .vgpus]
+                                              .labels, .gpus, .vgpus, .networks]
 
     /// Keys a VirtualMachine document's `spec` may have (labels live in metadata).
     public static let specKeys: [VMField] = allCases.filter { $0 != .labels }
