@@ -23,6 +23,7 @@ public enum DomainXML {
         xml.element("acpi")
         xml.element("apic")
         xml.close()
+        if let cpu = spec.cpu { writeCPU(cpu, into: &xml) }
         writeLifecycleEvents(into: &xml)
         xml.open("devices")
         writeDisks(into: &xml, spec: spec)
@@ -121,6 +122,15 @@ public enum DomainXML {
             xml.element("model", [("type", nic.model.rawValue)])
             xml.close()
         }
+    }
+
+    private static func writeCPU(_ cpu: CPUSpec, into xml: inout XMLWriter) {
+        xml.open("cpu", [("mode", cpu.mode.rawValue)] + (cpu.mode == .custom ? [("match", "exact")] : []))
+        if cpu.mode == .custom, let model = cpu.model { xml.element("model", [("fallback", "forbid")], text: model) }
+        if let topology = cpu.topology {
+            xml.element("topology", [("sockets", String(topology.sockets)), ("cores", String(topology.cores)), ("threads", String(topology.threads))])
+        }
+        xml.close()
     }
 
     /// A guest that powers off or crashes stays off; a reboot restarts it. vmplan decides the rest.

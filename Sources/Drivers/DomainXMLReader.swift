@@ -25,6 +25,7 @@ struct DomainXMLReader {
     var initrd: String?
     var cmdline: String?
     var bootloader: String?
+    var cpu: CPUSpec?
 
     /// Only Xen domains carry a boot spec; KVM's boot is its firmware.
     var boot: BootSpec? {
@@ -54,7 +55,8 @@ struct DomainXMLReader {
             firmware: firmware, machine: domainType == "xen" ? nil : osMachine.flatMap(MachineType.init(libvirtName:)),
             state: running ? .running : .stopped,
             description: description, labels: labels, gpus: gpus, vgpus: vgpus, boot: boot,
-            disks: disks.map(\.disk), networks: networks.isEmpty ? nil : networks
+            disks: disks.map(\.disk), networks: networks.isEmpty ? nil : networks,
+            cpu: domainType == "xen" ? nil : cpu
         )
     }
 
@@ -95,6 +97,13 @@ struct DomainXMLReader {
                 if attributes["type"] == "pflash" { result.firmware = .uefi }
             case ["domain", "os", "type"]:
                 result.osMachine = attributes["machine"]
+            case ["domain", "cpu"]:
+                // libvirt's default mode, when the element names none, is custom.
+                result.cpu = CPUSpec.Mode(rawValue: attributes["mode"] ?? CPUSpec.Mode.custom.rawValue).map { CPUSpec(mode: $0) }
+            case ["domain", "cpu", "topology"]:
+                let count = { (key: String) in attributes[key].flatMap(Int.init) ?? 1 }
+                result.cpu?.topology = CPUSpec.Topology(sockets: count("sockets") * count("dies") * count("clusters"),
+                                                        cores: count("cores"), threads: count("threads"))
             case ["domain", "devices", "hostdev"]:
                 hostdev = attributes["mode"] == "subsystem" ? (attributes["type"] ?? "", attributes["display"] == "on") : nil
             case ["domain", "devices", "hostdev", "source", "address"]:
@@ -154,6 +163,7 @@ struct DomainXMLReader {
             case ["domain", "currentMemory"]: result.memory = Self.size(value, unit: unit)
             case ["domain", "vcpu"]: result.maxVcpus = Int(value) ?? 1
             case ["domain", "os", "type"]: result.osType = value
+            case ["domain", "cpu", "model"] where result.cpu?.mode == .custom: result.cpu?.model = value
             case ["domain", "os", "kernel"]: result.kernel = value
             case ["domain", "os", "initrd"]: result.initrd = value
             case ["domain", "os", "cmdline"]: result.cmdline = text

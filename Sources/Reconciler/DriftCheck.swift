@@ -84,8 +84,9 @@ public enum DriftCheck {
                 return entry
             }
             var expected = record.spec
-            // A machine type the record leaves open is libvirt's choice, not drift.
+            // A machine type or CPU the record leaves open is libvirt's choice, not drift.
             if expected.machine == nil { expected.machine = domain.spec.machine }
+            if expected.cpu == nil { expected.cpu = domain.spec.cpu }
             // So are NICs a record without networks leaves to others.
             if expected.networks == nil { expected.networks = domain.spec.networks }
             let ignoredFields = Set(record.spec.lifecycle.ignoreChanges + (manifest?.value.lifecycle.ignoreChanges ?? [])

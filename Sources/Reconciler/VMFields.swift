@@ -12,6 +12,7 @@ enum VMFields {
             .state: spec.state.rawValue,
         ]
         values[.machine] = spec.machine?.rawValue
+        values[.cpu] = spec.cpu?.summary
         values[.description] = spec.description
         if !spec.labels.isEmpty { values[.labels] = render(spec.labels) }
         values[.boot] = spec.boot?.summary
@@ -41,6 +42,7 @@ enum VMFields {
         case .maxMemory: target.maxMemory = source.effectiveMaxMemory
         case .firmware: target.firmware = source.firmware
         case .machine: target.machine = source.machine
+        case .cpu: target.cpu = source.cpu
         case .state: target.state = source.state
         case .description: target.description = source.description
         case .labels: target.labels = source.labels
@@ -74,8 +76,8 @@ enum VMFields {
             let before = liveValues[field]
             let after = desiredValues[field]
             guard before != after else { return nil }
-            // A machine type the manifest leaves open is libvirt's choice, not a difference.
-            if field == .machine && after == nil { return nil }
+            // A machine type or CPU the manifest leaves open is libvirt's choice, not a difference.
+            if (field == .machine || field == .cpu) && after == nil { return nil }
             // Without networks in the manifest the domain's NICs are someone else's.
             if field == .networks && desired.networks == nil { return nil }
             let manifestMoved = recordedValues.map { $0[field] != after } ?? true

@@ -196,6 +196,7 @@ enum DocumentDecoder {
         let disks = read(.disks) { field, _ in decodeDisks(field, checker: &checker, decoded: &decoded) } ?? []
         let cloudInit = read(.cloudInit) { field, _ in decodeCloudInit(field, checker: &checker, decoded: &decoded) }
         let networks = read(.networks) { field, _ in decodeNetworks(field.value, vmName: vmName, checker: &checker) }
+        let cpu = read(.cpu) { field, _ in decodeCPU(field.value, maxVcpus: maxVcpus ?? vcpus, checker: &checker) }
 
         if let machine {
             for (key, count) in [(VMField.vcpus, vcpus), (.maxVcpus, maxVcpus)] {
@@ -219,7 +220,7 @@ enum DocumentDecoder {
         return VirtualMachineSpec(
             name: "", host: host, vcpus: vcpus, maxVcpus: maxVcpus, memory: memory, maxMemory: maxMemory,
             firmware: firmware, machine: machine, state: state, description: description, lifecycle: lifecycle, gpus: gpus, vgpus: vgpus, boot: boot,
-            disks: disks, cloudInit: cloudInit, networks: networks)
+            disks: disks, cloudInit: cloudInit, networks: networks, cpu: cpu)
     }
 
     private static func decodeLifecycle(_ node: Node, checker: inout NodeChecker) -> Lifecycle? {

@@ -65,6 +65,9 @@ extension ManifestLoader {
                     log.error("firmware: uefi is not available for VMs on Xen host '\(vm.host)': vmplan boots Xen guests as pv or pvh "
                         + "(a kernel) or hvm (hvmloader with SeaBIOS); remove firmware or use a KVM host", at: location)
                 }
+                if vm.cpu != nil, let location = document.location(of: .cpu) {
+                    log.error("cpu is for VMs on KVM hosts; vmplan's Xen flavour leaves the CPU to libxl", at: location)
+                }
                 if vm.machine != nil, let location = document.location(of: .machine) {
                     log.error("machine is a QEMU machine type for VMs on KVM hosts; on Xen host '\(vm.host)' use boot.type (pv, pvh or hvm)", at: location)
                 }

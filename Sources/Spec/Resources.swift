@@ -112,6 +112,8 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
     /// NICs; nil leaves the domain's interfaces to whoever added them (vmplan neither writes nor compares
     /// them), a list (even empty) makes vmplan own every network and bridge interface of the domain.
     public var networks: [NetworkInterface]?
+    /// KVM only; nil leaves the CPU model to libvirt, and is never a difference.
+    public var cpu: CPUSpec?
 
     public init(
         name: String, host: String, vcpus: Int, maxVcpus: Int? = nil,
@@ -119,7 +121,8 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         firmware: Firmware = .bios, machine: MachineType? = nil, state: PowerState = .running,
         description: String? = nil, labels: [String: String] = [:], lifecycle: Lifecycle = Lifecycle(),
         gpus: [GPURequest] = [], vgpus: [VGPURequest] = [], boot: BootSpec? = nil,
-        disks: [DiskSpec] = [], cloudInit: CloudInitSpec? = nil, networks: [NetworkInterface]? = nil
+        disks: [DiskSpec] = [], cloudInit: CloudInitSpec? = nil, networks: [NetworkInterface]? = nil,
+        cpu: CPUSpec? = nil
     ) {
         self.name = name
         self.host = host
@@ -139,11 +142,12 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         self.disks = disks
         self.cloudInit = cloudInit
         self.networks = networks
+        self.cpu = cpu
     }
 
     enum CodingKeys: String, CodingKey {
         case name, host, vcpus, maxVcpus, memory, maxMemory, firmware, state, description, labels, lifecycle, gpus, vgpus, boot
-        case disks, cloudInit, machine, networks
+        case disks, cloudInit, machine, networks, cpu
     }
 
     // Specs recorded by older versions lack newer fields; they load with the defaults.
@@ -167,6 +171,7 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         disks = try c.decodeIfPresent([DiskSpec].self, forKey: .disks) ?? []
         cloudInit = try c.decodeIfPresent(CloudInitSpec.self, forKey: .cloudInit)
         networks = try c.decodeIfPresent([NetworkInterface].self, forKey: .networks)
+        cpu = try c.decodeIfPresent(CPUSpec.self, forKey: .cpu)
     }
 
     // Empty and absent fields are left out, so a spec keeps the hash it had before they existed.
@@ -190,6 +195,7 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         if !disks.isEmpty { try c.encode(disks, forKey: .disks) }
         try c.encodeIfPresent(cloudInit, forKey: .cloudInit)
         try c.encodeIfPresent(networks, forKey: .networks)
+        try c.encodeIfPresent(cpu, forKey: .cpu)
     }
 
     /// The vCPU ceiling the domain is defined with.

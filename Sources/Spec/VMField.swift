@@ -3,14 +3,14 @@
 /// name fields through this type.
 public enum VMField: String, Sendable, Codable, Hashable, CaseIterable, Comparable {
     case host
-    case vcpus, maxVcpus, memory, maxMemory, firmware, machine, state, description
+    case vcpus, maxVcpus, memory, maxMemory, firmware, machine, cpu, state, description
     case labels
     case lifecycle
     case gpus, vgpus, boot, disks, cloudInit, networks
 
     /// Fields compared between the manifests, the record and the host, in plan order. `host` is
     /// not among them (a new host is a replace); `cloudInit` shows up as disks and as its seed volume.
-    public static let compared: [VMField] = [.vcpus, .maxVcpus, .memory, .maxMemory, .firmware, .machine, .state,
+    public static let compared: [VMField] = [.vcpus, .maxVcpus, .memory, .maxMemory, .firmware, .machine, .cpu, .state,
                                              .description, .labels, .gpus, .vgpus, .boot, .disks, .networks]
 
     /// Fields `lifecycle.ignoreChanges` may name.

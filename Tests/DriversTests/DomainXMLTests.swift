@@ -52,6 +52,31 @@ struct DomainXMLTests {
         #expect(reader.spec(host: "kvm-01", running: true) == original)
     }
 
+    static let cpus: [CPUSpec] = [
+        CPUSpec(mode: .hostPassthrough, topology: CPUSpec.Topology(sockets: 1, cores: 2, threads: 1)),
+        CPUSpec(mode: .hostModel),
+        CPUSpec(mode: .custom, model: "Skylake-Server", topology: CPUSpec.Topology(sockets: 2, cores: 1, threads: 1)),
+    ]
+
+    @Test(arguments: cpus)
+    func theCPUReadsBackAndValidates(_ cpu: CPUSpec) throws {
+        var vm = spec()
+        vm.vcpus = 2
+        vm.cpu = cpu
+        let xml = try DomainXML.kvm(for: vm, capabilities: kvmHost)
+        #expect(try DomainXMLReader.read(xml).spec(host: "kvm-01", running: true) == vm)
+        // libvirt's spelling of what it adds (dies, check, migratable) reads back the same.
+        let libvirts = xml.replacingOccurrences(of: "<cpu mode='host-passthrough'>", with: "<cpu mode='host-passthrough' check='none' migratable='on'>")
+            .replacingOccurrences(of: "<topology sockets=", with: "<topology dies='1' sockets=")
+        #expect(try DomainXMLReader.read(libvirts).spec(host: "kvm-01", running: true).cpu == cpu)
+        guard TestHost.commandExists("virt-xml-validate") else { return }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("vmplan-\(UUID().uuidString).xml")
+        try xml.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let result = try TestHost.run("virt-xml-validate", [file.path, "domain"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    }
+
     @Test func aDomainWithoutMarkerHasNoOwner() throws {
         let reader = try DomainXMLReader.read("""
             <domain type='kvm'><name>hand-made</name><memory unit='KiB'>65536</memory><vcpu>1</vcpu>

@@ -99,6 +99,27 @@ struct ChangeModeTests {
         #expect(try CLI.run("plan", workspace.path, "--detailed-exitcode").status == 0, "kept devices are no change")
     }
 
+    @Test func theCPUModeAndTopologyAreWrittenReadBackAndARestartChange() throws {
+        let name = TestHost.uniqueName("cpu")
+        let workspace = try Workspace()
+        defer { TestHost.removeDomains([name]); workspace.delete() }
+        // Stopped: TCG cannot run host-passthrough, and the definition is what is checked.
+        func write(_ cpu: String) throws {
+            try workspace.write("vm.yaml", Workspace.vm(name, vcpus: 2, state: "stopped") + "\n  cpu: \(cpu)")
+        }
+        try write("{mode: host-passthrough, topology: {sockets: 1, cores: 2, threads: 1}}")
+        #expect(try Self.apply(workspace).status == 0)
+        let xml = try #require(try TestHost.inactiveXML(name))
+        #expect(TestHost.openingTag("cpu", in: xml)?.contains("mode='host-passthrough'") == true, "\(xml)")
+        #expect(TestHost.openingTag("topology", in: xml)?.contains("cores='2'") == true)
+        #expect(try CLI.run("plan", workspace.path, "--detailed-exitcode").status == 0, "read back: no change")
+
+        try write("{mode: host-model, topology: {sockets: 2, cores: 1, threads: 1}}")
+        let plan = try CLI.run("plan", workspace.path)
+        #expect(plan.stdout.contains("~ cpu = host-passthrough, 1 socket x 2 cores x 1 thread -> host-model, 2 sockets x 1 core x 1 thread"),
+                "\(plan.stdout)")
+    }
+
     @Test func aNewMaximumRestartsTheVMUnlessRestartIsNever() throws {
         let restarted = TestHost.uniqueName("restart")
         let kept = TestHost.uniqueName("norestart")
