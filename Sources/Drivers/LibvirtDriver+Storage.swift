@@ -13,15 +13,30 @@ extension LibvirtDriver: StorageHost {
             var storage = ObservedStorage()
             for pool in try connection.allPools() {
                 let name = pool.name
-                let facts = try StorageXML.readPool(pool.xml())
-                let active = pool.isActive
-                let info = active ? try pool.info() : (capacity: 0, allocation: 0, available: 0)
+                // A pool someone else removes between the listing and these reads is skipped, as it
+                // would have been had the listing come a moment later.
+                let facts: StorageXML.PoolFacts
+                let active: Bool
+                let info: (capacity: UInt64, allocation: UInt64, available: UInt64)
+                do {
+                    facts = try StorageXML.readPool(pool.xml())
+                    active = pool.isActive
+                    info = active ? try pool.info() : (capacity: 0, allocation: 0, available: 0)
+                } catch let error as DriverError where error.code == .notFound {
+                    continue
+                }
                 storage.pools.append(ObservedPool(
                     name: name, uuid: pool.uuid, type: facts.type, path: facts.path, isActive: active,
                     capacity: ByteCount(bytes: info.capacity), allocation: ByteCount(bytes: info.allocation),
                     available: ByteCount(bytes: info.available)))
                 guard active else { continue }
-                for volume in try pool.volumes() {
+                let volumes: [LibvirtVolume]
+                do {
+                    volumes = try pool.volumes()
+                } catch let error as DriverError where error.code == .notFound {
+                    continue
+                }
+                for volume in volumes {
                     // A volume deleted by someone else between the listing and this read is skipped.
                     guard let xml = try? volume.xml(), var volumeFacts = try? StorageXML.readVolume(xml) else { continue }
                     // libvirt gives logical volumes no format: they are raw block devices.
