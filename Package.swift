@@ -63,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "vmplan",
             dependencies: [
-                "Spec", "State", "Drivers", "Reconciler", "Reports",
+                "Spec", "State", "PostgresState", "Drivers", "Reconciler", "Reports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -75,6 +75,6 @@ let package = Package(
         .testTarget(name: "DriversTests", dependencies: ["Drivers", "Spec", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Spec", "State", "Drivers"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Reconciler", "Spec", "Drivers"]),
-        .testTarget(name: "vmplanTests", dependencies: ["State", "Spec", "TestSupport"]),
+        .testTarget(name: "vmplanTests", dependencies: ["State", "PostgresState", "Spec", "TestSupport"]),
     ]
 )

@@ -77,7 +77,7 @@ struct DriftCommand: AsyncParsableCommand {
             try manifests.openState(whenAbsent: .useEmptyInMemory).driftHistory(name: resource)
         }
         guard !records.isEmpty else {
-            print(resource.map { "No drift recorded for \($0)." } ?? "No drift recorded in \(manifests.statePath).")
+            print(resource.map { "No drift recorded for \($0)." } ?? "No drift recorded in \(manifests.shownStatePath).")
             return
         }
         let formatter = ISO8601DateFormatter()
