@@ -12,6 +12,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // libvirt's C API, from the system (apt: libvirt-dev).
@@ -29,6 +32,17 @@ let package = Package(
         .target(
             name: "State",
             dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // The same recorded state in PostgreSQL, for teams and CI runners that share it. Only this
+        // target (and the CLI) links postgres-nio; State and its SQLite users stay free of it.
+        .target(
+            name: "PostgresState",
+            dependencies: [
+                "State", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // The Hypervisor protocol and the libvirt driver (KVM flavour).
         .target(
@@ -49,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "vmplan",
             dependencies: [
-                "Spec", "State", "Drivers", "Reconciler", "Reports",
+                "Spec", "State", "PostgresState", "Drivers", "Reconciler", "Reports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -57,10 +71,10 @@ let package = Package(
         // Shared by the integration tests: the private libvirt host, virsh, subprocesses.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SpecTests", dependencies: ["Spec"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "StateTests", dependencies: ["State"]),
+        .testTarget(name: "StateTests", dependencies: ["State", "PostgresState"]),
         .testTarget(name: "DriversTests", dependencies: ["Drivers", "Spec", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Spec", "State", "Drivers"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Reconciler", "Spec", "Drivers"]),
-        .testTarget(name: "vmplanTests", dependencies: ["State", "Spec", "TestSupport"]),
+        .testTarget(name: "vmplanTests", dependencies: ["State", "PostgresState", "Spec", "TestSupport"]),
     ]
 )

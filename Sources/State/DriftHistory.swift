@@ -49,6 +49,23 @@ public struct DriftRecord: Codable, Sendable, Hashable, FetchableRecord, Mutable
 
     public var isOpen: Bool { resolvedAt == nil }
 
+    public init(id: Int64?, kind: String, name: String, host: String, field: String, recorded: String?, live: String?,
+                firstSeen: Date, lastSeen: Date, timesSeen: Int, resolvedAt: Date?, resolution: String?, earlierOccurrences: Int = 0) {
+        self.id = id
+        self.kind = kind
+        self.name = name
+        self.host = host
+        self.field = field
+        self.recorded = recorded
+        self.live = live
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+        self.timesSeen = timesSeen
+        self.resolvedAt = resolvedAt
+        self.resolution = resolution
+        self.earlierOccurrences = earlierOccurrences
+    }
+
     enum CodingKeys: String, CodingKey {
         case id, kind, name, host, field, recorded, live, resolution
         case firstSeen = "first_seen", lastSeen = "last_seen", timesSeen = "times_seen", resolvedAt = "resolved_at"

@@ -30,8 +30,8 @@ public enum LockStatus: Sendable, Hashable {
 }
 
 extension LockHolder {
-    /// The holder of a lock taken now by this process.
-    static func current(_ request: LockRequest, lockID: String, now: Date = Date()) -> LockHolder {
+    /// The holder of a lock taken now by this process; a backend with its own clock passes its `now`.
+    public static func current(_ request: LockRequest, lockID: String, now: Date = Date()) -> LockHolder {
         let pid = ProcessInfo.processInfo.processIdentifier
         return LockHolder(holder: request.holder, pid: pid, hostname: ProcessInfo.processInfo.hostName, acquiredAt: now,
                           expiresAt: now.addingTimeInterval(request.lease), processStart: ProcessStart.ticks(of: pid),

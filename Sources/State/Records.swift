@@ -76,6 +76,20 @@ public struct RunRecord: Codable, Sendable, Hashable, FetchableRecord, MutablePe
     public var ref: String?
     public var author: String?
 
+    public init(id: Int64?, kind: RunKind, startedAt: Date, finishedAt: Date?, commitID: String?, actor: String,
+                result: RunResult, summary: String?, ref: String?, author: String?) {
+        self.id = id
+        self.kind = kind
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.commitID = commitID
+        self.actor = actor
+        self.result = result
+        self.summary = summary
+        self.ref = ref
+        self.author = author
+    }
+
     enum CodingKeys: String, CodingKey {
         case id, kind, actor, result, summary, ref, author
         case startedAt = "started_at", finishedAt = "finished_at", commitID = "commit_id"

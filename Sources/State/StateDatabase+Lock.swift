@@ -80,7 +80,7 @@ extension StateDatabase {
     }
 
     /// 12 hexadecimal digits: short enough to type into `vmplan state unlock`, random enough never to repeat.
-    static func newLockID() -> String {
+    public static func newLockID() -> String {
         let value = UInt64.random(in: 0..<(1 << 48))
         let digits = String(value, radix: 16)
         return String(repeating: "0", count: 12 - digits.count) + digits

@@ -119,6 +119,8 @@ public enum StateError: Error, Sendable, CustomStringConvertible {
     /// A write found the state's serial moved since the writer read it: another writer changed it.
     case serialMoved(expected: Int64, found: Int64, path: String)
     case unreadable(path: String, reason: String)
+    /// A state backend failed a read or a write (a server's error, a lost connection); nothing of it was recorded.
+    case failed(path: String, reason: String)
     /// The file is not an SQLite database; `found` says what it starts with ("starts with …").
     case notSQLite(path: String, found: String)
     /// An SQLite database another program made; `found` names its application id or tables.
@@ -145,6 +147,8 @@ public enum StateError: Error, Sendable, CustomStringConvertible {
                 + "(another writer recorded changes since). The write was refused; nothing was recorded"
         case .unreadable(let path, let reason):
             return "cannot open state database \(path): \(reason)"
+        case .failed(let path, let reason):
+            return "state \(path): \(reason)"
         case .notSQLite(let path, let found):
             return "cannot open state database \(path): it is not an SQLite file (it \(found)). Nothing was changed. "
                 + Self.useAVMPlanState

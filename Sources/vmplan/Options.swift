@@ -1,6 +1,7 @@
 import ArgumentParser
 import Drivers
 import Foundation
+import PostgresState
 import Reconciler
 import Spec
 import State
@@ -10,17 +11,18 @@ struct ManifestOptions: ParsableArguments {
     @Argument(help: "A manifest file or a directory of manifests (*.yaml, *.yml).", completion: .file())
     var path: String = "."
 
-    @Option(name: .long, help: ArgumentHelp("State database file.", discussion: """
-        Default: .vmplan/state.db in the manifest directory; for a single manifest file, \
+    @Option(name: .long, help: ArgumentHelp("State database file, or a PostgreSQL state: postgres://USER@HOST:PORT/DATABASE?schema=NAME.", discussion: """
+        Default: $VMPLAN_STATE when set; else .vmplan/state.db in the manifest directory; for a single manifest file, \
         .vmplan/FILE.db beside it (team-a.yaml: .vmplan/team-a.yaml.db), so that sibling files \
-        never share a state and never plan to remove each other's resources.
-        """, valueName: "file"))
+        never share a state and never plan to remove each other's resources. A PostgreSQL password \
+        comes from PGPASSWORD (or the URL; it is never shown).
+        """, valueName: "file|url"))
     var state: String?
 
     /// Each manifest root has its own state: a directory `DIR/.vmplan/state.db`, a file
-    /// `.vmplan/FILE.db` beside it.
+    /// `.vmplan/FILE.db` beside it; `--state`, then `VMPLAN_STATE` (for CI), override that.
     var statePath: String {
-        if let state { return state }
+        if let state = state ?? environmentState { return state }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             return ((path.isEmpty ? "." : path) as NSString).appendingPathComponent(".vmplan/state.db")
@@ -34,7 +36,10 @@ struct ManifestOptions: ParsableArguments {
         try Self.loadManifest(at: path)
     }
 
-    func openState(whenAbsent: StateDatabase.Absent) throws -> StateDatabase {
+    /// The state as messages name it: a PostgreSQL URL without its password.
+    var shownStatePath: String { shownState(statePath) }
+
+    func openState(whenAbsent: StateDatabase.Absent) throws -> any StateStore {
         try Self.openState(at: statePath, whenAbsent: whenAbsent)
     }
 
@@ -47,8 +52,16 @@ struct ManifestOptions: ParsableArguments {
     }
 
     /// Runs that only read (plan, inventory) pass `.useEmptyInMemory`: a state that does not exist yet
-    /// is planned against as empty, and neither the file nor its directory is created.
-    static func openState(at path: String, whenAbsent: StateDatabase.Absent) throws -> StateDatabase {
+    /// is planned against as empty, and neither the file nor its directory is created. A PostgreSQL
+    /// state (`postgres://…`) is connected to, its schema created or migrated, whatever `whenAbsent` says.
+    static func openState(at path: String, whenAbsent: StateDatabase.Absent) throws -> any StateStore {
+        if PostgresLocation.isURL(path) {
+            do {
+                return try PostgresStateStore(url: path)
+            } catch {
+                throw VMPlanError(.state, "error: \(error)", cause: error as? StateError)
+            }
+        }
         let database: StateDatabase
         do {
             database = try StateDatabase(path: path, whenAbsent: whenAbsent)
@@ -62,7 +75,7 @@ struct ManifestOptions: ParsableArguments {
     /// A run over the manifests at `path` and the state at `state` (a saved plan names both).
     func session(at path: String, state: String, whenAbsent: StateDatabase.Absent, connection: ConnectionOptions) throws -> Session {
         Session(manifest: try Self.loadManifest(at: path), store: try Self.openState(at: state, whenAbsent: whenAbsent),
-                manifestsPath: absolutePath(path), statePath: absolutePath(state), actor: currentActor,
+                manifestsPath: absolutePath(path), statePath: shownState(state), actor: currentActor,
                 connect: connection.connector)
     }
 
@@ -210,4 +223,16 @@ func reportingFailures<T>(_ body: () async throws -> T) async throws -> T {
 /// An absolute form of a path, for plan files that may be applied from another directory.
 func absolutePath(_ path: String) -> String {
     URL(fileURLWithPath: path).standardizedFileURL.path
+}
+
+/// A state as plans and messages name it: a file's absolute path, a PostgreSQL URL without its
+/// password (a saved plan applied later takes the password from PGPASSWORD).
+func shownState(_ state: String) -> String {
+    guard PostgresLocation.isURL(state) else { return absolutePath(state) }
+    return (try? PostgresLocation(url: state, environment: [:]).redacted) ?? PostgresLocation.redact(state)
+}
+
+/// `VMPLAN_STATE`: the state to use when `--state` is not given (CI runners sharing a PostgreSQL state).
+var environmentState: String? {
+    ProcessInfo.processInfo.environment["VMPLAN_STATE"].flatMap { $0.isEmpty ? nil : $0 }
 }

@@ -1,14 +1,11 @@
 import Foundation
-import GRDB
 import Testing
 @testable import State
 
 /// The history of drift checks, on real SQLite files: when each drift was first and last seen,
 /// whether it recurs, and how it ended.
-@Suite("Drift history (real SQLite file)")
-struct DriftHistoryTests {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("vmplan-drift-\(UUID().uuidString).db").path
-    /// Whole seconds: dates are stored to the millisecond. Runs finish at the real time, so checks
+@Suite("Drift history (real SQLite file and PostgreSQL)")
+struct DriftHistoryTests {    /// Whole seconds: dates are stored to the millisecond. Runs finish at the real time, so checks
     /// before an apply are in the past and checks after it in the future.
     let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
 
@@ -22,9 +19,11 @@ struct DriftHistoryTests {
         DriftObservation(kind: "VirtualMachine", name: name, host: host, field: "exists", recorded: "yes", live: "no")
     }
 
-    @Test func theFirstCheckOpensARowPerField() throws {
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let store: any StateStore = try StateDatabase(path: path)
+    @Test(arguments: Backend.all)
+    func theFirstCheckOpensARowPerField(_ backend: Backend) throws {
+        let state = try TestState(backend)
+        defer { state.delete() }
+        let store = try state.open()
         let open = try store.recordDriftCheck([memory("4GiB"), missing("db")], checkedHosts: ["kvm-01"], at: minutes(-60))
         #expect(open.map(\.name) == ["db", "web-1"])
         for row in open {
@@ -35,9 +34,11 @@ struct DriftHistoryTests {
         #expect(open.first.map { [$0.field, $0.recorded, $0.live] } == ["exists", "yes", "no"])
     }
 
-    @Test func aSecondCheckExtendsTheOpenRowAndKeepsFirstSeen() throws {
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let store: any StateStore = try StateDatabase(path: path)
+    @Test(arguments: Backend.all)
+    func aSecondCheckExtendsTheOpenRowAndKeepsFirstSeen(_ backend: Backend) throws {
+        let state = try TestState(backend)
+        defer { state.delete() }
+        let store = try state.open()
         _ = try store.recordDriftCheck([memory("4GiB")], checkedHosts: ["kvm-01"], at: minutes(-60))
         // The same field twice in one check is one sighting.
         let open = try store.recordDriftCheck([memory("2GiB"), memory("2GiB")], checkedHosts: ["kvm-01"], at: minutes(-30))
@@ -48,9 +49,11 @@ struct DriftHistoryTests {
         #expect(try store.driftHistory(name: nil) == open)
     }
 
-    @Test func aFieldNoLongerSeenWithNoApplySinceIsResolvedByHand() throws {
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let store: any StateStore = try StateDatabase(path: path)
+    @Test(arguments: Backend.all)
+    func aFieldNoLongerSeenWithNoApplySinceIsResolvedByHand(_ backend: Backend) throws {
+        let state = try TestState(backend)
+        defer { state.delete() }
+        let store = try state.open()
         _ = try store.recordDriftCheck([memory("4GiB"), missing("db")], checkedHosts: ["kvm-01"], at: minutes(-60))
         // Runs that change nothing on a host: a refused apply and a plan.
         let refused = try store.beginRun(.apply, actor: "test")
@@ -65,9 +68,11 @@ struct DriftHistoryTests {
         #expect(fixed.lastSeen == minutes(-60) && fixed.timesSeen == 1)
     }
 
-    @Test func aFieldNoLongerSeenAfterAnApplyIsResolvedByTheApply() throws {
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let store: any StateStore = try StateDatabase(path: path)
+    @Test(arguments: Backend.all)
+    func aFieldNoLongerSeenAfterAnApplyIsResolvedByTheApply(_ backend: Backend) throws {
+        let state = try TestState(backend)
+        defer { state.delete() }
+        let store = try state.open()
         _ = try store.recordDriftCheck([memory("4GiB")], checkedHosts: ["kvm-01"], at: minutes(-60))
         // An apply that failed part way still changed hosts.
         let apply = try store.beginRun(.apply, actor: "test")
@@ -82,9 +87,11 @@ struct DriftHistoryTests {
         #expect(history.map(\.resolvedAt) == [minutes(2), minutes(1)])
     }
 
-    @Test func rowsOfAHostThatWasNotCheckedStayOpenUntouched() throws {
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let store: any StateStore = try StateDatabase(path: path)
+    @Test(arguments: Backend.all)
+    func rowsOfAHostThatWasNotCheckedStayOpenUntouched(_ backend: Backend) throws {
+        let state = try TestState(backend)
+        defer { state.delete() }
+        let store = try state.open()
         _ = try store.recordDriftCheck([memory("4GiB"), memory("4GiB", name: "db", host: "kvm-02")],
                                        checkedHosts: ["kvm-01", "kvm-02"], at: minutes(-60))
         let open = try store.recordDriftCheck([], checkedHosts: ["kvm-01"], at: minutes(-30))
@@ -94,9 +101,11 @@ struct DriftHistoryTests {
         #expect(try store.driftHistory(name: "web-1").first?.resolution == "by-hand")
     }
 
-    @Test func aDriftThatComesBackIsANewOccurrenceThatKnowsItRecurs() throws {
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let store: any StateStore = try StateDatabase(path: path)
+    @Test(arguments: Backend.all)
+    func aDriftThatComesBackIsANewOccurrenceThatKnowsItRecurs(_ backend: Backend) throws {
+        let state = try TestState(backend)
+        defer { state.delete() }
+        let store = try state.open()
         _ = try store.recordDriftCheck([memory("4GiB")], checkedHosts: ["kvm-01"], at: minutes(-60))
         _ = try store.recordDriftCheck([], checkedHosts: ["kvm-01"], at: minutes(-50))
         let again = try #require(try store.recordDriftCheck([memory("4GiB")], checkedHosts: ["kvm-01"], at: minutes(-40)).first)
@@ -111,9 +120,11 @@ struct DriftHistoryTests {
         #expect(history.map(\.isOpen) == [true, false, false])
     }
 
-    @Test func historyForOneResourceAndDriftOfAResourceThatLeftTheState() throws {
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let store: any StateStore = try StateDatabase(path: path)
+    @Test(arguments: Backend.all)
+    func historyForOneResourceAndDriftOfAResourceThatLeftTheState(_ backend: Backend) throws {
+        let state = try TestState(backend)
+        defer { state.delete() }
+        let store = try state.open()
         _ = try store.recordDriftCheck([memory("4GiB"), missing("db"), memory("1GiB", name: "db")], checkedHosts: ["kvm-01"], at: minutes(-60))
         _ = try store.recordDriftCheck([memory("4GiB"), missing("db"), missing("cache")], checkedHosts: ["kvm-01"], at: minutes(-30))
         #expect(try store.driftHistory(name: "web-1").map(\.field) == ["memory"])
@@ -129,7 +140,7 @@ struct DriftHistoryTests {
         let open = try store.recordDriftCheck([memory("4GiB"), missing("cache")], checkedHosts: ["kvm-01"], at: minutes(-10))
         #expect(open.map(\.name) == ["cache", "web-1"])
         // The table accepts only the three resolutions.
-        #expect(throws: DatabaseError.self) {
+        #expect(throws: (any Error).self) {
             try store.resolveDrift(kind: "VirtualMachine", name: "web-1", host: "kvm-01", resolution: "forgotten", at: minutes(-5))
         }
     }

@@ -5,7 +5,7 @@ import Testing
 @testable import State
 
 /// The writer lock as a lease with heartbeats, `unlock`, and the compare-and-swap on state writes.
-@Suite("State lock lease and write serial (real SQLite file)")
+@Suite("State lock lease and write serial (real SQLite file; PostgreSQL where marked with a backend)")
 struct LeaseTests {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("vmplan-lease-\(UUID().uuidString).db").path
 
@@ -48,11 +48,14 @@ struct LeaseTests {
         #expect(try database.lockHolder() == nil, "a released lock is not renewed back into the table")
     }
 
-    @Test func aLeaseWhoseHeartbeatStoppedIsStaleAndTakenOverAndALiveOneIsRefused() async throws {
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let first = try StateDatabase(path: path)
+    @Test(arguments: Backend.all)
+    func aLeaseWhoseHeartbeatStoppedIsStaleAndTakenOverAndALiveOneIsRefused(_ backend: Backend) async throws {
+        let state = try TestState(backend)
+        defer { state.delete() }
+        let path = state.shown
+        let first = try state.open()
         let lock = try first.acquireLock(request("alice@ci", lease: 0.4, heartbeat: 0.1))
-        let second = try StateDatabase(path: path)
+        let second = try state.open()
 
         // Live: refused, naming holder, operation, since when, the last heartbeat and the unlock command.
         #expect {
@@ -62,7 +65,7 @@ struct LeaseTests {
             return message.hasPrefix("state \(path) is locked by vmplan apply (alice@ci) (pid \(getpid()) on ")
                 && message.contains("commit 0123456789ab, since ") && message.contains("last heartbeat ")
                 && message.contains("ago (lease 0.4 s)")
-                && message.hasSuffix("vmplan state unlock \(lock.id) --state \(path)")
+                && message.hasSuffix("vmplan state unlock \(lock.id) --state \(ShellQuote.word(path))")
         }
 
         // A holder that hangs: its lease runs out although its process is alive.
@@ -93,9 +96,11 @@ struct LeaseTests {
         #expect(try second.lockHolder() == nil)
     }
 
-    @Test func unlockWithAnotherIDChangesNothingAndWithItsIDReleasesAndRecordsWho() async throws {
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let database = try StateDatabase(path: path)
+    @Test(arguments: Backend.all)
+    func unlockWithAnotherIDChangesNothingAndWithItsIDReleasesAndRecordsWho(_ backend: Backend) async throws {
+        let state = try TestState(backend)
+        defer { state.delete() }
+        let database = try state.open()
         #expect(throws: StateError.self) { _ = try database.unlock(id: "0123456789ab", by: "carol@laptop") }
         let warnings = Warnings()
         let lock = try database.acquireLock(request("alice@ci", heartbeat: 0.05, warnings: warnings))
@@ -145,16 +150,18 @@ struct LeaseTests {
         try lock.release()
     }
 
-    @Test func aWriterWhoseLockWasTakenOverIsRefusedAndRecordsNothing() async throws {
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let first = try StateDatabase(path: path)
+    @Test(arguments: Backend.all)
+    func aWriterWhoseLockWasTakenOverIsRefusedAndRecordsNothing(_ backend: Backend) async throws {
+        let state = try TestState(backend)
+        defer { state.delete() }
+        let first = try state.open()
         let lock = try first.acquireLock(request("alice@ci", lease: 0.3, heartbeat: 0.1))
         let run = try first.beginRun(.apply, actor: "alice@ci")
         let condition = WriteCondition(serial: try first.serial(), lockID: lock.id)
         let entry = try first.journalBegin(JournalEntry(runID: run, kind: "VirtualMachine", name: "web-1", host: "kvm-01", action: "create", detail: ""))
         lock.stopHeartbeat()
         try await Task.sleep(for: .milliseconds(500))
-        let second = try StateDatabase(path: path)
+        let second = try state.open()
         let taker = try second.acquireLock(request("bob@laptop"))
 
         // Nothing was written since: the lock alone tells that this writer no longer owns the state.
@@ -177,9 +184,11 @@ struct LeaseTests {
         try taker.release()
     }
 
-    @Test func aWriterWithoutTheLockIsRefusedWhileItIsHeldOrOnceTheSerialMoved() throws {
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let database = try StateDatabase(path: path)
+    @Test(arguments: Backend.all)
+    func aWriterWithoutTheLockIsRefusedWhileItIsHeldOrOnceTheSerialMoved(_ backend: Backend) throws {
+        let state = try TestState(backend)
+        defer { state.delete() }
+        let database = try state.open()
         let run = try database.beginRun(.apply, actor: "test")
         let lockless = WriteCondition(serial: try database.serial(), lockID: nil)
         let entry = try database.journalBegin(JournalEntry(runID: run, kind: "VirtualMachine", name: "x", host: "kvm-01", action: "create", detail: ""))

@@ -2,18 +2,18 @@ import Foundation
 import Testing
 import State
 
-/// What the reconciler does with recorded state, through the protocol only: the scenario any backend must pass.
-@Suite("State store (through the protocol)")
+/// What the reconciler does with recorded state, through the protocol only: the scenario every backend must pass.
+@Suite("State store (through the protocol, SQLite and PostgreSQL)")
 struct StateStoreTests {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("vmplan-store-\(UUID().uuidString).db").path
-
     func entry(_ run: Int64, _ kind: String, _ name: String, _ action: String) -> JournalEntry {
         JournalEntry(runID: run, kind: kind, name: name, host: "kvm-01", action: action, detail: "")
     }
 
-    @Test func anApplyWithADoneAFailedAndAnInterruptedChange() throws {
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let store: any StateStore = try StateDatabase(path: path)
+    @Test(arguments: Backend.all)
+    func anApplyWithADoneAFailedAndAnInterruptedChange(_ backend: Backend) throws {
+        let state = try TestState(backend)
+        defer { state.delete() }
+        let store = try state.open()
         let lock = try store.acquireLock(holder: "vmplan apply (test)")
         #expect(try store.lockHolder()?.holder == "vmplan apply (test)")
 
@@ -48,5 +48,32 @@ struct StateStoreTests {
 
         try lock.release()
         #expect(try store.lockHolder() == nil)
+    }
+
+    @Test(arguments: Backend.all)
+    func aNewStateHasAnIDThatStaysAndASecondOpenFindsWhatTheFirstRecorded(_ backend: Backend) throws {
+        let state = try TestState(backend)
+        defer { state.delete() }
+        let first = try state.open()
+        let id = try first.stateID()
+        #expect(id.count == 36)
+        let run = try first.beginRun(.reconcile, actor: "test", commit: RunCommit(id: "abc", ref: "main", author: "Ann"))
+        let create = try first.journalBegin(entry(run, "VirtualMachine", "web-1", "create"))
+        let record = ResourceRecord(kind: "VirtualMachine", name: "web-1", host: "kvm-01", specJSON: "{}", specHash: "0000000000000001",
+                                    generation: 3, commitID: nil, appliedAt: Date(timeIntervalSince1970: 1_700_000_000),
+                                    pendingRestart: ["vcpus", "memory"])
+        try first.journalDone(create, update: .upsert(record))
+        try first.finishRun(run, result: .partial, summary: "1 host did not answer")
+
+        let second = try state.open()
+        #expect(try second.stateID() == id)
+        #expect(try second.resources() == [record])
+        let recorded = try #require(try second.runs().first)
+        #expect(recorded.kind == .reconcile && recorded.result == .partial && recorded.ref == "main" && recorded.author == "Ann")
+        #expect(try second.lastReconciledCommit() == nil, "a partial reconcile is not a reconciled commit")
+        let remove = try second.journalBegin(entry(run, "VirtualMachine", "web-1", "delete"))
+        try second.journalDone(remove, update: .remove(kind: "VirtualMachine", name: "web-1"))
+        #expect(try first.resources().isEmpty)
+        #expect(try first.serial() == 2)
     }
 }

@@ -85,7 +85,7 @@ struct DriftCommand: AsyncParsableCommand {
             try options.openState(whenAbsent: .useEmptyInMemory).driftHistory(name: name)
         }
         guard !records.isEmpty else {
-            print(resource.map { "No drift recorded for \($0)." } ?? "No drift recorded in \(manifests.statePath).")
+            print(resource.map { "No drift recorded for \($0)." } ?? "No drift recorded in \(manifests.shownStatePath).")
             return
         }
         let formatter = ISO8601DateFormatter()

@@ -43,7 +43,7 @@ struct ReconcileCommand: AsyncParsableCommand {
 
     var statePath: String {
         get throws {
-            if let state { return state }
+            if let state = state ?? environmentState { return state }
             guard FileManager.default.fileExists(atPath: repo) else {
                 throw ValidationError("--state is required when --repo is a URL")
             }
@@ -61,9 +61,9 @@ struct ReconcileCommand: AsyncParsableCommand {
                 let repository = try GitRepository.open(repo)
                 let source = try CommitManifests.load(from: repository, ref: ref, path: path)
                 let statePath = try statePath
-                say("Reconciling \(source.source) (\(source.commit.author ?? "unknown author")) into \(statePath)", toStandardError: true)
+                say("Reconciling \(source.source) (\(source.commit.author ?? "unknown author")) into \(shownState(statePath))", toStandardError: true)
                 let session = Session(manifest: source.manifest, store: try ManifestOptions.openState(at: statePath, whenAbsent: .create),
-                                      manifestsPath: source.source, statePath: absolutePath(statePath), actor: currentActor,
+                                      manifestsPath: source.source, statePath: shownState(statePath), actor: currentActor,
                                       commit: source.commit, connect: connection.connector)
                 do {
                     return try await session.reconcile(repository, allowRollback: allowRollback,

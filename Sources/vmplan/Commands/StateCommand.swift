@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PostgresState
 import Reports
 import Spec
 import State
@@ -18,16 +19,16 @@ struct StateCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (stateID, records) = try await reportingFailures {
-                guard FileManager.default.fileExists(atPath: manifests.statePath) else {
+                guard PostgresLocation.isURL(manifests.statePath) || FileManager.default.fileExists(atPath: manifests.statePath) else {
                     throw VMPlanError(.state, "no state database at \(manifests.statePath): nothing has been applied from \(manifests.path) yet (or pass --state FILE)")
                 }
                 let store = try manifests.openState(whenAbsent: .useEmptyInMemory)
                 return (try store.stateID(), try store.resources())
             }
             // The id every domain of this state carries in its marker (see --adopt).
-            print("State \(stateID) (\(manifests.statePath))\n")
+            print("State \(stateID) (\(manifests.shownStatePath))\n")
             guard !records.isEmpty else {
-                print("No resources recorded in \(manifests.statePath).")
+                print("No resources recorded in \(manifests.shownStatePath).")
                 return
             }
             let formatter = ISO8601DateFormatter()
@@ -63,7 +64,7 @@ struct StateCommand: AsyncParsableCommand {
                 try manifests.openState(whenAbsent: .useEmptyInMemory).runs(limit: max(1, limit))
             }
             guard !runs.isEmpty else {
-                print("No runs recorded in \(manifests.statePath).")
+                print("No runs recorded in \(manifests.shownStatePath).")
                 return
             }
             let formatter = ISO8601DateFormatter()
@@ -95,7 +96,7 @@ struct StateCommand: AsyncParsableCommand {
 
         func run() async throws {
             let released = try await reportingFailures {
-                guard FileManager.default.fileExists(atPath: manifests.statePath) else {
+                guard PostgresLocation.isURL(manifests.statePath) || FileManager.default.fileExists(atPath: manifests.statePath) else {
                     throw VMPlanError(.state, "error: no state database at \(manifests.statePath); nothing was changed (or pass --state FILE)")
                 }
                 let store = try manifests.openState(whenAbsent: .useEmptyInMemory)
@@ -105,7 +106,7 @@ struct StateCommand: AsyncParsableCommand {
                     throw VMPlanError(.state, "error: \(error)", cause: error)
                 }
             }
-            print("Released the lock \(id) of state \(manifests.statePath), held by \(released)"
+            print("Released the lock \(id) of state \(manifests.shownStatePath), held by \(released)"
                 + (released.heartbeatText().map { "; \($0)" } ?? "") + ".")
             print("Recorded as unlocked by \(currentActor).")
             if released.isAlive() {
