@@ -76,13 +76,7 @@ extension PostgresStateStore {
     /// Drift rows with `earlierOccurrences` counted; `condition` and `order` are this file's own SQL.
     static func driftRows(_ sql: PostgresLink.Statements, where condition: String, binds: PostgresBindings = PostgresBindings(),
                           order: String) throws -> [DriftRecord] {
-        try sql.rows(PostgresQuery(unsafeSQL: """
-            SELECT drift.*, (
-                SELECT COUNT(*) FROM drift AS earlier
-                WHERE earlier.kind = drift.kind AND earlier.name = drift.name AND earlier.host = drift.host
-                    AND earlier.field = drift.field AND earlier.resolved_at IS NOT NULL AND earlier.id < drift.id
-            ) AS earlier_occurrences
-            FROM drift WHERE \(condition) ORDER BY \(order)
-            """, binds: binds)).map { try $0.drift() }
+        try sql.rows(PostgresQuery(unsafeSQL: DriftRecord.selectWithEarlierOccurrences + " WHERE \(condition) ORDER BY \(order)",
+                                   binds: binds)).map { try $0.drift() }
     }
 }

@@ -148,18 +148,25 @@ extension StateDatabase {
     /// Drift rows with `earlierOccurrences` counted.
     private static func driftRows(_ db: Database, where condition: String = "TRUE", arguments: StatementArguments = [],
                                   order: String) throws -> [DriftRecord] {
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT drift.*, (
-                SELECT COUNT(*) FROM drift AS earlier
-                WHERE earlier.kind = drift.kind AND earlier.name = drift.name AND earlier.host = drift.host
-                    AND earlier.field = drift.field AND earlier.resolved_at IS NOT NULL AND earlier.id < drift.id
-            ) AS earlier_occurrences
-            FROM drift WHERE \(condition) ORDER BY \(order)
-            """, arguments: arguments)
+        let rows = try Row.fetchAll(db, sql: DriftRecord.selectWithEarlierOccurrences + " WHERE \(condition) ORDER BY \(order)",
+                                    arguments: arguments)
         return try rows.map { row in
             var record = try DriftRecord(row: row)
             record.earlierOccurrences = row["earlier_occurrences"]
             return record
         }
     }
+}
+
+extension DriftRecord {
+    /// The drift rows with how often each key was resolved before (`earlier_occurrences`): the
+    /// same SQL in every backend; callers add `WHERE` and `ORDER BY`.
+    public static let selectWithEarlierOccurrences = """
+        SELECT drift.*, (
+            SELECT COUNT(*) FROM drift AS earlier
+            WHERE earlier.kind = drift.kind AND earlier.name = drift.name AND earlier.host = drift.host
+                AND earlier.field = drift.field AND earlier.resolved_at IS NOT NULL AND earlier.id < drift.id
+        ) AS earlier_occurrences
+        FROM drift
+        """
 }
