@@ -1,10 +1,10 @@
 import Spec
 
-/// The ownership marker vmplan writes into a domain's `<metadata>`.
+/// The ownership marker vmplan writes into a domain's (and a network's) `<metadata>`.
 public struct OwnershipMarker: Sendable, Hashable, Codable {
     public static let namespace = "urn:vmplan:1"
 
-    /// The VirtualMachine resource the domain belongs to.
+    /// The VirtualMachine (or Network) resource the domain (or network) belongs to.
     public var resource: String
     /// `VirtualMachineSpec.specHash` of the spec last applied to the domain.
     public var specHash: String
@@ -80,9 +80,10 @@ public struct DriverFeatures: Sendable, Hashable {
     }
 }
 
-/// One hypervisor host: its domains, devices and storage. Every mutating call refuses domains
-/// without vmplan's marker, and storage it cannot prove is vmplan's (`StorageHost`).
-public protocol Hypervisor: StorageHost {
+/// One hypervisor host: its domains, devices, storage and networks. Every mutating call refuses domains
+/// without vmplan's marker, storage it cannot prove is vmplan's (`StorageHost`), and networks without
+/// its marker (`NetworkHost`).
+public protocol Hypervisor: StorageHost, NetworkHost {
     /// The Host resource name.
     var hostName: String { get }
 

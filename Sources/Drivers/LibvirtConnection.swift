@@ -39,7 +39,7 @@ final class LibvirtConnection: @unchecked Sendable {
         }
         let message = error.pointee.message.map { String(cString: $0) } ?? "unknown libvirt error"
         let number = error.pointee.code
-        let notFound = [VIR_ERR_NO_DOMAIN, VIR_ERR_NO_STORAGE_POOL, VIR_ERR_NO_STORAGE_VOL].map { Int32($0.rawValue) }
+        let notFound = [VIR_ERR_NO_DOMAIN, VIR_ERR_NO_STORAGE_POOL, VIR_ERR_NO_STORAGE_VOL, VIR_ERR_NO_NETWORK].map { Int32($0.rawValue) }
         let mapped: DriverError.Code = notFound.contains(number) ? .notFound : code
         return DriverError(mapped, "\(context()): \(message)", libvirtCode: number)
     }

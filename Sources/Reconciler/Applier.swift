@@ -157,6 +157,16 @@ public struct Applier: Sendable {
         case .deleteVolume(let pool, let key):
             try await driver(for: change.host).deleteVolume(pool: pool, name: change.name, expectedKey: key, allowAttached: false)
             return .forget(kind: kind, host: change.host, pool: pool, name: change.name)
+        case .createNetwork(let spec):
+            try await driver(for: change.host).createNetwork(spec, owner: owner)
+            return .keep
+        case .updateNetwork(let spec, let restart):
+            if restart { progress("stopping and starting the network") }
+            try await driver(for: change.host).updateNetwork(spec, owner: owner, restart: restart)
+            return .keep
+        case .deleteNetwork:
+            try await driver(for: change.host).deleteNetwork(change.name, owner: owner)
+            return .keep
         }
     }
 

@@ -15,6 +15,7 @@ public enum DriftCheck {
         var entries = virtualMachines(snapshot, ownership: ownership, policies: policies, unreachable: unreachable)
         entries += storage(snapshot.storage, vms: snapshot.desired, unreachable: unreachable)
         entries += mediatedDevices(snapshot, unreachable: unreachable)
+        entries += networks(snapshot.networks, stateID: snapshot.stateID, unreachable: unreachable)
         entries.sort { ($0.kind.rank, $0.host, $0.name) < ($1.kind.rank, $1.host, $1.name) }
 
         let domains = snapshot.live.values.reduce(0) { $0 + $1.count }
@@ -146,7 +147,7 @@ public enum DriftCheck {
                     fields = [("capacity", spec.capacity.description, volume.capacity.description), ("format", spec.format.rawValue, volume.format)]
                 }
                 entry.fields = fields.filter { $0.1 != $0.2 }.map { FieldDiff(field: $0.0, before: $0.1, after: $0.2, origin: .drift) }
-            case .virtualMachine, .mediatedDevice:
+            case .virtualMachine, .mediatedDevice, .network:
                 break
             }
             entry.status = entry.fields.isEmpty ? .inSync : .drifted
@@ -170,7 +171,7 @@ public enum DriftCheck {
         }
     }
 
-    private static func missing(_ entry: DriftReport.Entry) -> DriftReport.Entry {
+    static func missing(_ entry: DriftReport.Entry) -> DriftReport.Entry {
         var entry = entry
         entry.status = .missing
         entry.fields = [FieldDiff(field: "exists", before: "yes", after: "no", origin: .drift)]

@@ -28,10 +28,12 @@ public enum ApplyOrder {
     public static let phases: [Phase] = [
         Phase(kind: .storagePool, removal: false),
         Phase(kind: .volume, removal: false),
+        Phase(kind: .network, removal: false),
         Phase(kind: .mediatedDevice, removal: false),
         Phase(kind: .virtualMachine, removal: true),
         Phase(kind: .virtualMachine, removal: false),
         Phase(kind: .mediatedDevice, removal: true),
+        Phase(kind: .network, removal: true),
         Phase(kind: .volume, removal: true),
         Phase(kind: .storagePool, removal: true),
     ]
@@ -66,7 +68,7 @@ public struct Plan: Sendable {
         self.warnings = warnings
     }
 
-    /// A VM runs only once the vGPUs it needs exist; an mdev goes only once the VM that used it changed.
+    /// A VM runs only once the vGPUs and networks it needs exist; an mdev goes only once the VM that used it changed.
     private static func linked(_ changes: [ResourceChange]) -> [ResourceChange] {
         let vmChanges = Dictionary(changes.filter { $0.kind == .virtualMachine && $0.isApplied }.map { ($0.name, $0.address) },
                                    uniquingKeysWith: { first, _ in first })
@@ -81,6 +83,13 @@ public struct Plan: Sendable {
                 linked[index].requires.append(vmAddress)
             } else if let user = linked.firstIndex(where: { $0.address == vmAddress }) {
                 linked[user].requires.append(linked[index].address)
+            }
+        }
+        let networkBuilds = changes.filter { $0.kind == .network && $0.isApplied && !$0.action.isRemoval }.map(\.address)
+        for index in linked.indices {
+            guard let nics = linked[index].desiredVM?.networks, linked[index].isApplied else { continue }
+            linked[index].requires += networkBuilds.filter { network in
+                network.host == linked[index].host && nics.contains { $0.source == .network(network.name) }
             }
         }
         return linked

@@ -202,6 +202,7 @@ public struct PlanInputs: Codable, Sendable, Hashable {
         }
         self.live = live
         addStorage(snapshot.storage, vms: snapshot.desired)
+        addNetworks(snapshot.networks, vms: snapshot.desired)
     }
 
     private static func fields(of spec: VirtualMachineSpec) -> [String: String] {

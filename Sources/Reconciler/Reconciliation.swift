@@ -18,6 +18,8 @@ public struct Snapshot: Sendable {
     public var interruptedCreates: Set<ResourceAddress> = []
     /// This state's id: domains whose marker names another state are not this state's.
     public var stateID: String?
+    /// Networks in every view.
+    public var networks = NetworkSnapshot()
     /// Hosts left out because they could not be observed (only with `tolerateUnreachable`).
     public var unreachable: [HostFailure] = []
 
@@ -35,23 +37,30 @@ public struct Snapshot: Sendable {
         self.storage = storage
     }
 
-    /// Plans every kind; the problems of VMs, devices and storage are reported together.
+    /// Plans every kind; the problems of VMs, devices, storage and networks are reported together.
     public func plan(_ options: PlanOptions = PlanOptions()) throws(PlanError) -> Plan {
         let storagePlan = Result { () throws(PlanError) in
             var storage = storage
             storage.interruptedCreates = interruptedCreates
             return try StoragePlanner.plan(storage, vms: desired, recordedVMs: Set(recorded.keys), domains: live)
         }
+        let networkPlan = Result { () throws(PlanError) in
+            try NetworkPlanner.plan(networks, vms: desired, recordedVMs: Set(recorded.keys), domains: live, stateID: stateID,
+                                    interruptedCreates: interruptedCreates, targets: options.targets)
+        }
         let vmPlan = Result { () throws(PlanError) in
             try Planner.plan(desired: desired, recorded: recorded, live: live, rules: rules, options: options,
                              devices: devices, recordedDevices: recordedDevices, interruptedCreates: interruptedCreates, stateID: stateID)
         }
-        switch (vmPlan, storagePlan) {
-        case (.success(let plan), .success(let storageChanges)):
+        switch (vmPlan, storagePlan, networkPlan) {
+        case (.success(let plan), .success(let storageChanges), .success(let networkChanges)):
             let storage = StoragePlanner.scoped(storageChanges, to: options.targets, vms: desired, volumes: storage.volumes)
-            return Plan(changes: plan.changes + storage, unmanaged: plan.unmanaged, orphans: plan.orphans, warnings: plan.warnings)
-        case let (.failure(vmError), .failure(storageError)): throw PlanError(storageError.problems + vmError.problems)
-        case let (.failure(error), _), let (_, .failure(error)): throw error
+            return Plan(changes: plan.changes + storage + networkChanges, unmanaged: plan.unmanaged, orphans: plan.orphans, warnings: plan.warnings)
+        default:
+            let failures = [storagePlan, networkPlan, vmPlan.map { _ in [] }].compactMap { result -> PlanError? in
+                if case .failure(let error) = result { error } else { nil }
+            }
+            throw PlanError(failures.flatMap(\.problems))
         }
     }
 
@@ -140,6 +149,7 @@ public enum Reconciliation {
         let storage = try await observeStorage(of: manifest, store: store, drivers: drivers)
         var snapshot = Snapshot(desired: manifest.virtualMachines, recorded: recorded, live: live, drivers: drivers, rules: rules,
                                 devices: devices.views, recordedDevices: recordedDevices, storage: storage)
+        snapshot.networks = try await observeNetworks(of: manifest, store: store, drivers: drivers)
         snapshot.stateID = try store.stateID()
         snapshot.unreachable = failures.sorted { $0.host < $1.host }
         return snapshot
@@ -219,7 +229,7 @@ public enum Reconciliation {
         return recorded
     }
 
-    private static func decode<Value: Decodable>(_ type: Value.Type, from record: ResourceRecord) throws -> Value {
+    static func decode<Value: Decodable>(_ type: Value.Type, from record: ResourceRecord) throws -> Value {
         do {
             return try JSONDecoder().decode(type, from: Data(record.specJSON.utf8))
         } catch {

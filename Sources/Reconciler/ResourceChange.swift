@@ -70,7 +70,7 @@ public struct ResourceAddress: Sendable, Codable, Hashable, CustomStringConverti
         self.host = host
     }
 
-    /// `pool data`, `volume web-1-root`, `mdev 3f2…`; a VM by its name alone.
+    /// `pool data`, `volume web-1-root`, `network lab`, `mdev 3f2…`; a VM by its name alone.
     public var description: String { kind == .virtualMachine ? name : "\(kind.noun) \(name)" }
 }
 
@@ -138,6 +138,13 @@ public enum Effect: Sendable, Hashable {
     /// A pool or volume an interrupted apply created but did not record: its ownership is
     /// written now, from libvirt's key (a pool's UUID, a volume's key).
     case adoptStorage(pool: String, key: String)
+    /// Define, start and autostart a network with vmplan's marker.
+    case createNetwork(NetworkSpec)
+    /// Redefine a network; a running one takes the DHCP changes live, or is stopped and started
+    /// again when `restart`; a stopped one is started.
+    case updateNetwork(NetworkSpec, restart: Bool)
+    /// Stop and undefine a network vmplan created.
+    case deleteNetwork
 }
 
 /// A resource's spec as vmplan records it.
@@ -146,6 +153,7 @@ public enum ResourceValue: Sendable, Hashable {
     case storagePool(StoragePoolSpec)
     case volume(VolumeSpec)
     case mediatedDevice(RecordedDevice)
+    case network(NetworkSpec)
 
     public var kind: ResourceKind {
         switch self {
@@ -153,6 +161,7 @@ public enum ResourceValue: Sendable, Hashable {
         case .storagePool: .storagePool
         case .volume: .volume
         case .mediatedDevice: .mediatedDevice
+        case .network: .network
         }
     }
 
@@ -167,6 +176,7 @@ public enum ResourceValue: Sendable, Hashable {
         case .storagePool(let spec): try CanonicalJSON.string(spec)
         case .volume(let spec): try CanonicalJSON.string(spec)
         case .mediatedDevice(let device): try CanonicalJSON.string(device)
+        case .network(let spec): try CanonicalJSON.string(spec)
         }
     }
 
@@ -178,6 +188,7 @@ public enum ResourceValue: Sendable, Hashable {
         case .volume(let spec): Fingerprint.of(spec)
         // An mdev never changes: its UUID says which one it is.
         case .mediatedDevice(let device): device.uuid
+        case .network(let spec): spec.specHash
         }
     }
 }

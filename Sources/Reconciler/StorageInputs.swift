@@ -22,7 +22,7 @@ extension PlanInputs {
             case .volume(let spec):
                 recorded[key] = Self.fields(spec)
                 relevantVolumes.insert(spec.name)
-            case .virtualMachine, .mediatedDevice:
+            case .virtualMachine, .mediatedDevice, .network:
                 break
             }
         }

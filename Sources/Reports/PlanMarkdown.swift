@@ -112,7 +112,7 @@ public enum PlanMarkdown {
     static func detail(_ change: ResourceChange) -> String {
         var parts = change.dataLoss ? ["**DATA LOSS**"] : []
         parts.append(change.reason.rawValue)
-        if let mode = change.mode, change.action == .update { parts.append(mode.rawValue) }
+        if let mode = change.mode { parts.append(mode.rawValue) }  // a network's replace restarts it: said too
         if let previous = change.previousHost, previous != change.host { parts.append("from \(Markdown.escaped(previous))") }
         if let summary = change.summary { parts.append(Markdown.escaped(summary)) }
         if change.action == .forget { parts.append("kept on the host") }

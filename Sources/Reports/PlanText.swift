@@ -111,7 +111,7 @@ public enum PlanText {
     }
 
     /// What goes in parentheses after the name: the mode, the reason for a replace, the host; for
-    /// storage and mdevs their summary, and DATA LOSS in capitals.
+    /// storage, networks and mdevs their summary (a network's with its mode), and DATA LOSS in capitals.
     static func headerDetail(_ change: ResourceChange) -> String {
         if change.action == .forget { return "kept on the host; vmplan forgets it" }
         if change.kind == .virtualMachine {
@@ -123,6 +123,8 @@ public enum PlanText {
             }
         }
         let summary = change.summary ?? change.host
+        // A network update is live or restarts the network: as plain as a VM's mode.
+        if change.kind == .network, let mode = change.mode { return "\(mode.rawValue): \(summary)" }
         switch change.action {
         case .delete where change.dataLoss: return "DATA LOSS: reclaim: delete; \(summary)"
         case .create where change.dataLoss: return "DATA LOSS: build: true erases its devices; \(summary)"

@@ -18,9 +18,13 @@ struct DecodedDocument {
     func location(of field: VMField) -> SourceLocation? { fieldLocations[field.rawValue] }
     /// StoragePool and Volume documents, and the storage references of any kind (StorageDecoder.swift).
     var storage = DecodedStorage()
+    /// A Network document (VirtualNetworkDecoder.swift).
+    var network: Located<NetworkSpec>?
+    /// For virtual machines: where each NIC's `network` is written, by the NIC's index.
+    var nicLocations: [Int: SourceLocation] = [:]
 }
 
-/// Turns one YAML document into a `HostSpec` or `VirtualMachineSpec`, reporting every problem in it.
+/// Turns one YAML document into a resource spec of its kind, reporting every problem in it.
 enum DocumentDecoder {
     static let apiVersion = "vmplan/v1"
     static let topFields = ["apiVersion", "kind", "metadata", "spec"]
@@ -88,6 +92,8 @@ enum DocumentDecoder {
             }
         case .storagePool, .volume:
             decodeStorage(kind, specField.value, name: nameIsValid ? name : nil, at: location, checker: &checker, decoded: &decoded)
+        case .network:
+            decodeVirtualNetwork(specField.value, name: nameIsValid ? name : nil, at: location, checker: &checker, decoded: &decoded)
         case .driftPolicy:
             if let policy = decodeDriftPolicy(specField.value, checker: &checker), let name, nameIsValid {
                 decoded.driftPolicy = Located(DriftPolicySpec(name: name, selector: policy.selector, ignore: policy.ignore), at: location)
@@ -195,7 +201,7 @@ enum DocumentDecoder {
         }
         let disks = read(.disks) { field, _ in decodeDisks(field, checker: &checker, decoded: &decoded) } ?? []
         let cloudInit = read(.cloudInit) { field, _ in decodeCloudInit(field, checker: &checker, decoded: &decoded) }
-        let networks = read(.networks) { field, _ in decodeNetworks(field.value, vmName: vmName, checker: &checker) }
+        let networks = read(.networks) { field, _ in decodeNetworks(field.value, vmName: vmName, checker: &checker, decoded: &decoded) }
         let cpu = read(.cpu) { field, _ in decodeCPU(field.value, maxVcpus: maxVcpus ?? vcpus, checker: &checker) }
 
         if let machine {

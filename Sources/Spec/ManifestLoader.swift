@@ -95,12 +95,16 @@ public enum ManifestLoader {
         var storageLog = DiagnosticLog()
         let storage = StorageReferences.check(&decoded, log: &storageLog)
         if !syntaxErrors { for diagnostic in storageLog.diagnostics { log.append(diagnostic) } }
+        let networks = NetworkReferences.check(decoded, log: &log)
         guard log.isEmpty else { throw ManifestError(log.sorted) }
-        return Manifest(
+        var manifest = Manifest(
             hosts: decoded.compactMap(\.host),
             virtualMachines: decoded.compactMap(\.virtualMachine),
             storage: storage,
             driftPolicies: decoded.compactMap(\.driftPolicy))
+        manifest.networks = networks
+        manifest.nicLocations = NetworkReferences.nicLocations(decoded)
+        return manifest
     }
 
     private static func checkDuplicateNames(_ documents: [DecodedDocument], log: inout DiagnosticLog) {
@@ -122,7 +126,7 @@ public enum ManifestLoader {
             if let name = document.name, !hosts.contains(name) { hosts.append(name) }
         }
         let known = hosts.isEmpty ? "none (declare one with kind: Host)" : hosts.sorted().joined(separator: ", ")
-        for document in documents {  // VirtualMachines and StoragePools name a host
+        for document in documents {  // VirtualMachines, StoragePools and Networks name a host
             guard let reference = document.hostReference, !hosts.contains(reference.name) else { continue }
             let hint = DidYouMean.hint(for: reference.name, among: hosts)
             log.error("host '\(reference.name)' is not defined by any Host document; known hosts: \(known)\(hint)", at: reference.location)

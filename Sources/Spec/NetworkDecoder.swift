@@ -8,7 +8,7 @@ extension DocumentDecoder {
     static let maximumBridgeName = 15
 
     /// NICs without a pinned mac get one derived from the VM's name and the entry's index.
-    static func decodeNetworks(_ node: Node, vmName: String?, checker: inout NodeChecker) -> [NetworkInterface]? {
+    static func decodeNetworks(_ node: Node, vmName: String?, checker: inout NodeChecker, decoded: inout DecodedDocument) -> [NetworkInterface]? {
         guard let items = checker.list(node, name: "networks", example: "[{network: default}] or [{bridge: br0}]") else { return nil }
         if items.count > maximumNetworks {
             checker.error("networks has \(items.count) entries; a VM may have at most \(maximumNetworks) NICs", at: node)
@@ -21,7 +21,10 @@ extension DocumentDecoder {
             var source: NetworkInterface.Source?
             switch (fields["network"], fields["bridge"]) {
             case let (network?, nil):
-                if let name = checker.string(network, name: "networks.network"), ResourceName.isValid(name) { source = .network(name) } else {
+                if let name = checker.string(network, name: "networks.network"), ResourceName.isValid(name) {
+                    source = .network(name)
+                    decoded.nicLocations[index] = checker.document.location(of: network.value)
+                } else {
                     checker.error("networks.network must be a libvirt network name: \(ResourceName.rule)", at: network.value)
                 }
             case let (nil, bridge?):

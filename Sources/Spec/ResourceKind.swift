@@ -3,6 +3,8 @@ public enum ResourceKind: String, Sendable, Codable, Hashable, CaseIterable, Com
     case host = "Host"
     case storagePool = "StoragePool"
     case volume = "Volume"
+    /// A libvirt virtual network.
+    case network = "Network"
     /// A vGPU instance: derived from a VirtualMachine's `vgpus`, never a document of its own.
     case mediatedDevice = "MediatedDevice"
     case virtualMachine = "VirtualMachine"
@@ -10,7 +12,7 @@ public enum ResourceKind: String, Sendable, Codable, Hashable, CaseIterable, Com
     case driftPolicy = "DriftPolicy"
 
     /// The kinds a manifest document may declare.
-    public static let declarable: [ResourceKind] = [.host, .virtualMachine, .storagePool, .volume, .driftPolicy]
+    public static let declarable: [ResourceKind] = [.host, .virtualMachine, .storagePool, .volume, .network, .driftPolicy]
 
     /// Dependency rank: a resource may need resources of a lower rank, never of a higher one.
     /// Apply builds in rising rank and removes in falling rank.
@@ -19,19 +21,21 @@ public enum ResourceKind: String, Sendable, Codable, Hashable, CaseIterable, Com
         case .host, .driftPolicy: 0
         case .storagePool: 1
         case .volume: 2
-        case .mediatedDevice: 3
-        case .virtualMachine: 4
+        case .network: 3
+        case .mediatedDevice: 4
+        case .virtualMachine: 5
         }
     }
 
     public static func < (lhs: ResourceKind, rhs: ResourceKind) -> Bool { lhs.rank < rhs.rank }
 
-    /// How plans and apply output name one of these: `pool data`, `volume web-1-root`, `mdev 3f2…`.
+    /// How plans and apply output name one of these: `pool data`, `volume web-1-root`, `network lab`, `mdev 3f2…`.
     public var noun: String {
         switch self {
         case .host: "host"
         case .storagePool: "pool"
         case .volume: "volume"
+        case .network: "network"
         case .mediatedDevice: "mdev"
         case .virtualMachine: "vm"
         case .driftPolicy: "drift policy"

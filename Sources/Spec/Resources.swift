@@ -221,6 +221,10 @@ public struct Manifest: Sendable {
     public var virtualMachines: [Located<VirtualMachineSpec>]
     public var storage: StorageManifest
     public var driftPolicies: [Located<DriftPolicySpec>]
+    /// Network documents (docs/networks.md).
+    public var networks: [Located<NetworkSpec>] = []
+    /// Where each VM's NICs name their libvirt network, by VM name and NIC index, for plan-time errors.
+    public var nicLocations: [String: [Int: SourceLocation]] = [:]
 
     public init(hosts: [Located<HostSpec>] = [], virtualMachines: [Located<VirtualMachineSpec>] = [],
                 storage: StorageManifest = StorageManifest(), driftPolicies: [Located<DriftPolicySpec>] = []) {

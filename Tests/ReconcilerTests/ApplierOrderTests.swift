@@ -20,7 +20,7 @@ struct ApplierOrderTests {
         private var log: [String] = []
         var calls: [String] { lock.withLock { log } }
 
-        private func record(_ call: String, _ name: String) throws {
+        func record(_ call: String, _ name: String) throws {
             lock.withLock { log.append("\(call) \(name)") }
             if failing.contains(name) { throw DriverError(.operation, "\(call) \(name) refused") }
         }

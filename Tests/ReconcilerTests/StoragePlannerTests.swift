@@ -35,7 +35,7 @@ struct StoragePlannerTests {
             switch record {
             case .storagePool(let spec): snapshot.recorded[StorageSnapshot.key(.storagePool, spec.name)] = ("kvm-01", record)
             case .volume(let spec): snapshot.recorded[StorageSnapshot.key(.volume, spec.name)] = ("kvm-01", record)
-            case .virtualMachine, .mediatedDevice: Issue.record("not storage: \(record)")
+            case .virtualMachine, .mediatedDevice, .network: Issue.record("not storage: \(record)")
             }
         }
         return try StoragePlanner.plan(snapshot, vms: vms.map { Located($0, at: here) }, recordedVMs: [], domains: ["kvm-01": domains])

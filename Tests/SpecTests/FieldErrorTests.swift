@@ -110,13 +110,13 @@ struct FieldErrorTests {
         spec: {}
         ---
         apiVersion: vmplan/v1
-        kind: Network
+        kind: Subnet
         metadata: {name: b}
         spec: {}
         """
         #expect(diagnostics(yaml) == [
-            "m.yaml:2:7: error: unknown kind 'Hots'; valid kinds: Host, VirtualMachine, StoragePool, Volume, DriftPolicy; did you mean 'Host'?",
-            "m.yaml:7:7: error: unknown kind 'Network'; valid kinds: Host, VirtualMachine, StoragePool, Volume, DriftPolicy",
+            "m.yaml:2:7: error: unknown kind 'Hots'; valid kinds: Host, VirtualMachine, StoragePool, Volume, Network, DriftPolicy; did you mean 'Host'?",
+            "m.yaml:7:7: error: unknown kind 'Subnet'; valid kinds: Host, VirtualMachine, StoragePool, Volume, Network, DriftPolicy",
         ])
     }
 
