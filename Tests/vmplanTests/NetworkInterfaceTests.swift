@@ -4,8 +4,8 @@ import TestSupport
 import Spec
 
 /// NICs end to end against the real private libvirtd. The networks here are defined by hand (foreign to
-/// vmplan) and left inactive: this host's libvirtd cannot start a network (no firewall backend), so the
-/// VMs stay stopped; defining a domain does not need its network running.
+/// vmplan) and left inactive, and the VMs stay stopped: defining a domain does not need its network
+/// running. Networks vmplan makes are in VirtualNetworkTests.
 @Suite("VM networks on a real libvirtd", .enabled(if: TestHost.shouldRun(), "needs a libvirt host: run scripts/host-up"))
 struct NetworkInterfaceTests {
     /// An isolated network (no <forward>: nothing leaves the machine) on a 10.213.x.0/24 that no address here uses.

@@ -89,7 +89,7 @@ struct VirtualNetworkTests {
         #expect(updated.status == 0, "\(updated.stdout)\(updated.stderr)")
         #expect(try network.xml()?.contains("<host mac='52:54:00:18:00:0b' name='web-2' ip='\(network.subnet).11'/>") == true, "the running definition")
         #expect(try network.xml(inactive: true)?.contains("name='web-2'") == true, "the persistent definition")
-        let hostsFile = try String(contentsOfFile: "/var/lib/libvirt/dnsmasq/\(try #require(try network.info()["Bridge"])).hostsfile", encoding: .utf8)
+        let hostsFile = try String(contentsOfFile: "/var/lib/libvirt/dnsmasq/\(network.name).hostsfile", encoding: .utf8)
         #expect(hostsFile.contains("52:54:00:18:00:0b,\(network.subnet).11,web-2"), "\(hostsFile)")
         #expect(try network.bridgeIndex() == bridge, "the network was not restarted")
         #expect(try CLI.run("plan", workspace.path, "--detailed-exitcode").status == 0)
@@ -169,7 +169,7 @@ struct VirtualNetworkTests {
         let inUse = try CLI.run("plan", workspace.path)
         #expect(inUse.status == 1)
         #expect(inUse.stderr.contains("error: Network '\(network.name)' was removed from the manifests, which would delete it from host 'local', "
-            + "but VirtualMachine \(vm) (its NIC at vm.yaml:9:24) still uses it"), "\(inUse.stdout)\(inUse.stderr)")
+            + "but VirtualMachine \(vm) (its NIC at \(workspace.path)/vm.yaml:9:24) still uses it"), "\(inUse.stdout)\(inUse.stderr)")
         #expect(try network.info()["Active"] == "yes")
 
         // Both go in one apply: the VM first, then its network.
