@@ -5,7 +5,7 @@ import Drivers
 import Spec
 
 /// The driver's network calls against the real private libvirtd. Networks are isolated, on a /24
-/// of the 198.18.0.0/15 benchmark range; results are read back with virsh.
+/// of the 198.18.0.0/15 benchmark range below 198.19.200 (as VirtualNetworkTests); results are read back with virsh.
 @Suite("LibvirtDriver networks on a real libvirtd", .enabled(if: TestHost.shouldRun(), "needs a libvirt host: run scripts/host-up"))
 struct LibvirtNetworkTests {
     static func spec(_ name: String, subnet: String, hosts: [Int] = []) -> NetworkSpec {
@@ -22,7 +22,7 @@ struct LibvirtNetworkTests {
 
     @Test func createObserveUpdateLiveAndDelete() async throws {
         let name = TestHost.uniqueName("drvnet")
-        let subnet = "198.19.\(Int.random(in: 0...255))"
+        let subnet = "198.19.\(Int.random(in: 0...199))"
         defer { Self.remove(name) }
         let driver = try await LibvirtDriver.connect(host: "local", uri: TestHost.uri)
         try await driver.createNetwork(Self.spec(name, subnet: subnet, hosts: [5]), owner: "state-1")
@@ -64,7 +64,7 @@ struct LibvirtNetworkTests {
         defer { Self.remove(name) }
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).xml")
         defer { try? FileManager.default.removeItem(at: file) }
-        try "<network><name>\(name)</name><ip address='198.19.\(Int.random(in: 0...255)).1' prefix='24'/></network>".write(to: file, atomically: true, encoding: .utf8)
+        try "<network><name>\(name)</name><ip address='198.19.\(Int.random(in: 0...199)).1' prefix='24'/></network>".write(to: file, atomically: true, encoding: .utf8)
         #expect(try TestHost.virsh("net-define", file.path).status == 0)
         let before = try TestHost.virsh("net-dumpxml", "--inactive", name).stdout
         let driver = try await LibvirtDriver.connect(host: "local", uri: TestHost.uri)

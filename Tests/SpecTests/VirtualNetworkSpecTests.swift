@@ -201,6 +201,16 @@ struct VirtualNetworkSpecTests {
         ])
     }
 
+    /// The demo pins demo-web's address with a static host for the MAC vmplan derives for its NIC.
+    @Test func theDemosStaticHostIsDemoWebsNIC() throws {
+        let demo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("manifests/demo").path
+        let manifest = try ManifestLoader.load(path: demo)
+        let web = try #require(manifest.virtualMachines.first { $0.value.name == "demo-web" }?.value)
+        let pinned = try #require(manifest.networks.first?.value.dhcp?.hosts.first { $0.name == "demo-web" })
+        #expect(web.networks?.first?.mac == pinned.mac)
+    }
+
     @Test func aVMsNICsAreLocatedForPlanTimeErrors() throws {
         let yaml = hostAndVM(spec: "host: kvm-01\nvcpus: 1\nmemory: 64MiB\nnetworks:\n  - {bridge: br0}\n  - {network: lab}")
         let manifest = try ManifestLoader.load(files: [("m.yaml", yaml)])

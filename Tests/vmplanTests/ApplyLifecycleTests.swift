@@ -138,14 +138,19 @@ struct ApplyLifecycleTests {
 
 @Suite("The shipped demo on a real libvirtd", .enabled(if: TestHost.shouldRun(), "needs a libvirt host: run scripts/host-up"))
 struct DemoTests {
-    /// Applies manifests/demo as shipped, with the VM names made unique so the user's own demo stays untouched.
+    /// Applies manifests/demo as shipped, with the VM and network names (and the network's subnet)
+    /// made unique so the user's own demo stays untouched.
     @Test func theDemoManifestsApply() throws {
         let web = TestHost.uniqueName("demo-web")
         let batch = TestHost.uniqueName("demo-batch")
+        let network = TestHost.uniqueName("demo-net")
+        let subnet = "198.19.\(Int.random(in: 0...199))."  // as VirtualNetworkTests: off the demo's 198.18.200.0/24
         let workspace = try Workspace()
         let pool = try TestPool()
         defer {
             pool.delete(domains: [web, batch])
+            _ = try? TestHost.virsh("net-destroy", network)
+            _ = try? TestHost.virsh("net-undefine", network)
             workspace.delete()
         }
         let demo = ValidationTests.repository.appendingPathComponent("manifests/demo")
@@ -157,6 +162,8 @@ struct DemoTests {
                 .replacingOccurrences(of: "demo-web-root", with: "\(web)-root")
                 .replacingOccurrences(of: "name: demo-web", with: "name: \(web)")
                 .replacingOccurrences(of: "name: demo-batch", with: "name: \(batch)")
+                .replacingOccurrences(of: "demo-net", with: network)
+                .replacingOccurrences(of: "198.18.200.", with: subnet)
             try workspace.write(file, text)
         }
         #expect(try String(contentsOf: workspace.directory.appendingPathComponent("vms.yaml"), encoding: .utf8).contains(web))
@@ -172,6 +179,8 @@ struct DemoTests {
         #expect(TestHost.element("memory", in: webXML) == "262144")
         #expect(TestHost.element("currentMemory", in: try #require(try TestHost.inactiveXML(batch))) == "65536")
         #expect(webXML.contains("volume='\(web)-root'") && webXML.contains("volume='\(web)-cidata.iso'"))
+        #expect(webXML.contains("<source network='\(network)'/>"), "the demo VMs have a NIC on the demo network")
+        #expect(try TestHost.virsh("net-info", network).stdout.split(separator: "\n").contains { $0.hasPrefix("Active:") && $0.hasSuffix(" yes") })
         #expect(try pool.info("\(web)-root")["virtual-size"] as? Int == 1 << 30)
         let userData = try TestHost.run("isoinfo", ["-R", "-x", "/user-data", "-i", pool.file("\(web)-cidata.iso")])
         #expect(userData.stdout.hasPrefix("#cloud-config\nhostname: \(web)\n"), "the demo-web.user-data file, with the renamed VM")

@@ -9,7 +9,7 @@ struct ValidationTests {
     @Test func theShippedDemoIsValid() throws {
         let result = try CLI.run("validate", Self.repository.appendingPathComponent("manifests/demo").path)
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout.contains("Valid: 1 host, 2 virtual machines, 1 storage pool, 1 volume."))
+        #expect(result.stdout.contains("Valid: 1 host, 2 virtual machines, 1 storage pool, 1 volume, 1 network."))
     }
 
     @Test(arguments: ["a<b", "x'/>"])

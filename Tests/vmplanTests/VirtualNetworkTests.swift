@@ -4,14 +4,15 @@ import TestSupport
 
 /// `kind: Network` on the real private libvirtd. Every network here is isolated (no forwarding:
 /// nothing leaves the machine) on a /24 of the 198.18.0.0/15 benchmark range, which no real
-/// network uses; each test picks its own, so tests running at once do not clash. Results are read
+/// network uses; each test picks its own, so tests running at once do not clash (x.y.0–199: the demo
+/// and host-up's probe use 198.18.200 and above). Results are read
 /// back with virsh and from the host's interfaces, never through vmplan.
 @Suite("Networks on a real libvirtd", .enabled(if: TestHost.shouldRun(), "needs a libvirt host: run scripts/host-up"))
 struct VirtualNetworkTests {
     /// A fresh network name and subnet prefix (`198.18.7` or `198.19.42`).
     struct TestNetwork {
         let name = TestHost.uniqueName("net")
-        let subnet = "198.\(Int.random(in: 18...19)).\(Int.random(in: 0...255))"
+        let subnet = "198.\(Int.random(in: 18...19)).\(Int.random(in: 0...199))"
 
         func yaml(_ extra: String = "", address: String? = nil, hosts: [String] = []) -> String {
             var lines = ["apiVersion: vmplan/v1", "kind: Network", "metadata: {name: \(name)}", "spec:", "  host: local",

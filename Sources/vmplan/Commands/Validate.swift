@@ -16,8 +16,9 @@ struct Validate: ParsableCommand {
             let (pools, volumes) = (manifest.storage.pools.count, manifest.storage.volumes.count)
             let storage = pools + volumes == 0 ? ""
                 : ", \(pools) storage pool\(pools == 1 ? "" : "s"), \(volumes) volume\(volumes == 1 ? "" : "s")"
+            let networks = manifest.networks.isEmpty ? "" : ", \(manifest.networks.count) network\(manifest.networks.count == 1 ? "" : "s")"
             print("Valid: \(manifest.hosts.count) host\(manifest.hosts.count == 1 ? "" : "s"), "
-                + "\(manifest.virtualMachines.count) virtual machine\(manifest.virtualMachines.count == 1 ? "" : "s")\(storage).")
+                + "\(manifest.virtualMachines.count) virtual machine\(manifest.virtualMachines.count == 1 ? "" : "s")\(storage)\(networks).")
         } catch let error as ManifestError {
             printError(error.description)
             throw ExitCode.failure
