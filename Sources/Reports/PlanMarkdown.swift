@@ -52,9 +52,13 @@ public enum PlanMarkdown {
                     + names(losing) + ". Check them before applying."]
             } else if !destructive.isEmpty {
                 title = "### ⚠️ Destroys or replaces resources. \(summaryLine(plan))"
-                let deleted = destructive.filter { $0.action == .delete }, replaced = destructive.filter { $0.action == .replace }
+                let deleted = destructive.filter { $0.action == .delete }
+                // A network's replace keeps its definition: it is stopped and started again.
+                let replaced = destructive.filter { $0.action == .replace && $0.kind != .network }
+                let restarted = destructive.filter { $0.action == .replace && $0.kind == .network }
                 head = ["", "> [!WARNING]", "> " + [deleted.isEmpty ? nil : "Destroyed: \(names(deleted)).",
-                                                    replaced.isEmpty ? nil : "Replaced (deleted, then created again): \(names(replaced))."]
+                                                    replaced.isEmpty ? nil : "Replaced (deleted, then created again): \(names(replaced)).",
+                                                    restarted.isEmpty ? nil : "Restarted (stopped and started again; the VMs on it lose their connection): \(names(restarted))."]
                     .compactMap { $0 }.joined(separator: " ")]
             } else {
                 title = "### \(summaryLine(plan))"
