@@ -116,8 +116,9 @@ extension DocumentDecoder {
                 return nil
             }
             if !address.isHostAddress(ip) || ip == address.address {
-                let what = ip == address.address ? "the host's own address" : ip == address.network ? "the network address" : "the broadcast address"
-                checker.error("\(name) \(ip) is \(what) of \(address.subnet); a guest cannot have it", at: field.value)
+                let what = ip == address.address ? "the host's own address on the network (address: \(address))"
+                    : "the \(ip == address.network ? "network" : "broadcast") address of \(address.subnet)"
+                checker.error("\(name) \(ip) is \(what); a guest cannot have it", at: field.value)
                 return nil
             }
             return ip

@@ -149,7 +149,7 @@ struct VirtualNetworkSpecTests {
         #expect(diagnostics(hostAndNetwork(spec: spec)) == [
             "m.yaml:18:12: error: dhcp.range ends (198.18.0.100) before it starts (198.18.0.200)",
             "m.yaml:20:40: error: dhcp.hosts.ip 198.18.1.5 is outside the network's subnet 198.18.0.0/24",
-            "m.yaml:21:40: error: dhcp.hosts.ip 198.18.0.1 is the host's own address of 198.18.0.0/24; a guest cannot have it",
+            "m.yaml:21:40: error: dhcp.hosts.ip 198.18.0.1 is the host's own address on the network (address: 198.18.0.1/24); a guest cannot have it",
             "m.yaml:22:40: error: dhcp.hosts.ip 198.18.0.255 is the broadcast address of 198.18.0.0/24; a guest cannot have it",
             "m.yaml:23:15: error: dhcp.hosts.mac must be a unicast MAC address such as \"52:54:00:12:34:56\" (six hex pairs; the first byte even)",
             "m.yaml:24:58: error: dhcp.hosts.name must be \(NetworkNames.hostNameRule); got 'web_1'",
