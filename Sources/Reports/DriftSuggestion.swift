@@ -48,6 +48,9 @@ public enum DriftSuggestion {
     /// `  memory: 2GiB`, or a comment when the live value is not one YAML value a person would write.
     static func specLine(_ kind: ResourceKind, _ diff: FieldDiff) -> String {
         let field = diff.field.terminalSafe
+        if kind == .network, ["active", "autostart"].contains(diff.field) {
+            return "  # \(field): no manifest field; vmplan keeps every network running and autostarted, so the next apply restores it"
+        }
         guard let live = diff.after else {
             if kind == .virtualMachine, diff.field == VMField.description.rawValue { return "  \(field): \"\"" }
             return "  # \(field): the host has none; remove it from the manifest"
@@ -70,6 +73,8 @@ public enum DriftSuggestion {
         case (.virtualMachine, VMField.state.rawValue): return PowerState(rawValue: live)?.rawValue
         case (.virtualMachine, VMField.description.rawValue): return doubleQuoted(live)
         case (.volume, "format"): return VolumeFormat(rawValue: live)?.rawValue
+        case (.network, "mtu"): return Int(live).flatMap { NetworkSpec.mtuRange.contains($0) ? String($0) : nil }
+        case (.network, "domain"): return NetworkNames.isValidDomain(live) ? live : nil
         default: return nil
         }
     }

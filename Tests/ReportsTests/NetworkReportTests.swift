@@ -43,3 +43,18 @@ struct NetworkReportTests {
         #expect(report.kind == .network && report.mode == .live && report.summary == Self.summary)
     }
 }
+
+extension NetworkReportTests {
+    @Test func driftSuggestionsKeepAnMTUAndExplainWhatTheyCannotKeep() {
+        let report = DriftFixtures.report([
+            DriftReport.Entry(kind: .network, name: "lab", host: "kvm-01", status: .drifted,
+                              fields: [FieldDiff(field: "mtu", before: nil, after: "1400", origin: .drift),
+                                       FieldDiff(field: "active", before: "true", after: "false", origin: .drift)],
+                              location: "networks.yaml:1:1"),
+        ])
+        let lines = DriftSuggestion.render(report).components(separatedBy: "\n")
+        #expect(lines.contains("# Network lab on kvm-01, declared at networks.yaml:1:1"))
+        #expect(lines.contains("  mtu: 1400"))
+        #expect(lines.contains("  # active: no manifest field; vmplan keeps every network running and autostarted, so the next apply restores it"))
+    }
+}
