@@ -7,7 +7,7 @@ public struct NetworkSnapshot: Sendable {
     public var networks: [Located<NetworkSpec>]
     /// Recorded networks by name; each spec names the host it was applied to.
     public var recorded: [String: NetworkSpec]
-    /// Each observed host's networks; empty when nothing declared, recorded or used a network.
+    /// The networks of each host where a Network is declared or recorded, or a VM has a NIC on one.
     public var live: [String: [ObservedNetwork]]
     /// Where each VM's NICs name their network (`Manifest.nicLocations`).
     public var nicLocations: [String: [Int: SourceLocation]]

@@ -12,17 +12,18 @@ extension Reconciliation {
         return recorded
     }
 
-    /// Reads the recorded networks, and each host's networks (hosts in parallel) when anything
-    /// declares, records or uses one: other manifests need no network driver on their hosts.
+    /// Reads the recorded networks, and the networks of each host (in parallel) where a Network is
+    /// declared or recorded or a VM has a NIC on one: other hosts need no network driver.
     static func observeNetworks(of manifest: Manifest, store: any StateStore,
                                 drivers: [String: any Hypervisor]) async throws -> NetworkSnapshot {
         var snapshot = NetworkSnapshot(networks: manifest.networks, recorded: try recordedNetworks(in: store),
                                        nicLocations: manifest.nicLocations)
-        let usesNetworks = !snapshot.networks.isEmpty || !snapshot.recorded.isEmpty
-            || manifest.virtualMachines.contains { $0.value.networks?.contains { if case .network = $0.source { true } else { false } } == true }
-        guard usesNetworks else { return snapshot }
+        var hosts = Set(snapshot.networks.map(\.value.host)).union(snapshot.recorded.values.map(\.host))
+        for vm in manifest.virtualMachines where vm.value.networks?.contains(where: { if case .network = $0.source { true } else { false } }) == true {
+            hosts.insert(vm.value.host)
+        }
         snapshot.live = try await withThrowingTaskGroup(of: (String, [ObservedNetwork]).self) { group in
-            for (host, driver) in drivers {
+            for (host, driver) in drivers where hosts.contains(host) {
                 group.addTask { (host, try await driver.observeNetworks()) }
             }
             var live: [String: [ObservedNetwork]] = [:]
