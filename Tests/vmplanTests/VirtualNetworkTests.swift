@@ -119,6 +119,22 @@ struct VirtualNetworkTests {
         #expect(try network.xml(inactive: true) == nil, "the network is gone")
     }
 
+    @Test func aSavedPlanIsRefusedWhenItsNetworkChangedOnTheHost() throws {
+        let network = TestNetwork()
+        let workspace = try Workspace()
+        defer { network.remove(); workspace.delete() }
+        try workspace.write("network.yaml", network.yaml())
+        #expect(try Self.apply(workspace).status == 0)
+        try workspace.write("network.yaml", network.yaml(hosts: [network.host(10, name: "web-1")]))
+        let file = workspace.directory.appendingPathComponent("net.plan").path
+        #expect(try CLI.run("plan", workspace.path, "--out", file).status == 0)
+        #expect(try TestHost.virsh("net-destroy", network.name).status == 0)
+        let stale = try CLI.run("apply", file)
+        #expect(stale.status == 1)
+        #expect(stale.stderr.contains("live state: local/network/\(network.name): active true -> false"), "\(stale.stdout)\(stale.stderr)")
+        #expect(try network.info()["Active"] == "no", "nothing was changed")
+    }
+
     @Test func aNetworkMadeByHandIsNeverChangedDeletedOrDeclared() throws {
         let network = TestNetwork()
         let workspace = try Workspace()
