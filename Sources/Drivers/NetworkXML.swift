@@ -2,10 +2,10 @@ import Spec
 
 /// Network XML, written through the escaping `XMLWriter` and read back with `XMLPathReader`.
 /// vmplan's networks carry the domains' ownership marker in `<metadata>`.
-public enum NetworkXML {
+enum NetworkXML {
     /// - Parameter uuid: the existing network's UUID when redefining it; nil lets libvirt choose one.
     /// - Parameter owner: the id of the state the marker names.
-    public static func make(for spec: NetworkSpec, uuid: String? = nil, owner: String) throws -> String {
+    static func make(for spec: NetworkSpec, uuid: String? = nil, owner: String) throws -> String {
         try validate(spec)
         var xml = XMLWriter()
         xml.open("network")
@@ -84,15 +84,15 @@ public enum NetworkXML {
     }
 
     /// What vmplan reads back from a network's XML: its marker and the fields a Network has.
-    public struct Reading: Sendable {
-        public var name = ""
-        public var owner: OwnershipMarker?
-        public var spec: NetworkSpec
+    struct Reading: Sendable {
+        var name = ""
+        var owner: OwnershipMarker?
+        var spec: NetworkSpec
     }
 
     /// - Parameter host: the Host name the read spec is given.
     /// Only the first IPv4 `<ip>` and its first range are read: the most a Network declares.
-    public static func read(_ xml: String, host: String) throws -> Reading {
+    static func read(_ xml: String, host: String) throws -> Reading {
         var reading = Reading(spec: NetworkSpec(name: "", host: host))
         var forward: String?
         var ipIndex = 0  // IPv4 <ip> elements seen
