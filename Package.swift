@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         // libvirt's C API, from the system (apt: libvirt-dev).
@@ -28,10 +29,11 @@ let package = Package(
             name: "Spec",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
-        // Recorded state in SQLite: resources, runs, journal, lock.
+        // Recorded state in SQLite: resources, runs, journal, lock; copying a state between backends
+        // (SHA-256 of its tables from swift-crypto, which postgres-nio builds anyway).
         .target(
             name: "State",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The same recorded state in PostgreSQL, for teams and CI runners that share it. Only this
         // target (and the CLI) links postgres-nio; State and its SQLite users stay free of it.

@@ -39,7 +39,8 @@ public struct PostgresLocation: Sendable, Hashable {
         self.host = host
         port = components.port ?? 5432
         user = components.user.flatMap { $0.removingPercentEncoding } ?? environment["PGUSER"] ?? "postgres"
-        password = components.password.flatMap { $0.removingPercentEncoding } ?? environment["PGPASSWORD"]
+        // An empty PGPASSWORD (a CI secret that is not set) is no password.
+        password = components.password.flatMap { $0.removingPercentEncoding } ?? environment["PGPASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
         self.database = database.removingPercentEncoding ?? database
         schema = Self.defaultSchema
         tls = .prefer

@@ -126,6 +126,12 @@ enum PostgresMigrations {
         ]),
     ]
 
+    /// The tables of `schema`, by name; none when the schema does not exist.
+    static func tables(in schema: String, _ sql: PostgresLink.Statements) throws -> [String] {
+        try sql.rows("SELECT table_name::text FROM information_schema.tables WHERE table_schema = \(schema) ORDER BY table_name")
+            .map { try $0["table_name"].decode(String.self) }
+    }
+
     /// Creates the schema if needed and applies the migrations it lacks, in one transaction under an
     /// advisory lock, so that two runs opening a new state at once do not both migrate it. Refuses,
     /// changing nothing, a schema another program uses and one a newer vmplan migrated.
@@ -134,8 +140,7 @@ enum PostgresMigrations {
         let schema = location.schema
         try link.transaction { sql in
             try sql.execute("SELECT pg_advisory_xact_lock(hashtext(\("vmplan-schema:" + schema)))")
-            let tables = try sql.rows("SELECT table_name::text FROM information_schema.tables WHERE table_schema = \(schema) ORDER BY table_name")
-                .map { try $0["table_name"].decode(String.self) }
+            let tables = try Self.tables(in: schema, sql)
             if !tables.isEmpty && !tables.contains("vmplan_migrations") {
                 let shown = tables.prefix(5).joined(separator: ", ") + (tables.count > 5 ? ", …" : "")
                 throw StateError.notVMPlan(path: location.redacted,

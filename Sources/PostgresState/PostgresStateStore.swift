@@ -12,10 +12,38 @@ public final class PostgresStateStore: StateStore {
 
     /// Connects, then creates the schema or migrates it forward; refuses (unchanged) a schema that is
     /// another program's or that a newer vmplan migrated.
-    public init(url: String) throws {
-        location = try PostgresLocation(url: url)
-        link = PostgresLink(location)
+    public convenience init(url: String) throws {
+        let location = try PostgresLocation(url: url)
+        try self.init(location, link: PostgresLink(location))
+    }
+
+    private init(_ location: PostgresLocation, link: PostgresLink) throws {
+        self.location = location
+        self.link = link
         try PostgresMigrations.migrate(link)
+    }
+
+    /// The state at `url` for a run: connected to and created or migrated as `init(url:)` does, unless
+    /// `whenAbsent` is `.useEmptyInMemory` and the state does not exist yet (no schema, or one without
+    /// tables): then, as for an SQLite state, an empty state in memory stands for it and nothing is
+    /// written to the server, so that a plan or a drift check never creates a state.
+    public static func open(url: String, whenAbsent: StateDatabase.Absent) throws -> any StateStore {
+        let location = try PostgresLocation(url: url)
+        let link = PostgresLink(location)
+        if whenAbsent == .useEmptyInMemory, try !exists(link) {
+            return try StateDatabase(emptyInMemoryFor: location.redacted,
+                                     found: "database \(location.database) has no schema \(location.schema) with tables yet")
+        }
+        return try PostgresStateStore(location, link: link)
+    }
+
+    /// Whether the state at `url` exists (its schema has tables), without creating it.
+    public static func exists(url: String) throws -> Bool {
+        try exists(PostgresLink(try PostgresLocation(url: url)))
+    }
+
+    private static func exists(_ link: PostgresLink) throws -> Bool {
+        try link.statement { sql in try !PostgresMigrations.tables(in: link.location.schema, sql).isEmpty }
     }
 
     /// The URL without its password: what messages, plans and `vmplan state unlock --state` show.

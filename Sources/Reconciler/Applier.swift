@@ -94,7 +94,8 @@ public struct Applier: Sendable {
                     let next = (error as? StateError)?.refusedWrite == true
                         ? "The apply stopped there: another writer owns the state now. The next run finds the change "
                             + "from its pending journal entry, re-observes the host and records what it finds."
-                        : "The apply stopped there; fix the state's storage (disk full?) and run again: the next run finds the change "
+                        : "The apply stopped there; fix what kept the state from recording it (a full disk, a database server that went away) "
+                            + "and run again: the next run finds the change "
                             + "from its pending journal entry and records it."
                     throw VMPlanError(.state, "error: \(change.address) on \(change.host) was changed, but the state could not record it: \(error). "
                         + next, cause: StateWriteFailure(description: "\(error)"))

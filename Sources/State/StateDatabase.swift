@@ -39,9 +39,7 @@ public final class StateDatabase: StateStore {
         case (.missing, .useEmptyInMemory): origin = .inMemory(found: nil)
         case (.empty(let found), .useEmptyInMemory): origin = .inMemory(found: found)
         }
-        var configuration = Configuration()
-        configuration.foreignKeysEnabled = true
-        configuration.busyMode = .timeout(5)
+        let configuration = Self.configuration
         do {
             if case .inMemory = origin {
                 queue = try DatabaseQueue(configuration: configuration)
@@ -63,6 +61,26 @@ public final class StateDatabase: StateStore {
             throw StateError.unreadable(path: path, reason: "\(error)")
         }
         self.path = path
+    }
+
+    /// An empty state in memory standing for `path`, a state of another backend that does not exist
+    /// yet (`found` says how): a run that only reads plans against it, and nothing is written anywhere.
+    public init(emptyInMemoryFor path: String, found: String) throws {
+        origin = .inMemory(found: found)
+        do {
+            queue = try DatabaseQueue(configuration: Self.configuration)
+            try Migrations.migrator.migrate(queue)
+        } catch {
+            throw StateError.unreadable(path: path, reason: "\(error)")
+        }
+        self.path = path
+    }
+
+    private static var configuration: Configuration {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(5)
+        return configuration
     }
 
     /// Runs `body` holding an exclusive lock on `directory` (flock; released when the process ends).

@@ -61,6 +61,13 @@ public protocol StateStore: Sendable {
     /// This state's own id, written once when it is created: the marker of every domain it
     /// creates carries it.
     func stateID() throws -> String
+
+    /// Every record, read in one transaction (the lock is not among them).
+    func snapshot() throws -> StateSnapshot
+    /// Writes every record of `snapshot`, with their ids, and takes its state id and serial, in one
+    /// transaction. Only into a state that holds nothing yet: no record, no lock, serial 0; anything
+    /// else is refused with `StateError.notEmpty`, changing nothing.
+    func restore(_ snapshot: StateSnapshot) throws
 }
 
 extension StateStore {
@@ -127,6 +134,8 @@ public enum StateError: Error, Sendable, CustomStringConvertible {
     case notVMPlan(path: String, found: String)
     /// A vmplan state migrated by a newer vmplan: `migrations` are the ones this build does not know.
     case newerVMPlan(path: String, migrations: [String])
+    /// A copy was to go into a state that already holds something (`found` says what); nothing was written.
+    case notEmpty(path: String, found: String)
 
     public var description: String {
         switch self {
@@ -159,6 +168,9 @@ public enum StateError: Error, Sendable, CustomStringConvertible {
             return "cannot open state database \(path): a newer vmplan wrote it (it records migration\(migrations.count == 1 ? "" : "s") "
                 + "\(migrations.map { "'\($0)'" }.joined(separator: ", ")), which this vmplan does not know). Nothing was changed. "
                 + "Use that vmplan version or a later one with this state."
+        case .notEmpty(let path, let found):
+            return "state \(path) already holds \(found); a state is copied only into a new, empty one, never over another. "
+                + "Nothing was changed. Name a file that does not exist yet, or a PostgreSQL schema of its own (?schema=NAME)."
         }
     }
 

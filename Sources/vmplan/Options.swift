@@ -51,32 +51,39 @@ struct ManifestOptions: ParsableArguments {
         }
     }
 
-    /// Runs that only read (plan, inventory) pass `.useEmptyInMemory`: a state that does not exist yet
-    /// is planned against as empty, and neither the file nor its directory is created. A PostgreSQL
-    /// state (`postgres://…`) is connected to, its schema created or migrated, whatever `whenAbsent` says.
+    /// Runs that only read (plan, drift, inventory) pass `.useEmptyInMemory`: a state that does not
+    /// exist yet (no file; for PostgreSQL, no schema) is planned against as empty, and nothing is
+    /// created, neither the file and its directory nor the schema.
     static func openState(at path: String, whenAbsent: StateDatabase.Absent) throws -> any StateStore {
-        if PostgresLocation.isURL(path) {
-            do {
-                return try PostgresStateStore(url: path)
-            } catch {
-                throw VMPlanError(.state, "error: \(error)", cause: error as? StateError)
-            }
-        }
-        let database: StateDatabase
+        let store: any StateStore
         do {
-            database = try StateDatabase(path: path, whenAbsent: whenAbsent)
+            store = PostgresLocation.isURL(path)
+                ? try PostgresStateStore.open(url: path, whenAbsent: whenAbsent)
+                : try StateDatabase(path: path, whenAbsent: whenAbsent)
         } catch {
             throw VMPlanError(.state, "error: \(error)", cause: error as? StateError)
         }
-        if let notice = database.notice { printError(notice) }
-        return database
+        if let notice = (store as? StateDatabase)?.notice { printError(notice) }
+        return store
+    }
+
+    /// Whether there is a state at `path` (a file, or a PostgreSQL schema with tables), without creating it.
+    static func stateExists(at path: String) throws -> Bool {
+        guard PostgresLocation.isURL(path) else { return FileManager.default.fileExists(atPath: path) }
+        do {
+            return try PostgresStateStore.exists(url: path)
+        } catch {
+            throw VMPlanError(.state, "error: \(error)", cause: error as? StateError)
+        }
     }
 
     /// A run over the manifests at `path` and the state at `state` (a saved plan names both).
     func session(at path: String, state: String, whenAbsent: StateDatabase.Absent, connection: ConnectionOptions) throws -> Session {
-        Session(manifest: try Self.loadManifest(at: path), store: try Self.openState(at: state, whenAbsent: whenAbsent),
-                manifestsPath: absolutePath(path), statePath: shownState(state), actor: currentActor,
-                connect: connection.connector)
+        var session = Session(manifest: try Self.loadManifest(at: path), store: try Self.openState(at: state, whenAbsent: whenAbsent),
+                              manifestsPath: absolutePath(path), statePath: shownState(state), actor: currentActor,
+                              connect: connection.connector)
+        session.lockLease = try lockLease()
+        return session
     }
 
     /// The saved plan `path` names, or nil when it is a manifest file or directory.
@@ -235,4 +242,14 @@ func shownState(_ state: String) -> String {
 /// `VMPLAN_STATE`: the state to use when `--state` is not given (CI runners sharing a PostgreSQL state).
 var environmentState: String? {
     ProcessInfo.processInfo.environment["VMPLAN_STATE"].flatMap { $0.isEmpty ? nil : $0 }
+}
+
+/// `VMPLAN_LOCK_LEASE`: how many seconds a run's lock binds without a heartbeat (60 by default); the
+/// lock of a run whose machine or process died is taken over that long after its last heartbeat.
+func lockLease() throws -> TimeInterval {
+    guard let text = ProcessInfo.processInfo.environment["VMPLAN_LOCK_LEASE"], !text.isEmpty else { return LockRequest.defaultLease }
+    guard let seconds = TimeInterval(text), seconds >= 1, seconds <= 86_400 else {
+        throw VMPlanError(.invalidInput, "error: VMPLAN_LOCK_LEASE must be a number of seconds from 1 to 86400; got '\(text.terminalSafe)'")
+    }
+    return seconds
 }

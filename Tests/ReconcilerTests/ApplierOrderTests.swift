@@ -185,6 +185,8 @@ struct ApplierOrderTests {
             try base.resolveDrift(kind: kind, name: name, host: host, resolution: resolution, at: at)
         }
         func stateID() throws -> String { try base.stateID() }
+        func snapshot() throws -> StateSnapshot { try base.snapshot() }
+        func restore(_ snapshot: StateSnapshot) throws { try base.restore(snapshot) }
     }
 
     @Test func theApplyStopsAtTheFirstStateWriteThatFailsAfterAHostChange() async throws {

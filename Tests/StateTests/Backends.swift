@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 @testable import PostgresState
-import State
+@testable import State
 
 /// The backends the behavioural suites run against. PostgreSQL joins when VMPLAN_TEST_POSTGRES names
 /// a server (scripts/postgres-up prints one); without it those runs are skipped with a printed reason,
@@ -51,6 +51,32 @@ final class TestState: Sendable {
     /// The path or redacted URL the store's messages name.
     var shown: String {
         backend == .sqlite ? location : ((try? PostgresLocation(url: location).redacted) ?? location)
+    }
+
+    /// Writes `holder` as the lock, replacing any, as another vmplan left it (an older one, or one
+    /// whose process died): for tests of who may take a lock over. A PostgreSQL lock row always has a
+    /// lock id, a heartbeat and a lease: the acquisition time and the lease's end stand in for them.
+    func writeLock(_ holder: LockHolder) throws {
+        switch backend {
+        case .sqlite:
+            try StateDatabase(path: location).queue.write { db in
+                try db.execute(sql: "DELETE FROM lock")
+                try holder.insert(db)
+            }
+        case .postgres:
+            let heartbeat = holder.heartbeatAt ?? holder.acquiredAt
+            let lease = holder.lease ?? max(1, holder.expiresAt.timeIntervalSince(heartbeat))
+            try PostgresStateStore(url: location).link.transaction { sql in
+                try sql.execute("DELETE FROM lock")
+                try sql.execute("""
+                    INSERT INTO lock (id, lock_id, holder, pid, hostname, acquired_at, expires_at, process_start, boot_id, operation,
+                                      commit_id, heartbeat_at, lease_seconds)
+                    VALUES (1, \(holder.lockID ?? "000000000000"), \(holder.holder), \(holder.pid), \(holder.hostname), \(holder.acquiredAt),
+                            \(holder.expiresAt), \(holder.processStart), \(holder.bootID), \(holder.operation?.rawValue), \(holder.commitID),
+                            \(heartbeat), \(lease))
+                    """)
+            }
+        }
     }
 
     func delete() {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import State
 
-@Suite("State database (real SQLite file)")
+@Suite("State database (real SQLite file; writes and lock takeovers also on PostgreSQL)")
 struct StateDatabaseTests {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("vmplan-state-\(UUID().uuidString)")
     var path: String { directory.appendingPathComponent(".vmplan/state.db").path }
@@ -23,9 +23,11 @@ struct StateDatabaseTests {
         #expect(try database.resources().isEmpty)
     }
 
-    @Test func journalDoneAndResourceUpdateLandTogether() throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let database = try StateDatabase(path: path)
+    @Test(arguments: Backend.all)
+    func journalDoneAndResourceUpdateLandTogether(_ backend: Backend) throws {
+        let state = try TestState(backend)
+        defer { state.delete() }
+        let database = try state.open()
         let run = try database.beginRun(.apply, actor: "test")
         let id = try database.journalBegin(JournalEntry(runID: run, kind: "VirtualMachine", name: "web-1", host: "kvm-01", action: "create", detail: ""))
         #expect(try database.pendingJournal().map(\.name) == ["web-1"])
@@ -41,9 +43,11 @@ struct StateDatabaseTests {
         #expect(try database.runs().first?.result == .succeeded)
     }
 
-    @Test func failedChangesKeepTheirErrorAndTouchNoResource() throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let database = try StateDatabase(path: path)
+    @Test(arguments: Backend.all)
+    func failedChangesKeepTheirErrorAndTouchNoResource(_ backend: Backend) throws {
+        let state = try TestState(backend)
+        defer { state.delete() }
+        let database = try state.open()
         let run = try database.beginRun(.apply, actor: "test")
         let id = try database.journalBegin(JournalEntry(runID: run, kind: "VirtualMachine", name: "db", host: "kvm-01", action: "create", detail: ""))
         try database.journalFailed(id, error: "libvirt said no")
@@ -53,11 +57,13 @@ struct StateDatabaseTests {
         #expect(try database.resources().isEmpty)
     }
 
-    @Test func aSecondWriterIsRefusedWithTheHolderNamed() throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let first = try StateDatabase(path: path)
+    @Test(arguments: Backend.all)
+    func aSecondWriterIsRefusedWithTheHolderNamed(_ backend: Backend) throws {
+        let state = try TestState(backend)
+        defer { state.delete() }
+        let first = try state.open()
         let lock = try first.acquireLock(holder: "vmplan apply (alice@ci)")
-        let second = try StateDatabase(path: path)
+        let second = try state.open()
         #expect {
             _ = try second.acquireLock(holder: "vmplan apply (bob@laptop)")
         } throws: { error in
@@ -70,62 +76,65 @@ struct StateDatabaseTests {
         #expect(try second.lockHolder() == nil)
     }
 
-    @Test func aLockWhoseProcessIsGoneIsTakenOver() throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let database = try StateDatabase(path: path)
+    // Locks as another vmplan left them: one of an older vmplan (no lease, heartbeat or process start),
+    // one of a process that died.
+    static let longAgo = Date(timeIntervalSince1970: 1_767_225_600)  // 2026-01-01
+    static let farAhead = Date(timeIntervalSince1970: 32_472_144_000)  // 2999-01-01
+
+    @Test(arguments: Backend.all)
+    func aLockWhoseProcessIsGoneIsTakenOver(_ backend: Backend) throws {
+        let state = try TestState(backend)
+        defer { state.delete() }
+        let database = try state.open()
         // A pid that cannot be alive: above the kernel's pid_max.
-        try TestSQL.execute(path, """
-            INSERT INTO lock (id, holder, pid, hostname, acquired_at, expires_at)
-            VALUES (1, 'crashed apply', 99999999, '\(ProcessInfo.processInfo.hostName)', '2026-01-01 00:00:00.000', '2999-01-01 00:00:00.000')
-            """)
+        try state.writeLock(LockHolder(holder: "crashed apply", pid: 99_999_999, hostname: ProcessInfo.processInfo.hostName,
+                                       acquiredAt: Self.longAgo, expiresAt: Self.farAhead))
         let lock = try database.acquireLock(holder: "next apply")
         #expect(try database.lockHolder()?.holder == "next apply")
+        #expect(lock.takeover?.reason.hasPrefix("its process 99999999 on this machine is gone") == true)
         try lock.release()
     }
 
-    @Test func aLockWhosePidWasReusedIsTakenOver() throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let database = try StateDatabase(path: path)
+    @Test(arguments: Backend.all)
+    func aLockWhosePidWasReusedIsTakenOver(_ backend: Backend) throws {
+        let state = try TestState(backend)
+        defer { state.delete() }
+        let database = try state.open()
         let host = ProcessInfo.processInfo.hostName
         let started = try #require(ProcessStart.ticks(of: getpid()))
         let boot = try #require(ProcessStart.bootID)
         // This process's pid, but the holder started at another time: a process that died and whose pid was reused.
-        try TestSQL.execute(path, """
-            INSERT INTO lock (id, holder, pid, hostname, acquired_at, expires_at, process_start, boot_id)
-            VALUES (1, 'crashed apply', \(getpid()), '\(host)', '2026-01-01 00:00:00.000', '2999-01-01 00:00:00.000', \(started + 1), '\(boot)')
-            """)
+        try state.writeLock(LockHolder(holder: "crashed apply", pid: getpid(), hostname: host, acquiredAt: Self.longAgo, expiresAt: Self.farAhead,
+                                       processStart: started + 1, bootID: boot))
         #expect(try database.lockHolder()?.isAlive() == false)
         let lock = try database.acquireLock(holder: "next apply")
         #expect(try database.lockHolder()?.holder == "next apply")
         try lock.release()
 
         // The same pid and start time, in an earlier boot of this machine.
-        try TestSQL.execute(path, """
-            INSERT INTO lock (id, holder, pid, hostname, acquired_at, expires_at, process_start, boot_id)
-            VALUES (1, 'before the reboot', \(getpid()), '\(host)', '2026-01-01 00:00:00.000', '2999-01-01 00:00:00.000', \(started), 'an-earlier-boot')
-            """)
+        try state.writeLock(LockHolder(holder: "before the reboot", pid: getpid(), hostname: host, acquiredAt: Self.longAgo,
+                                       expiresAt: Self.farAhead, processStart: started, bootID: "an-earlier-boot"))
         #expect(try database.lockHolder()?.isAlive() == false)
         try database.acquireLock(holder: "after the reboot").release()
 
         // The process that took it, still running: held.
-        try TestSQL.execute(path, """
-            INSERT INTO lock (id, holder, pid, hostname, acquired_at, expires_at, process_start, boot_id)
-            VALUES (1, 'running apply', \(getpid()), '\(host)', '2026-01-01 00:00:00.000', '2999-01-01 00:00:00.000', \(started), '\(boot)')
-            """)
+        try state.writeLock(LockHolder(holder: "running apply", pid: getpid(), hostname: host, acquiredAt: Self.longAgo, expiresAt: Self.farAhead,
+                                       processStart: started, bootID: boot))
         #expect(try database.lockHolder()?.isAlive() == true)
         #expect(throws: StateError.self) { try database.acquireLock(holder: "me") }
     }
 
-    @Test func anExpiredLockIsTakenOverButALiveOneOnAnotherHostIsNot() throws {
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let database = try StateDatabase(path: path)
-        try TestSQL.execute(path, """
-            INSERT INTO lock (id, holder, pid, hostname, acquired_at, expires_at)
-            VALUES (1, 'runner-7', 1, 'other-machine', '2026-01-01 00:00:00.000', '2999-01-01 00:00:00.000')
-            """)
+    @Test(arguments: Backend.all)
+    func anExpiredLockIsTakenOverButALiveOneOnAnotherHostIsNot(_ backend: Backend) throws {
+        let state = try TestState(backend)
+        defer { state.delete() }
+        let database = try state.open()
+        try state.writeLock(LockHolder(holder: "runner-7", pid: 1, hostname: "other-machine", acquiredAt: Self.longAgo, expiresAt: Self.farAhead))
         #expect(throws: StateError.self) { try database.acquireLock(holder: "me") }
-        try TestSQL.execute(path, "UPDATE lock SET expires_at = '2000-01-01 00:00:00.000'")
+        try state.writeLock(LockHolder(holder: "runner-7", pid: 1, hostname: "other-machine", acquiredAt: Self.longAgo,
+                                       expiresAt: Date(timeIntervalSince1970: 946_684_800)))
         let lock = try database.acquireLock(holder: "me")
+        #expect(lock.takeover?.reason.hasPrefix("stale: no heartbeat for ") == true)
         try lock.release()
     }
 

@@ -2,12 +2,13 @@ import Foundation
 import Testing
 @testable import State
 
-@Suite("Storage ownership records")
+@Suite("Storage ownership records (real SQLite file and PostgreSQL)")
 struct StorageOwnershipTests {
-    @Test func ownershipIsWrittenAndForgottenWithTheJournal() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("vmplan-owned-\(UUID().uuidString).db").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let database = try StateDatabase(path: path)
+    @Test(arguments: Backend.all)
+    func ownershipIsWrittenAndForgottenWithTheJournal(_ backend: Backend) throws {
+        let state = try TestState(backend)
+        defer { state.delete() }
+        let database = try state.open()
         let run = try database.beginRun(.apply, actor: "test")
         let create = try database.journalBegin(JournalEntry(runID: run, kind: "Volume", name: "data", host: "kvm-01", action: "create", detail: ""))
         let owned = OwnedStorage(kind: "Volume", host: "kvm-01", pool: "p", name: "data", libvirtKey: "/p/data", createdAt: Date(timeIntervalSince1970: 0))

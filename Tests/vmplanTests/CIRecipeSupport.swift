@@ -84,7 +84,6 @@ struct CIRecipe {
 struct CIRunner {
     let checkout: GitWorkspace
     let scratch: URL
-    var stateDirectory: String { scratch.appendingPathComponent("state").path }
 
     init() throws {
         checkout = try GitWorkspace()

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import TestSupport
+import PostgresState
+import State
 
 /// examples/ci/github-actions.yml and gitlab-ci.yml, read as YAML and their steps run against a real libvirtd.
 @Suite("CI recipes", .enabled(if: CIRecipe.unavailable == nil, "\(CIRecipe.unavailable ?? "")"))
@@ -30,21 +32,26 @@ struct CIRecipeTests {
         let checkout = try #require(workflow.steps("reconcile").first { ($0["uses"] as? String)?.hasPrefix("actions/checkout@") == true })
         #expect((checkout["with"] as? [String: Any])?["fetch-depth"] as? Int == 0, "a shallow clone would make every push look like a rollback")
         #expect(workflow.vmplanRuns("reconcile").first?.contains(#"vmplan reconcile --repo . --ref "$GITHUB_SHA""#) == true)
+        // The shared state's URL from a variable, its password from a secret, neither written in the file.
+        #expect(workflow.strings("env")["VMPLAN_STATE"] == "${{ vars.VMPLAN_STATE }}")
+        #expect(workflow.strings("env")["PGPASSWORD"] == "${{ secrets.VMPLAN_PGPASSWORD }}")
     }
 
-    @Test(.enabled(if: TestHost.shouldRun(), "needs a libvirt host: run scripts/host-up"))
+    @Test(.enabled(if: TestHost.shouldRun(), "needs a libvirt host: run scripts/host-up"),
+          .enabled(if: TestPostgres.shouldRun(), "needs a PostgreSQL server for the shared state: run scripts/postgres-up"))
     func theGitHubWorkflowStepsRunAsAGitHubRunnerRunsThem() throws {
         let workflow = try CIRecipe(Self.github)
         let name = TestHost.uniqueName("gha")
         let runner = try CIRunner()
-        defer { TestHost.removeDomains([name]); runner.delete() }
+        let state = try TestPostgres.newState()
+        defer { TestHost.removeDomains([name]); runner.delete(); TestPostgres.drop(state) }
         let first = try runner.checkout.commitVM(name, "first VM")
         let summary = runner.scratch.appendingPathComponent("summary.md").path
-        let state = runner.stateDirectory + "/example/fleet/fleet.db"
 
         func run(_ job: String, event: String, sha: String, _ extra: [String: String] = [:]) throws -> [TestHost.Output] {
+            // The test server trusts local connections: the secret is not set, as in a fork's pull request.
             let values = ["github.repository": "example/fleet", "github.sha": sha, "github.workspace": runner.checkout.path,
-                          "vars.VMPLAN_STATE_DIR || '/var/lib/vmplan'": runner.stateDirectory]
+                          "vars.VMPLAN_STATE": state, "secrets.VMPLAN_PGPASSWORD": ""]
             let environment = workflow.strings("env").mapValues { CIRecipe.substitute($0, values) }
                 .merging(["GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": event, "GITHUB_SHA": sha, "GITHUB_REPOSITORY": "example/fleet",
                           "GITHUB_WORKSPACE": runner.checkout.path, "GITHUB_STEP_SUMMARY": summary]) { $1 }
@@ -78,17 +85,15 @@ struct CIRecipeTests {
         let drift = try run("drift", event: "schedule", sha: first)
         #expect(drift.map(\.status) == [0], "\(drift.map { $0.stdout + $0.stderr })")
 
-        // Another run holds the state: retried, then the step fails with exit 3.
+        // Another run holds the state (this test process, as another runner would): retried, then the step fails with exit 3.
         let second = try runner.checkout.commitVM(name, memory: "96MiB", "more memory")
-        _ = try TestSQL.query(state, """
-            INSERT INTO lock (id, holder, pid, hostname, acquired_at, expires_at)
-                VALUES (1, 'vmplan reconcile (bob@ci)', 1, 'elsewhere.example', '2026-01-01 00:00:00.000', '2999-01-01 00:00:00.000');
-            """)
+        let lock = try PostgresStateStore(url: state).acquireLock(LockRequest(holder: "bob@ci", operation: .reconcile, warn: { _ in }))
         let locked = try run("reconcile", event: "push", sha: second, ["VMPLAN_LOCK_RETRIES": "2", "VMPLAN_RETRY_SECONDS": "0"])
         #expect(locked.map(\.status) == [3], "\(locked.map { $0.stdout + $0.stderr })")
         #expect(locked.first?.stdout.contains("::notice::The state is locked by another run; attempt 1 of 2") == true)
+        #expect(locked.first?.stdout.contains("is locked by vmplan reconcile (bob@ci)") == true)
         #expect(TestHost.element("currentMemory", in: try #require(try TestHost.inactiveXML(name))) == "65536")
-        _ = try TestSQL.query(state, "DELETE FROM lock")
+        try lock.release()
         #expect(try run("reconcile", event: "push", sha: second).map(\.status) == [0])
         #expect(TestHost.element("currentMemory", in: try #require(try TestHost.inactiveXML(name))) == "98304")
 
@@ -99,22 +104,28 @@ struct CIRecipeTests {
         #expect(TestHost.element("currentMemory", in: try #require(try TestHost.inactiveXML(name))) == "98304")
     }
 
-    @Test(.enabled(if: TestHost.shouldRun(), "needs a libvirt host: run scripts/host-up"))
+    @Test(.enabled(if: TestHost.shouldRun(), "needs a libvirt host: run scripts/host-up"),
+          .enabled(if: TestPostgres.shouldRun(), "needs a PostgreSQL server for the shared state: run scripts/postgres-up"))
     func theGitLabJobsRunAsAGitLabShellRunnerRunsThem() throws {
         let pipeline = try CIRecipe(Self.gitlab)
         #expect((pipeline["reconcile", "variables", "GIT_DEPTH"] as? String) == "0", "a shallow clone would make every push look like a rollback")
         #expect(pipeline["reconcile", "resource_group"] != nil)
+        // The shared state's URL, without a password; the password is a CI/CD variable, never in the file.
+        let url = try #require(pipeline.strings("variables")["VMPLAN_STATE"])
+        let location = try PostgresLocation(url: url, environment: [:])
+        #expect(url.hasPrefix("postgres://") && location.password == nil && location.tls == .require)
+        #expect(pipeline.strings("variables")["PGPASSWORD"] == nil)
         let name = TestHost.uniqueName("gitlab")
         let runner = try CIRunner()
-        defer { TestHost.removeDomains([name]); runner.delete() }
+        let state = try TestPostgres.newState()
+        defer { TestHost.removeDomains([name]); runner.delete(); TestPostgres.drop(state) }
         let commit = try runner.checkout.commitVM(name, "first VM")
+        // The project's CI/CD variables override the file's: here, the test server's state.
         let predefined = ["CI_COMMIT_SHA": commit, "CI_PROJECT_PATH": "example/fleet", "CI_PROJECT_DIR": runner.checkout.path,
-                          "VMPLAN_STATE_DIR": runner.stateDirectory]
+                          "VMPLAN_STATE": state]
         // GitLab expands $NAME in a variable from the predefined ones and those defined before it.
         let variables = pipeline.strings("variables").merging(predefined) { $1 }
         let environment = variables.mapValues { CIRecipe.expand($0, variables) }
-        let state = runner.stateDirectory + "/example/fleet/fleet.db"
-        #expect(environment["VMPLAN_STATE"] == state)
 
         for (job, expected) in [("validate", 0), ("plan", 0), ("reconcile", 0), ("drift", 0)] {
             let (rules, script) = (pipeline[job, "rules"] as? [[String: Any]] ?? [], pipeline.script(job))

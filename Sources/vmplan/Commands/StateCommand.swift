@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import PostgresState
 import Reports
 import Spec
 import State
@@ -8,8 +7,8 @@ import State
 struct StateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "state",
-        abstract: "Inspect the recorded state.",
-        subcommands: [List.self, Runs.self, Unlock.self]
+        abstract: "Inspect the recorded state, release its lock, or copy it to another backend.",
+        subcommands: [List.self, Runs.self, Unlock.self, Push.self, Pull.self]
     )
 
     struct List: AsyncParsableCommand {
@@ -19,8 +18,8 @@ struct StateCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (stateID, records) = try await reportingFailures {
-                guard PostgresLocation.isURL(manifests.statePath) || FileManager.default.fileExists(atPath: manifests.statePath) else {
-                    throw VMPlanError(.state, "no state database at \(manifests.statePath): nothing has been applied from \(manifests.path) yet (or pass --state FILE)")
+                guard try ManifestOptions.stateExists(at: manifests.statePath) else {
+                    throw VMPlanError(.state, "no state database at \(manifests.shownStatePath): nothing has been applied from \(manifests.path) yet (or pass --state FILE|URL)")
                 }
                 let store = try manifests.openState(whenAbsent: .useEmptyInMemory)
                 return (try store.stateID(), try store.resources())
@@ -96,8 +95,8 @@ struct StateCommand: AsyncParsableCommand {
 
         func run() async throws {
             let released = try await reportingFailures {
-                guard PostgresLocation.isURL(manifests.statePath) || FileManager.default.fileExists(atPath: manifests.statePath) else {
-                    throw VMPlanError(.state, "error: no state database at \(manifests.statePath); nothing was changed (or pass --state FILE)")
+                guard try ManifestOptions.stateExists(at: manifests.statePath) else {
+                    throw VMPlanError(.state, "error: no state database at \(manifests.shownStatePath); nothing was changed (or pass --state FILE|URL)")
                 }
                 let store = try manifests.openState(whenAbsent: .useEmptyInMemory)
                 do {
