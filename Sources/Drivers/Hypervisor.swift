@@ -96,6 +96,9 @@ public protocol Hypervisor: StorageHost, NetworkHost {
     /// Every domain on the host, managed or not, with its persistent definition.
     func observe() async throws -> [ObservedDomain]
 
+    /// What domain `name` is doing now and its NICs' addresses; nil when the host has no such domain.
+    func guestStatus(_ name: String) async throws -> GuestStatus?
+
     /// Defines a new domain for `spec` (not started), its marker naming the state `owner`.
     func define(_ spec: VirtualMachineSpec, owner: String) async throws
 

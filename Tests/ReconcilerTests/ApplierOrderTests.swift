@@ -26,6 +26,7 @@ struct ApplierOrderTests {
         }
 
         func observe() async throws -> [ObservedDomain] { [] }
+        func guestStatus(_ name: String) async throws -> GuestStatus? { nil }
         func define(_ spec: VirtualMachineSpec, owner: String) async throws { try record("define", spec.name) }
         func update(_ spec: VirtualMachineSpec, owner: String, progress: ProgressHandler?) async throws { try record("update", spec.name) }
         func start(_ name: String) async throws { try record("start", name) }
