@@ -27,6 +27,8 @@ public struct ChangeRules: Sendable, Hashable {
         .maxMemory: .restart,
         .firmware: .restart,
         .machine: .restart,
+        // QEMU loads a directly booted kernel when it starts.
+        .boot: .restart,
         // Hotplug of passthrough devices is not proven on every guest and GPU: restart.
         .gpus: .restart,
         .vgpus: .restart,

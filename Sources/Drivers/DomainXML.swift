@@ -16,8 +16,16 @@ public enum DomainXML {
         var xml = try openDomain(type: capabilities.preferredDomainType, spec: spec, uuid: uuid, owner: owner)
         xml.open("os", spec.firmware == .uefi ? [("firmware", "efi")] : [])
         xml.element("type", [("arch", capabilities.arch)] + (spec.machine.map { [("machine", $0.rawValue)] } ?? []), text: "hvm")
-        // libvirt refuses <os><boot> together with per-disk boot orders.
-        if !spec.attachedDisks.contains(where: { $0.boot != nil }) { xml.element("boot", [("dev", "hd")]) }
+        if let boot = spec.boot {
+            // Direct kernel boot: QEMU loads these files itself; no boot device is tried.
+            guard boot.type == .direct, let kernel = boot.kernel else {
+                throw DriverError(.invalidInput, "KVM guests boot with their firmware or a kernel started directly; boot type \(boot.type.rawValue) is Xen's")
+            }
+            try writeKernel(kernel, initrd: boot.initrd, cmdline: boot.cmdline, into: &xml)
+        } else if !spec.attachedDisks.contains(where: { $0.boot != nil }) {
+            // libvirt refuses <os><boot> together with per-disk boot orders.
+            xml.element("boot", [("dev", "hd")])
+        }
         xml.close()
         xml.open("features")
         xml.element("acpi")
@@ -45,8 +53,8 @@ public enum DomainXML {
             throw DriverError(.invalidInput, "Xen guests take neither firmware: uefi, vgpus nor networks")
         }
         let boot = spec.boot ?? BootSpec(type: .hvm)
-        for path in [boot.kernel, boot.initrd, boot.bootloader].compactMap({ $0 }) where !BootSpec.isSafeHostPath(path) {
-            throw DriverError(.invalidInput, "'\(path)' is not a safe absolute path for boot")
+        if let bootloader = boot.bootloader, !BootSpec.isSafeHostPath(bootloader) {
+            throw DriverError(.invalidInput, "'\(bootloader)' is not a safe absolute path for boot")
         }
         var xml = try openDomain(type: "xen", spec: spec, uuid: uuid, owner: owner)
         if let bootloader = boot.bootloader { xml.element("bootloader", text: bootloader) }
@@ -55,10 +63,9 @@ public enum DomainXML {
         case .pv: xml.element("type", [("arch", capabilities.arch), ("machine", "xenpv")], text: "linux")
         case .pvh: xml.element("type", [("arch", capabilities.arch), ("machine", "xenpvh")], text: "xenpvh")
         case .hvm: xml.element("type", [("arch", capabilities.arch), ("machine", "xenfv")], text: "hvm")
+        case .direct: throw DriverError(.invalidInput, "Xen guests boot as pv, pvh or hvm; a kernel started directly by QEMU is for KVM hosts")
         }
-        if let kernel = boot.kernel { xml.element("kernel", text: kernel) }
-        if let initrd = boot.initrd { xml.element("initrd", text: initrd) }
-        if let cmdline = boot.cmdline { xml.element("cmdline", text: cmdline) }
+        if let kernel = boot.kernel { try writeKernel(kernel, initrd: boot.initrd, cmdline: boot.cmdline, into: &xml) }
         if boot.type == .hvm { xml.element("boot", [("dev", "hd")]) }
         xml.close()
         if boot.type == .hvm {
@@ -104,6 +111,16 @@ public enum DomainXML {
         xml.element("currentMemory", [("unit", "KiB")], text: String(spec.memory.kibibytes))
         xml.element("vcpu", [("placement", "static"), ("current", String(spec.vcpus))], text: String(spec.effectiveMaxVcpus))
         return xml
+    }
+
+    /// `<kernel>`, `<initrd>` and `<cmdline>` of `<os>`: files on the host that the hypervisor loads for the guest.
+    private static func writeKernel(_ kernel: String, initrd: String?, cmdline: String?, into xml: inout XMLWriter) throws {
+        for path in [kernel, initrd].compactMap({ $0 }) where !BootSpec.isSafeHostPath(path) {
+            throw DriverError(.invalidInput, "'\(path)' is not a safe absolute path for boot")
+        }
+        xml.element("kernel", text: kernel)
+        if let initrd { xml.element("initrd", text: initrd) }
+        if let cmdline { xml.element("cmdline", text: cmdline) }
     }
 
     /// `<interface type='network'|'bridge'>` with the NIC's MAC, source and model, in manifest order.

@@ -27,9 +27,11 @@ struct DomainXMLReader {
     var bootloader: String?
     var cpu: CPUSpec?
 
-    /// Only Xen domains carry a boot spec; KVM's boot is its firmware.
+    /// Xen domains carry their guest type; a KVM domain has a boot spec when it starts a kernel directly.
     var boot: BootSpec? {
-        guard domainType == "xen" else { return nil }
+        guard domainType == "xen" else {
+            return kernel.map { BootSpec(type: .direct, kernel: $0, initrd: initrd, cmdline: cmdline) }
+        }
         let type: BootType = switch (osType, osMachine) {
         case ("xenpvh", _), (_, "xenpvh"): .pvh
         case ("linux", _), ("xen", _), (_, "xenpv"): .pv

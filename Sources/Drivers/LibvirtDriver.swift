@@ -15,15 +15,22 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
     let connection: LibvirtConnection
     private let logger: Logger
 
+    /// Connects to a Host document's hypervisor, as it says.
+    public static func connect(to host: HostSpec, limits: ConnectionLimits = ConnectionLimits()) async throws -> LibvirtDriver {
+        try await connect(host: host.name, uri: host.uri, flavour: host.hypervisor, acceleration: host.acceleration, limits: limits)
+    }
+
     /// Connects to `uri` and reads the host's capabilities, giving up after `limits.connect`.
-    public static func connect(host: String, uri: String, flavour: HypervisorKind = .kvm,
+    /// - Parameter acceleration: `.tcg` defines QEMU domains as if the host offered no KVM.
+    public static func connect(host: String, uri: String, flavour: HypervisorKind = .kvm, acceleration: Acceleration = .kvm,
                                limits: ConnectionLimits = ConnectionLimits()) async throws -> LibvirtDriver {
         try await blocking(deadline: limits.connect, {
             DriverError(.timeout, "host '\(host)' (\(uri)) did not answer within \(limits.connect.formattedSeconds): "
                 + "libvirtd there may be stopped or hung, or the network may drop the connection; check it (virsh -c \(uri) version)")
         }) {
             let connection = try LibvirtConnection(uri: uri, limits: limits)
-            let capabilities = try HostCapabilities(parsing: connection.capabilitiesXML())
+            var capabilities = try HostCapabilities(parsing: connection.capabilitiesXML())
+            if acceleration == .tcg { capabilities.hvmDomainTypes.remove("kvm") }
             var logger = Logger(label: "vmplan.driver")
             logger[metadataKey: "host"] = "\(host)"
             logger.debug("connected", metadata: ["uri": "\(uri)", "arch": "\(capabilities.arch)", "domainType": "\(capabilities.preferredDomainType)"])

@@ -100,7 +100,7 @@ public enum Reconciliation {
     ///   snapshot. true (drift checks): such hosts are left out and listed in `unreachable`.
     public static func snapshot(
         of manifest: Manifest, store: any StateStore,
-        connect: @escaping Connector = { host in try await LibvirtDriver.connect(host: host.name, uri: host.uri, flavour: host.hypervisor) },
+        connect: @escaping Connector = { host in try await LibvirtDriver.connect(to: host) },
         tolerateUnreachable: Bool = false
     ) async throws -> Snapshot {
         let recorded = try recordedVMs(in: store)

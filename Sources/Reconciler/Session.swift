@@ -23,9 +23,7 @@ public struct Session: Sendable {
 
     public init(manifest: Manifest, store: any StateStore, manifestsPath: String, statePath: String, actor: String,
                 commit: RunCommit? = nil,
-                connect: @escaping Reconciliation.Connector = { host in
-                    try await LibvirtDriver.connect(host: host.name, uri: host.uri, flavour: host.hypervisor)
-                }) {
+                connect: @escaping Reconciliation.Connector = { host in try await LibvirtDriver.connect(to: host) }) {
         self.manifest = manifest
         self.store = store
         self.manifestsPath = manifestsPath

@@ -1,4 +1,4 @@
-/// How a Xen guest boots.
+/// How a guest boots: one of Xen's three guest types, or a kernel QEMU/KVM loads directly.
 public enum BootType: String, Sendable, Codable, CaseIterable {
     /// Paravirtualised: a kernel (or a bootloader such as pygrub) started directly by Xen.
     case pv
@@ -6,9 +6,21 @@ public enum BootType: String, Sendable, Codable, CaseIterable {
     case pvh
     /// Fully virtualised with emulated firmware (hvmloader + SeaBIOS), booting from disk.
     case hvm
+    /// KVM: QEMU loads a kernel (and initrd) from the host and starts it, without a bootloader.
+    /// What a `boot` without `type` means.
+    case direct
+
+    /// The types a VM on a host of this flavour may use.
+    public static func allowed(on hypervisor: HypervisorKind) -> [BootType] {
+        switch hypervisor {
+        case .kvm: [.direct]
+        case .xen: [.pv, .pvh, .hvm]
+        }
+    }
 }
 
-/// `VirtualMachine.spec.boot`, for VMs on Xen hosts. Paths are on the host (dom0).
+/// `VirtualMachine.spec.boot`: how a Xen guest boots, or the kernel a KVM guest starts directly.
+/// Paths are on the host (dom0 for Xen).
 public struct BootSpec: Hashable, Sendable, Codable {
     public var type: BootType
     public var kernel: String?

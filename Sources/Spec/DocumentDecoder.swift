@@ -29,7 +29,7 @@ enum DocumentDecoder {
     static let apiVersion = "vmplan/v1"
     static let topFields = ["apiVersion", "kind", "metadata", "spec"]
     static let metadataFields = ["name", "labels"]
-    static let hostFields = ["uri", "hypervisor", "deviceChecks", "storageRoots"]
+    static let hostFields = ["uri", "hypervisor", "deviceChecks", "storageRoots", "acceleration"]
     static let hostRequired = ["uri", "hypervisor"]
     static let lifecycleFields = ["protect", "restart", "forceStop", "ignoreChanges"]
     /// libvirt refuses a domain XML with a multi-megabyte description only at apply.
@@ -81,7 +81,8 @@ enum DocumentDecoder {
             let spec = decodeHost(specField.value, checker: &checker)
             if let name, nameIsValid, let labels, let spec {
                 decoded.host = Located(HostSpec(name: name, uri: spec.uri, hypervisor: spec.hypervisor, labels: labels,
-                                                deviceChecks: spec.deviceChecks, storageRoots: spec.storageRoots), at: location)
+                                                deviceChecks: spec.deviceChecks, storageRoots: spec.storageRoots,
+                                                acceleration: spec.acceleration), at: location)
             }
         case .virtualMachine:
             let spec = decodeVirtualMachine(specField.value, vmName: name, checker: &checker, decoded: &decoded)
@@ -113,7 +114,7 @@ enum DocumentDecoder {
     }
 
     private static func decodeHost(_ node: Node, checker: inout NodeChecker)
-        -> (uri: String, hypervisor: HypervisorKind, deviceChecks: DeviceChecks, storageRoots: [String]?)? {
+        -> (uri: String, hypervisor: HypervisorKind, deviceChecks: DeviceChecks, storageRoots: [String]?, acceleration: Acceleration)? {
         guard let spec = checker.fields(of: node, what: "Host spec", allowed: hostFields, required: hostRequired) else { return nil }
         var uri: String?
         if let field = spec["uri"], let text = checker.string(field, name: "uri") {
@@ -133,8 +134,16 @@ enum DocumentDecoder {
             storageRoots = decodeStorageRoots(field, checker: &checker)
             if storageRoots == nil { return nil }
         }
-        guard let uri, let hypervisor, let deviceChecks else { return nil }
-        return (uri, hypervisor, deviceChecks, storageRoots)
+        var acceleration: Acceleration? = .kvm
+        if let field = spec["acceleration"] {
+            acceleration = checker.choice(field, name: "acceleration", as: Acceleration.self)
+            if hypervisor == .xen, acceleration != nil {
+                checker.error("acceleration is for KVM hosts (QEMU's kvm or tcg); a Xen host runs its guests with Xen", at: field.value)
+                return nil
+            }
+        }
+        guard let uri, let hypervisor, let deviceChecks, let acceleration else { return nil }
+        return (uri, hypervisor, deviceChecks, storageRoots, acceleration)
     }
 
     /// `storageRoots: [/var/lib/libvirt/images, /srv/vmplan]`: absolute directories, none a system directory.
@@ -194,7 +203,8 @@ enum DocumentDecoder {
         let gpus = read(.gpus) { field, _ in decodeGPUs(field.value, checker: &checker) } ?? []
         let vgpus = read(.vgpus) { field, _ in decodeVGPUs(field.value, vmName: vmName, checker: &checker) } ?? []
         // Plain HVM is what a Xen VM without boot gets; one spelling keeps plans from churning.
-        let boot = read(.boot) { field, _ in decodeBoot(field.value, checker: &checker) }.flatMap { $0 == BootSpec(type: .hvm) ? nil : $0 }
+        let boot = read(.boot) { field, _ in decodeBoot(field.value, checker: &checker, decoded: &decoded) }
+            .flatMap { $0 == BootSpec(type: .hvm) ? nil : $0 }
         if vgpus.filter(\.display).count > 1, let field = specField(.vgpus) {
             checker.error("at most one vGPU of a VM can drive its display; \(vgpus.filter(\.display).count) have display: true", at: field.value)
             valid = false

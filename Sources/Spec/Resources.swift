@@ -63,6 +63,15 @@ public enum DeviceChecks: String, Sendable, Codable, CaseIterable {
     case warn
 }
 
+/// How a KVM host runs its guests: QEMU's accelerator, written as the domain type.
+public enum Acceleration: String, Sendable, Codable, CaseIterable {
+    /// Hardware virtualisation (`type='kvm'`) where the host offers it, QEMU's emulator where it does not.
+    case kvm
+    /// QEMU's emulator, TCG (`type='qemu'`), even where the host offers KVM: for hosts whose KVM
+    /// cannot run ordinary guests, such as some nested or paravirtualised cloud machines.
+    case tcg
+}
+
 /// A `kind: Host` document: a hypervisor vmplan can reach through libvirt.
 public struct HostSpec: Hashable, Sendable, Codable {
     public var name: String
@@ -73,15 +82,18 @@ public struct HostSpec: Hashable, Sendable, Codable {
     /// The directories pools and image files may be under on this host; nil: anywhere but
     /// `HostPaths.systemDirectories` (which are refused in any case).
     public var storageRoots: [String]?
+    /// KVM hosts only: the accelerator of the domains vmplan defines there.
+    public var acceleration: Acceleration
 
     public init(name: String, uri: String, hypervisor: HypervisorKind, labels: [String: String] = [:],
-                deviceChecks: DeviceChecks = .enforce, storageRoots: [String]? = nil) {
+                deviceChecks: DeviceChecks = .enforce, storageRoots: [String]? = nil, acceleration: Acceleration = .kvm) {
         self.name = name
         self.uri = uri
         self.hypervisor = hypervisor
         self.labels = labels
         self.deviceChecks = deviceChecks
         self.storageRoots = storageRoots
+        self.acceleration = acceleration
     }
 }
 

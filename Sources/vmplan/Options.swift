@@ -115,7 +115,7 @@ struct ConnectionOptions: ParsableArguments {
     var limits: ConnectionLimits { ConnectionLimits(connect: .milliseconds(Int(connectTimeout * 1000))) }
 
     var connector: Reconciliation.Connector {
-        { [limits] host in try await LibvirtDriver.connect(host: host.name, uri: host.uri, flavour: host.hypervisor, limits: limits) }
+        { [limits] host in try await LibvirtDriver.connect(to: host, limits: limits) }
     }
 }
 

@@ -54,7 +54,7 @@ struct FieldErrorTests {
         spec: {uri: "qemu:///system", hypervisor: kvm, vcpus: 2}
         """
         #expect(diagnostics(yaml) == [
-            "m.yaml:4:48: error: unknown field 'vcpus' in Host spec; valid fields: uri, hypervisor, deviceChecks, storageRoots",
+            "m.yaml:4:48: error: unknown field 'vcpus' in Host spec; valid fields: uri, hypervisor, deviceChecks, storageRoots, acceleration",
         ])
     }
 

@@ -38,7 +38,8 @@ struct ChangeModeTests {
         #expect(try TestHost.virsh("vcpucount", name, "--live", "--current").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "2")
         #expect(try TestHost.virsh("vcpucount", name, "--config", "--current").stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "2")
         #expect(TestHost.element("currentMemory", in: try #require(try TestHost.inactiveXML(name))) == "98304")
-        // The guest has no balloon driver, so its live memory does not move: that is not drift.
+        // This VM has no OS, so no balloon driver: its live memory does not move, and that is not drift.
+        // GuestTests.liveMemoryGrowthReachesTheGuest checks a guest that has one.
         let again = try CLI.run("plan", workspace.path, "--detailed-exitcode")
         #expect(again.status == 0, "\(again.stdout)")
     }

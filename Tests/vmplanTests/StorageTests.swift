@@ -127,7 +127,8 @@ struct StorageTests {
         #expect(try liveXML().contains("volume='\(vm)-extra'"))
         #expect(try TestHost.virsh("domid", vm).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == id)
 
-        // A SCSI disk comes and goes live: QEMU removes it without the guest's help.
+        // A SCSI disk comes and goes live: QEMU removes it without the guest's help. A virtio disk needs
+        // the guest to acknowledge the unplug: GuestTests.aVirtioDiskDetachedLiveIsReleasedByTheGuest.
         try workspace.write("vms.yaml", manifests("{volume: \(vm)-root}, {volume: \(vm)-extra}, {volume: \(vm)-scratch, bus: scsi}").documents)
         #expect(try Self.apply(workspace).status == 0)
         #expect(try liveXML().contains("volume='\(vm)-scratch'"))

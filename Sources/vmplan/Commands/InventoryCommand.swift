@@ -60,7 +60,7 @@ struct InventoryCommand: AsyncParsableCommand {
             var reports: [HostReport] = []
             for host in hosts {
                 do {
-                    let driver = try await LibvirtDriver.connect(host: host.name, uri: host.uri, flavour: host.hypervisor, limits: connection.limits)
+                    let driver = try await LibvirtDriver.connect(to: host, limits: connection.limits)
                     let inventory = try await driver.inventory()
                     let domains = try await driver.observe()
                     reports.append(Self.report(host: host, inventory: inventory, domains: domains, recorded: recorded))
