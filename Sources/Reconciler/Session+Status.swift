@@ -17,6 +17,13 @@ extension Session {
         let unreachable = Dictionary(snapshot.unreachable.map { ($0.host, $0) }, uniquingKeysWith: { first, _ in first })
         // Whether each VM is in sync is what a plan made now says; a host that did not answer has no plan.
         snapshot.desired.removeAll { unreachable[$0.value.host] != nil }
+        // A declared VM whose domain is not this state's fails any plan; it is shown `Unowned` instead.
+        let unowned = Set(snapshot.desired.compactMap { located -> String? in
+            let spec = located.value
+            guard let domain = snapshot.live[spec.host]?.first(where: { $0.name == spec.name }) else { return nil }
+            return StatusReport.VM.status(domain: domain, stateID: snapshot.stateID, guest: nil, failure: nil).0 == .unowned ? spec.name : nil
+        })
+        snapshot.desired.removeAll { unowned.contains($0.value.name) }
         snapshot.recorded = snapshot.recorded.filter { unreachable[$0.value.spec.host] == nil }
         let changes: [String: ResourceChange]
         let planProblem: String?
@@ -53,17 +60,15 @@ extension Session {
                 vm.sync = change.isChange ? .outOfSync : .synced
                 vm.pendingRestart = change.pendingRestart.map(\.rawValue)
                 if change.isChange {
-                    let fields = change.diffs.map(\.field)
+                    let fields = change.action == .create ? [] : change.diffs.map(\.field)
                     vm.drift = change.action.rawValue + (fields.isEmpty ? "" : ": " + fields.joined(separator: ", "))
                 }
-            } else if let planProblem {
-                vm.message = vm.message ?? "no plan could be made: \(planProblem)"
             }
             vms.append(vm)
         }
         let hostOrder = Dictionary(manifest.hosts.enumerated().map { ($1.value.name, $0) }, uniquingKeysWith: { first, _ in first })
         vms.sort { (hostOrder[$0.host] ?? .max, $0.name) < (hostOrder[$1.host] ?? .max, $1.name) }
-        return StatusReport(createdAt: Date(), manifests: manifestsPath, state: statePath, vms: vms,
+        return StatusReport(createdAt: Date(), manifests: manifestsPath, state: statePath, vms: vms, planError: planProblem,
                             unknownHosts: snapshot.unreachable.map { .init(host: $0.host, uri: $0.uri, error: $0.reason) })
     }
 

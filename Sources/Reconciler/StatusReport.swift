@@ -17,6 +17,8 @@ public struct StatusReport: Codable, Sendable {
     public var state: String
     /// In the manifests' order of hosts, then by name.
     public var vms: [VM]
+    /// Why no plan could be made (the manifests do not plan); SYNC is then `Unknown` for every VM.
+    public var planError: String?
     /// Hosts that did not answer; their VMs are `Unknown`.
     public var unknownHosts: [DriftReport.UnknownHost]
 
@@ -87,7 +89,7 @@ public struct StatusReport: Codable, Sendable {
 extension StatusReport.VM {
     /// The status of a VM whose host answered, from what the domain does, who owns it and how the
     /// last apply went; the first that holds in `PrintableStatus` order wins.
-    static func status(domain: ObservedDomain?, stateID: String?, guest: GuestStatus?, failure: String?)
+    public static func status(domain: ObservedDomain?, stateID: String?, guest: GuestStatus?, failure: String?)
         -> (StatusReport.PrintableStatus, String?) {
         guard let domain else { return (.missing, nil) }
         guard let owner = domain.owner else { return (.unowned, "the domain has no vmplan marker: made by hand or by another tool") }

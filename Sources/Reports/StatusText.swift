@@ -19,6 +19,9 @@ public enum StatusText {
             lines.append("")
             lines += explained.map { "\($0.name.terminalSafe) is \($0.status.rawValue): \($0.message!.terminalSafe)" }
         }
+        if let planError = report.planError {
+            lines += ["", "No plan could be made, so whether the VMs match the manifests is unknown:", planError.terminalSafe]
+        }
         if !report.unknownHosts.isEmpty {
             lines += ["", "Hosts that did not answer (their VMs are Unknown):"]
             lines += report.unknownHosts.map { "  \($0.host.terminalSafe) (\($0.uri.terminalSafe)): \($0.error.terminalSafe)" }

@@ -17,7 +17,7 @@ struct StatusCommand: AsyncParsableCommand {
             ADDRESSES come from the guest agent when it answers, else from the DHCP leases of the libvirt \
             networks the VM's NICs are on. SYNC is what a plan made now says: Synced, or OutOfSync with the \
             action and fields. PENDING RESTART lists applied fields the running VM takes at its next boot. \
-            Exit status: 0, or 1 for an error or a host that did not answer. docs/status.md has the details.
+            Exit status: 0, or 1 for an error, manifests that do not plan, or a host that did not answer. docs/status.md has the details.
             """
     )
 
@@ -34,6 +34,6 @@ struct StatusCommand: AsyncParsableCommand {
             return try await session.status()
         }
         print(json ? try report.json() : StatusText.render(report))
-        if !report.unknownHosts.isEmpty { throw ExitCode.failure }
+        if !report.unknownHosts.isEmpty || report.planError != nil { throw ExitCode.failure }
     }
 }
