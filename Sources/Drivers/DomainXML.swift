@@ -28,10 +28,9 @@ public enum DomainXML {
         xml.open("devices")
         writeDisks(into: &xml, spec: spec)
         writeInterfaces(into: &xml, spec: spec)
-        xml.open("serial", [("type", "pty")])
-        xml.element("target", [("port", "0")])
-        xml.close()
-        xml.element("console", [("type", "pty")])
+        ConsoleXML.writeSerialConsole(into: &xml)
+        ConsoleXML.writeGuestAgent(into: &xml, spec: spec)
+        ConsoleXML.writeGraphics(into: &xml, spec: spec)
         DeviceXML.writeHostdevs(into: &xml, spec: spec)
         xml.element("memballoon", [("model", "virtio")])
         xml.close()
@@ -41,8 +40,11 @@ public enum DomainXML {
 
     /// libxl: PV and PVH guests start a kernel (or a bootloader), HVM guests get hvmloader.
     public static func xen(for spec: VirtualMachineSpec, capabilities: HostCapabilities, uuid: String? = nil, owner: String? = nil) throws -> String {
-        guard spec.firmware == .bios, spec.vgpus.isEmpty, spec.networks == nil else {
-            throw DriverError(.invalidInput, "Xen guests take neither firmware: uefi, vgpus nor networks")
+        guard spec.firmware == .bios, spec.vgpus.isEmpty, spec.graphics == nil, !spec.guestAgent else {
+            throw DriverError(.invalidInput, "Xen guests take neither firmware: uefi, vgpus, graphics nor guestAgent")
+        }
+        if let nic = spec.networks?.first(where: { if case .network = $0.source { true } else { false } }) {
+            throw DriverError(.invalidInput, "Xen guests attach NICs to host bridges only, not to \(nic.source.summary)")
         }
         let boot = spec.boot ?? BootSpec(type: .hvm)
         for path in [boot.kernel, boot.initrd, boot.bootloader].compactMap({ $0 }) where !BootSpec.isSafeHostPath(path) {
@@ -70,6 +72,7 @@ public enum DomainXML {
         }
         writeLifecycleEvents(into: &xml)
         xml.open("devices")
+        writeInterfaces(into: &xml, spec: spec)
         if boot.type == .hvm {
             xml.open("serial", [("type", "pty")])
             xml.element("target", [("port", "0")])
@@ -106,22 +109,9 @@ public enum DomainXML {
         return xml
     }
 
-    /// `<interface type='network'|'bridge'>` with the NIC's MAC, source and model, in manifest order.
+    /// The NICs in manifest order (`InterfaceXML`).
     static func writeInterfaces(into xml: inout XMLWriter, spec: VirtualMachineSpec) {
-        for nic in spec.networks ?? [] {
-            switch nic.source {
-            case let .network(name):
-                xml.open("interface", [("type", "network")])
-                xml.element("mac", [("address", nic.mac)])
-                xml.element("source", [("network", name)])
-            case let .bridge(name):
-                xml.open("interface", [("type", "bridge")])
-                xml.element("mac", [("address", nic.mac)])
-                xml.element("source", [("bridge", name)])
-            }
-            xml.element("model", [("type", nic.model.rawValue)])
-            xml.close()
-        }
+        for nic in spec.networks ?? [] { InterfaceXML.write(nic, into: &xml) }
     }
 
     private static func writeCPU(_ cpu: CPUSpec, into xml: inout XMLWriter) {
