@@ -292,7 +292,8 @@ public enum Planner {
         for difference in differences where difference.diff.origin == .drift {
             notes.append("\(difference.field.rawValue) was changed on the host outside vmplan (drift)")
         }
-        if observed.isRunning, willRun, configFields.contains(.networks), !restartFields.contains(.networks) {
+        // A restart brings the NICs anyway; with restart: never they come and go live while the rest waits.
+        if observed.isRunning, willRun, mode != .restart, configFields.contains(.networks), !restartFields.contains(.networks) {
             let nics = NICHotplug.changes(from: observed.runningSpec ?? config, to: desired)
             notes += nics.unplugged.map { "unplugs NIC \($0.summary) live (the guest must release it)" }
                 + nics.plugged.map { "hot-plugs NIC \($0.summary) live" }

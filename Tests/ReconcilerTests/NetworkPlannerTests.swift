@@ -55,6 +55,20 @@ struct NetworkPlannerTests {
         }
     }
 
+    @Test func aNICAddedAlongWithARestartChangeComesWithTheRestart() throws {
+        let before = Self.vm([Self.lab])
+        var after = Self.vm([Self.lab, Self.bridge])
+        after.maxMemory = .mebibytes(1024)
+        let change = try #require(try P.plan(desired: [after], recorded: [P.recorded(before)], live: [Self.running(before)]).changes.first)
+        #expect(change.mode == .restart && !change.notes.contains { $0.contains("hot-plugs") }, "\(change.notes)")
+        // With restart: never the NIC still comes live while maxMemory waits.
+        var never = after
+        never.lifecycle.restart = .never
+        let waiting = try #require(try P.plan(desired: [never], recorded: [P.recorded(before)], live: [Self.running(before)]).changes.first)
+        #expect(waiting.mode == .nextBoot && waiting.pendingRestart == [.maxMemory])
+        #expect(waiting.notes.contains("hot-plugs NIC \(Self.bridge.summary) live"), "\(waiting.notes)")
+    }
+
     @Test func aStoppedVMOnlyChangesItsConfig() throws {
         var before = Self.vm([Self.lab]), after = Self.vm([Self.lab, Self.bridge])
         before.state = .stopped
