@@ -52,7 +52,5 @@ public struct ChangeRules: Sendable, Hashable {
         .firmware: .restart,
         .gpus: .restart,
         .boot: .restart,
-        // libxl plugs a vif in only once the guest's netfront answers: not proven, so NICs change with a restart.
-        .networks: .restart,
     ])
 }

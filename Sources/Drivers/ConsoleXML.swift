@@ -6,7 +6,7 @@ enum ConsoleXML {
     /// The virtio-serial port name qemu-guest-agent opens in the guest.
     static let guestAgentChannel = "org.qemu.guest_agent.0"
 
-    /// A pty serial port with the console on it: `virsh console` works on every VM vmplan defines.
+    /// A pty serial port with the console on it: `virsh console` works on every KVM (and Xen HVM) VM vmplan defines.
     static func writeSerialConsole(into xml: inout XMLWriter) {
         xml.open("serial", [("type", "pty")])
         xml.element("target", [("port", "0")])

@@ -40,11 +40,8 @@ public enum DomainXML {
 
     /// libxl: PV and PVH guests start a kernel (or a bootloader), HVM guests get hvmloader.
     public static func xen(for spec: VirtualMachineSpec, capabilities: HostCapabilities, uuid: String? = nil, owner: String? = nil) throws -> String {
-        guard spec.firmware == .bios, spec.vgpus.isEmpty, spec.graphics == nil, !spec.guestAgent else {
-            throw DriverError(.invalidInput, "Xen guests take neither firmware: uefi, vgpus, graphics nor guestAgent")
-        }
-        if let nic = spec.networks?.first(where: { if case .network = $0.source { true } else { false } }) {
-            throw DriverError(.invalidInput, "Xen guests attach NICs to host bridges only, not to \(nic.source.summary)")
+        guard spec.firmware == .bios, spec.vgpus.isEmpty, spec.networks == nil, spec.graphics == nil, !spec.guestAgent else {
+            throw DriverError(.invalidInput, "Xen guests take neither firmware: uefi, vgpus, networks, graphics nor guestAgent")
         }
         let boot = spec.boot ?? BootSpec(type: .hvm)
         for path in [boot.kernel, boot.initrd, boot.bootloader].compactMap({ $0 }) where !BootSpec.isSafeHostPath(path) {
@@ -72,14 +69,8 @@ public enum DomainXML {
         }
         writeLifecycleEvents(into: &xml)
         xml.open("devices")
-        writeInterfaces(into: &xml, spec: spec)
         if boot.type == .hvm {
-            xml.open("serial", [("type", "pty")])
-            xml.element("target", [("port", "0")])
-            xml.close()
-            xml.open("console", [("type", "pty")])
-            xml.element("target", [("type", "serial"), ("port", "0")])
-            xml.close()
+            ConsoleXML.writeSerialConsole(into: &xml)
         } else {
             xml.open("console", [("type", "pty")])
             xml.element("target", [("type", "xen"), ("port", "0")])

@@ -90,7 +90,7 @@ public enum ManifestLoader {
         // After a syntax error the rest of that file is unread, so a "missing" host may just be there.
         if !syntaxErrors {
             checkHostReferences(decoded, log: &log)
-            checkHypervisorFit(&decoded, log: &log)
+            checkHypervisorFit(decoded, log: &log)
         }
         var storageLog = DiagnosticLog()
         let storage = StorageReferences.check(&decoded, log: &storageLog)

@@ -84,18 +84,13 @@ struct NetworkSpecTests {
         ])
     }
 
-    @Test func xenHostsTakeBridgesWithLibxlsModelButNoLibvirtNetworks() throws {
-        let xen = { (networks: String) in
-            hostAndVM(spec: "host: kvm-01\nvcpus: 1\nmemory: 64MiB\nnetworks: \(networks)").replacingOccurrences(of: "hypervisor: kvm", with: "hypervisor: xen")
-        }
-        let vm = try #require(try ManifestLoader.load(files: [("m.yaml", xen("[{bridge: xenbr0}]"))]).virtualMachines.first?.value)
-        #expect(vm.networks == [NetworkInterface(source: .bridge("xenbr0"), model: .libvirtDefault, mac: NetworkInterface.derivedMAC(vm: "web-1", index: 0))])
-        #expect(diagnostics(xen("[{bridge: xenbr0}, {network: lab}]")) == [
-            "m.yaml:17:13: error: networks on Xen host 'kvm-01' attach to host bridges only ({bridge: xenbr0}): vmplan's Xen flavour "
-                + "does not use libvirt networks (network lab), which dom0 would need dnsmasq and a firewall for",
-        ])
-        #expect(diagnostics(xen("[{bridge: xenbr0, model: e1000e}]")) == [
-            "m.yaml:17:13: error: networks.model is for VMs on KVM hosts; on Xen host 'kvm-01' a NIC is a PV vif whose model is libxl's (remove model: e1000e)",
+    @Test func xenHostsRefuseNetworks() {
+        let yaml = hostAndVM(spec: "host: kvm-01\nvcpus: 1\nmemory: 64MiB\nnetworks: [{bridge: xenbr0}]")
+            .replacingOccurrences(of: "hypervisor: kvm", with: "hypervisor: xen")
+        #expect(diagnostics(yaml) == [
+            "m.yaml:17:13: error: networks on Xen host 'kvm-01' is not supported by vmplan's Xen flavour yet: on the Xen host it is tested "
+                + "against, libxl's vif-bridge hotplug script timed out (stalling libvirtd meanwhile) and a second vif failed to attach, "
+                + "so bridge vifs are not proven; remove networks (NICs added by hand are kept) or use a KVM host",
         ])
     }
 }
