@@ -21,6 +21,7 @@ public struct ChangeRules: Sendable, Hashable {
     public static let kvm = ChangeRules(fields: [
         .vcpus: .live,
         .memory: .live,
+        .autostart: .live,
         .description: .live,
         .labels: .live,
         .maxVcpus: .restart,
@@ -34,14 +35,18 @@ public struct ChangeRules: Sendable, Hashable {
         .vgpus: .restart,
         // Only when every added or removed disk is hot-pluggable (DiskHotplug); otherwise a restart.
         .disks: .live,
-        // NIC hot-plug (attach/detach-device) is not done yet: the new NICs arrive with a restart.
-        .networks: .restart,
+        // Only when NICs just come and go (NICHotplug); a NIC that changes its source or model needs a restart.
+        .networks: .live,
+        // libvirt cannot change a running domain's display; an agent channel could be hot-plugged, but that is not proven here.
+        .graphics: .restart,
+        .guestAgent: .restart,
     ])
 
     /// Xen through libxl: balloon memory and vCPUs within the maxima move live; PCI devices need a restart.
     public static let xen = ChangeRules(fields: [
         .vcpus: .live,
         .memory: .live,
+        .autostart: .live,
         .description: .live,
         .labels: .live,
         .maxVcpus: .restart,

@@ -22,9 +22,8 @@ enum DeviceXML {
             xml.close()
             xml.close()
         }
-        // A vGPU that drives the display needs a console to show it on; the emulated card steps aside.
+        // A vGPU that drives the display is shown on the VM's graphics (ConsoleXML); the emulated card steps aside.
         if spec.vgpus.contains(where: \.display) {
-            xml.element("graphics", [("type", "vnc"), ("autoport", "yes"), ("listen", "127.0.0.1")])
             xml.open("video")
             xml.element("model", [("type", "none")])
             xml.close()

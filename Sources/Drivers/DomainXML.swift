@@ -36,10 +36,9 @@ public enum DomainXML {
         xml.open("devices")
         writeDisks(into: &xml, spec: spec)
         writeInterfaces(into: &xml, spec: spec)
-        xml.open("serial", [("type", "pty")])
-        xml.element("target", [("port", "0")])
-        xml.close()
-        xml.element("console", [("type", "pty")])
+        ConsoleXML.writeSerialConsole(into: &xml)
+        ConsoleXML.writeGuestAgent(into: &xml, spec: spec)
+        ConsoleXML.writeGraphics(into: &xml, spec: spec)
         DeviceXML.writeHostdevs(into: &xml, spec: spec)
         xml.element("memballoon", [("model", "virtio")])
         xml.close()
@@ -49,8 +48,8 @@ public enum DomainXML {
 
     /// libxl: PV and PVH guests start a kernel (or a bootloader), HVM guests get hvmloader.
     public static func xen(for spec: VirtualMachineSpec, capabilities: HostCapabilities, uuid: String? = nil, owner: String? = nil) throws -> String {
-        guard spec.firmware == .bios, spec.vgpus.isEmpty, spec.networks == nil else {
-            throw DriverError(.invalidInput, "Xen guests take neither firmware: uefi, vgpus nor networks")
+        guard spec.firmware == .bios, spec.vgpus.isEmpty, spec.networks == nil, spec.graphics == nil, !spec.guestAgent else {
+            throw DriverError(.invalidInput, "Xen guests take neither firmware: uefi, vgpus, networks, graphics nor guestAgent")
         }
         let boot = spec.boot ?? BootSpec(type: .hvm)
         if let bootloader = boot.bootloader, !BootSpec.isSafeHostPath(bootloader) {
@@ -78,12 +77,7 @@ public enum DomainXML {
         writeLifecycleEvents(into: &xml)
         xml.open("devices")
         if boot.type == .hvm {
-            xml.open("serial", [("type", "pty")])
-            xml.element("target", [("port", "0")])
-            xml.close()
-            xml.open("console", [("type", "pty")])
-            xml.element("target", [("type", "serial"), ("port", "0")])
-            xml.close()
+            ConsoleXML.writeSerialConsole(into: &xml)
         } else {
             xml.open("console", [("type", "pty")])
             xml.element("target", [("type", "xen"), ("port", "0")])
@@ -123,22 +117,9 @@ public enum DomainXML {
         if let cmdline { xml.element("cmdline", text: cmdline) }
     }
 
-    /// `<interface type='network'|'bridge'>` with the NIC's MAC, source and model, in manifest order.
+    /// The NICs in manifest order (`InterfaceXML`).
     static func writeInterfaces(into xml: inout XMLWriter, spec: VirtualMachineSpec) {
-        for nic in spec.networks ?? [] {
-            switch nic.source {
-            case let .network(name):
-                xml.open("interface", [("type", "network")])
-                xml.element("mac", [("address", nic.mac)])
-                xml.element("source", [("network", name)])
-            case let .bridge(name):
-                xml.open("interface", [("type", "bridge")])
-                xml.element("mac", [("address", nic.mac)])
-                xml.element("source", [("bridge", name)])
-            }
-            xml.element("model", [("type", nic.model.rawValue)])
-            xml.close()
-        }
+        for nic in spec.networks ?? [] { InterfaceXML.write(nic, into: &xml) }
     }
 
     private static func writeCPU(_ cpu: CPUSpec, into xml: inout XMLWriter) {

@@ -26,6 +26,11 @@ struct DomainXMLReader {
     var cmdline: String?
     var bootloader: String?
     var cpu: CPUSpec?
+    /// The first VNC or SPICE display.
+    var graphics: GraphicsSpec?
+    /// Whether the domain has the QEMU guest agent's channel, and (live XML only) whether the agent answers on it.
+    var guestAgent = false
+    var guestAgentConnected = false
 
     /// Xen domains carry their guest type; a KVM domain has a boot spec when it starts a kernel directly.
     var boot: BootSpec? {
@@ -47,9 +52,13 @@ struct DomainXMLReader {
         return scan.result
     }
 
-    func spec(host: String, running: Bool) -> VirtualMachineSpec {
+    /// - Parameter autostart: what libvirt says of the domain (it is not in the XML); nil when not asked.
+    func spec(host: String, running: Bool, autostart: Bool? = nil) -> VirtualMachineSpec {
         let currentMemory = memory ?? maxMemory
         let currentVcpus = vcpus ?? maxVcpus
+        let isXen = domainType == "xen"
+        // The console a display vGPU gets without graphics in the manifest reads back as no graphics.
+        let displayConsole = vgpus.contains(where: \.display) ? GraphicsSpec(type: .vnc) : nil
         return VirtualMachineSpec(
             name: name, host: host,
             vcpus: currentVcpus, maxVcpus: maxVcpus == currentVcpus ? nil : maxVcpus,
@@ -58,7 +67,8 @@ struct DomainXMLReader {
             state: running ? .running : .stopped,
             description: description, labels: labels, gpus: gpus, vgpus: vgpus, boot: boot,
             disks: disks.map(\.disk), networks: networks.isEmpty ? nil : networks,
-            cpu: domainType == "xen" ? nil : cpu
+            cpu: isXen ? nil : cpu, autostart: autostart,
+            graphics: isXen || graphics == displayConsole ? nil : graphics, guestAgent: !isXen && guestAgent
         )
     }
 
@@ -75,6 +85,8 @@ struct DomainXMLReader {
         private var disk: DiskXML.Found?
         /// The interface being read: its type, MAC, source name and model so far.
         private var interface: (type: String, mac: String, source: String, model: NICModel)?
+        /// Whether the graphics element being read is the one kept.
+        private var inGraphics = false
 
         mutating func start(_ path: [String], _ attributes: [String: String]) {
             let name = path.last ?? ""
@@ -122,6 +134,21 @@ struct DomainXMLReader {
                 if let type = interface?.type { interface?.source = attributes[type] ?? "" }
             case ["domain", "devices", "interface", "model"]:
                 interface?.model = NICModel(rawValue: attributes["type"] ?? NICModel.libvirtDefault.rawValue)
+            case ["domain", "devices", "graphics"]:
+                inGraphics = result.graphics == nil
+                if inGraphics, let kind = attributes["type"].flatMap(GraphicsSpec.Kind.init(rawValue:)) {
+                    // Without an address QEMU listens where qemu.conf says (vnc_listen, spice_listen).
+                    result.graphics = GraphicsSpec(type: kind, listen: attributes["listen"] ?? "qemu.conf default")
+                } else {
+                    inGraphics = false
+                }
+            case ["domain", "devices", "graphics", "listen"]:
+                if inGraphics, attributes["type"] == "address", let address = attributes["address"] { result.graphics?.listen = address }
+            case ["domain", "devices", "channel", "target"]:
+                if attributes["name"] == ConsoleXML.guestAgentChannel {
+                    result.guestAgent = true
+                    result.guestAgentConnected = attributes["state"] == "connected"
+                }
             default:
                 if path.count == 4, path[2] == "disk", disk != nil { readDiskChild(name, attributes) }
             }

@@ -134,10 +134,40 @@ final class LibvirtDomain: @unchecked Sendable {
         }
     }
 
-    /// Asks the guest to power off (ACPI); returns at once.
-    func requestShutdown() throws {
-        guard virDomainShutdown(pointer) == 0 else {
+    /// How a guest is asked to power off.
+    enum ShutdownRequest {
+        /// Whatever the hypervisor thinks best: libxl's PV control or ACPI.
+        case hypervisorChoice
+        /// The ACPI power button.
+        case acpi
+        /// The QEMU guest agent, and the ACPI power button should the agent fail.
+        case guestAgent
+    }
+
+    /// Asks the guest to power off; returns at once.
+    func requestShutdown(_ request: ShutdownRequest) throws {
+        let flags: UInt32 = switch request {
+        case .hypervisorChoice: 0
+        case .acpi: VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN.rawValue
+        case .guestAgent: VIR_DOMAIN_SHUTDOWN_GUEST_AGENT.rawValue | VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN.rawValue
+        }
+        guard virDomainShutdownFlags(pointer, flags) == 0 else {
             throw LibvirtConnection.lastError(.operation, "cannot ask domain \(name) to shut down")
+        }
+    }
+
+    /// Whether the host starts the domain when it boots.
+    func autostart() throws -> Bool {
+        var value: Int32 = 0
+        guard virDomainGetAutostart(pointer, &value) == 0 else {
+            throw LibvirtConnection.lastError(.operation, "cannot read whether domain \(name) starts with its host")
+        }
+        return value != 0
+    }
+
+    func setAutostart(_ enabled: Bool) throws {
+        guard virDomainSetAutostart(pointer, enabled ? 1 : 0) == 0 else {
+            throw LibvirtConnection.lastError(.operation, "cannot \(enabled ? "enable" : "disable") autostart of domain \(name)")
         }
     }
 

@@ -215,7 +215,7 @@ extension LibvirtDriver: StorageHost {
         for found in live where DiskHotplug.isHotpluggable(found.disk) && !wanted.contains(found.disk) {
             progress?("\(spec.name): detaching disk \(found.target) (\(found.disk.volume)) live")
             let inConfig = config.contains { $0.disk == found.disk }
-            try domain.changeDevice(xml: DiskXML.xml(for: found.disk, target: found.target), attach: false, config: inConfig)
+            try domain.changeDevice(xml: DiskXML.xml(for: found.disk, target: found.target), attach: false, config: inConfig, what: "a disk")
             if try DiskXML.read(domain.xml(inactive: false)).contains(where: { $0.target == found.target }) {
                 progress?("\(spec.name): the guest has not released \(found.target) yet; it goes when the guest acknowledges the unplug, or at the next boot")
             }
@@ -226,7 +226,7 @@ extension LibvirtDriver: StorageHost {
         for (disk, target) in zip(adding, DiskXML.targets(for: adding, avoiding: taken)) {
             progress?("\(spec.name): attaching disk \(target) (\(disk.volume)) live")
             let inConfig = config.contains { $0.disk == disk }
-            try domain.changeDevice(xml: DiskXML.xml(for: disk, target: target), attach: true, config: !inConfig)
+            try domain.changeDevice(xml: DiskXML.xml(for: disk, target: target), attach: true, config: !inConfig, what: "a disk")
         }
     }
 }

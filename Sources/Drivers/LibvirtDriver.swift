@@ -77,15 +77,16 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
             return nil  // undefined by someone else between the listing and this read
         }
         let reader = try DomainXMLReader.read(xml)
-        // Only vmplan's running domains need their live definition (a second read), to
-        // tell which changes still wait for a restart.
+        // Only vmplan's domains need their autostart flag (not in the XML), and only its running
+        // ones their live definition (a second read), to tell which changes still wait for a restart.
+        let autostart = reader.owner == nil ? nil : try? domain.autostart()
         var running: VirtualMachineSpec?
         if id != nil, reader.owner != nil, let live = try? domain.xml(inactive: false) {
-            running = try DomainXMLReader.read(live).spec(host: host, running: true)
+            running = try DomainXMLReader.read(live).spec(host: host, running: true, autostart: autostart)
         }
         return ObservedDomain(
             name: reader.name, uuid: domain.uuid, id: id, owner: reader.owner,
-            spec: reader.spec(host: host, running: id != nil), runningSpec: running,
+            spec: reader.spec(host: host, running: id != nil, autostart: autostart), runningSpec: running,
             domainType: reader.domainType
         )
     }
@@ -97,7 +98,7 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
             if let existing = try? connection.domain(named: spec.name) {
                 throw DriverError(.operation, "a domain named \(spec.name) already exists on \(connection.uri) (uuid \(existing.uuid))")
             }
-            _ = try connection.define(xml: xml)
+            try Self.setAutostart(connection.define(xml: xml), to: spec.autostart)
         }
     }
 
@@ -105,10 +106,15 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
         try await blocking { [connection, capabilities, flavour] in
             let domain = try connection.domain(named: spec.name)
             _ = try Self.owned(domain, on: connection)
-            if domain.id != nil { try Self.hotplugDisks(domain, desired: spec, progress: progress) }
-            let kept = try UnmanagedDevices.extract(from: domain.xml(inactive: true), managingInterfaces: spec.networks != nil)
+            if domain.id != nil {
+                try Self.hotplugDisks(domain, desired: spec, progress: progress)
+                if flavour == .kvm { try Self.hotplugInterfaces(domain, desired: spec, progress: progress) }
+            }
+            let kept = try UnmanagedDevices.extract(from: domain.xml(inactive: true), managingInterfaces: spec.networks != nil,
+                                                    keepingVideo: spec.graphics != nil && !spec.vgpus.contains(where: \.display))
             let xml = try DomainXML.make(for: spec, flavour: flavour, capabilities: capabilities, uuid: domain.uuid, owner: owner)
             _ = try connection.define(xml: try UnmanagedDevices.keeping(kept, in: xml))
+            try Self.setAutostart(domain, to: spec.autostart)
             guard domain.id != nil else { return }
             // The persistent config now holds the new spec; bring the running domain along
             // where it fits inside the maxima it was started with (its live XML, not the config).
@@ -134,10 +140,10 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
     }
 
     public func stop(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws {
-        try await blocking { [connection] in
+        try await blocking { [connection, flavour] in
             let domain = try connection.domain(named: name)
             _ = try Self.owned(domain, on: connection)
-            try Self.stop(domain, policy: policy, progress: progress)
+            try Self.stop(domain, flavour: flavour, policy: policy, progress: progress)
         }
     }
 
@@ -145,7 +151,7 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
         try await blocking { [connection, flavour] in
             let domain = try connection.domain(named: name)
             _ = try Self.owned(domain, on: connection)
-            try Self.stop(domain, policy: policy, progress: progress)
+            try Self.stop(domain, flavour: flavour, policy: policy, progress: progress)
             try domain.undefine(flavour: flavour)
             // libxl finishes tearing a destroyed domain down in the background; the domain is
             // only gone (and its name free) once libvirt stops listing it.
@@ -166,14 +172,30 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
         return reader
     }
 
-    private static func stop(_ domain: LibvirtDomain, policy: StopPolicy, progress: ProgressHandler?) throws {
+    /// `autostart` nil (a spec recorded before vmplan managed it) leaves the flag as it is.
+    private static func setAutostart(_ domain: LibvirtDomain, to autostart: Bool?) throws {
+        guard let autostart, try domain.autostart() != autostart else { return }
+        try domain.setAutostart(autostart)
+    }
+
+    private static func stop(_ domain: LibvirtDomain, flavour: HypervisorKind, policy: StopPolicy, progress: ProgressHandler?) throws {
         guard try domain.state() != .shutoff else { return }
         if try domain.state() == .running {
-            try domain.requestShutdown()
+            // The guest agent shuts a guest down cleanly even where ACPI is ignored; libvirt falls back
+            // to the power button when the agent fails. libxl picks PV control or ACPI itself.
+            let request: LibvirtDomain.ShutdownRequest
+            if flavour == .xen {
+                request = .hypervisorChoice
+            } else {
+                let live = try? DomainXMLReader.read(domain.xml(inactive: false))
+                request = live?.guestAgentConnected == true ? .guestAgent : .acpi
+            }
+            try domain.requestShutdown(request)
             let clock = ContinuousClock()
             let deadline = clock.now.advanced(by: policy.timeout)
             var nextReport = clock.now.advanced(by: .seconds(5))
-            progress?("\(domain.name): shutting down (waiting up to \(policy.timeout.formattedSeconds))")
+            let how = request == .guestAgent ? " through the guest agent" : ""
+            progress?("\(domain.name): shutting down\(how) (waiting up to \(policy.timeout.formattedSeconds))")
             while clock.now < deadline {
                 if try domain.state() == .shutoff { return }
                 Thread.sleep(forTimeInterval: 0.2)

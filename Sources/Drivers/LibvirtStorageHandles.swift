@@ -176,11 +176,12 @@ extension LibvirtConnection {
 
 extension LibvirtDomain {
     /// Attaches or detaches one device on the running domain, and in its config when `config`.
-    func changeDevice(xml: String, attach: Bool, config: Bool) throws {
+    /// - Parameter what: the device for messages, `a disk`.
+    func changeDevice(xml: String, attach: Bool, config: Bool, what: String) throws {
         let flags = UInt32(VIR_DOMAIN_AFFECT_LIVE.rawValue | (config ? VIR_DOMAIN_AFFECT_CONFIG.rawValue : 0))
         let result = attach ? virDomainAttachDeviceFlags(pointer, xml, flags) : virDomainDetachDeviceFlags(pointer, xml, flags)
         guard result == 0 else {
-            throw LibvirtConnection.lastError(.operation, "cannot \(attach ? "attach a disk to" : "detach a disk from") running domain \(name)")
+            throw LibvirtConnection.lastError(.operation, "cannot \(attach ? "attach \(what) to" : "detach \(what) from") running domain \(name)")
         }
     }
 

@@ -43,8 +43,13 @@ public enum DriftCheck {
             let host = record?.spec.host ?? manifest?.value.host ?? ""
             var entry = DriftReport.Entry(kind: .virtualMachine, name: name, host: host, status: .inSync,
                                           location: manifest.map { "\($0.location)" })
-            // Pending: what an apply of the manifests would do to the record.
-            switch (manifest?.value, record?.spec) {
+            // Pending: what an apply of the manifests would do to the record. A record from before vmplan
+            // managed autostart is taken to have the host's (or, without a domain, the manifest's) value.
+            var recorded = record?.spec
+            if recorded != nil, recorded?.autostart == nil {
+                recorded?.autostart = ownership.ours[name]?.spec.autostart ?? manifest?.value.autostart
+            }
+            switch (manifest?.value, recorded) {
             case (let wanted?, nil):
                 entry.pendingAction = .create
                 entry.pending = differences(from: [:], to: VMFields.values(of: wanted), origin: .manifest)
@@ -88,8 +93,9 @@ public enum DriftCheck {
             // A machine type or CPU the record leaves open is libvirt's choice, not drift.
             if expected.machine == nil { expected.machine = domain.spec.machine }
             if expected.cpu == nil { expected.cpu = domain.spec.cpu }
-            // So are NICs a record without networks leaves to others.
+            // So are NICs a record without networks leaves to others, and autostart in a record from before vmplan managed it.
             if expected.networks == nil { expected.networks = domain.spec.networks }
+            if expected.autostart == nil { expected.autostart = domain.spec.autostart }
             let ignoredFields = Set(record.spec.lifecycle.ignoreChanges + (manifest?.value.lifecycle.ignoreChanges ?? [])
                 + policies.filter { $0.applies(to: record.spec.labels) }.flatMap(\.ignore))
             let all = differences(from: VMFields.values(of: expected), to: VMFields.values(of: domain.spec), origin: .drift)

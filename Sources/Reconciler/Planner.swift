@@ -95,6 +95,7 @@ public enum Planner {
                         + "set protect: false and apply first if the replace is intended", at: located.location))
                 continue
             }
+            if let warning = exposedDisplay(change, at: located.location) { warnings.append(warning) }
             changes.append(change)
         }
 
@@ -141,6 +142,16 @@ public enum Planner {
         guard problems.isEmpty else { throw PlanError(problems) }
         changes.sort { ($0.host, $0.name) < ($1.host, $1.name) }
         return Plan(changes: changes + deviceChanges, unmanaged: ownership.unmanaged, orphans: orphans, warnings: warnings)
+    }
+
+    /// A display beyond loopback can be reached by anyone who reaches its address: said whenever a plan sets one up.
+    private static func exposedDisplay(_ change: ResourceChange, at location: SourceLocation) -> Diagnostic? {
+        guard let graphics = change.desiredVM?.graphics, !graphics.isLoopback,
+              change.action == .create || change.action == .replace || change.diffs.contains(where: { $0.field == VMField.graphics.rawValue })
+        else { return nil }
+        return Diagnostic("VirtualMachine '\(change.name)': its \(graphics.type.rawValue) display listens on \(graphics.listen), beyond loopback: "
+            + "anyone who can reach that address sees and controls its screen (vmplan sets no password); "
+            + "leave listen out for 127.0.0.1 and reach it through an SSH tunnel", at: location)
     }
 
     /// `state 3f2c…`, or what a marker without a state id means.
@@ -211,17 +222,20 @@ public enum Planner {
             "\($0.field.rawValue) differs (\($0.diff.before ?? "-") on the host, \($0.diff.after ?? "-") in the manifests) but is ignored (lifecycle.ignoreChanges)"
         }
 
-        // Disks are live only when every disk that comes or goes is hot-pluggable.
+        // Disks are live only when every disk that comes or goes is hot-pluggable; NICs only when they come and go.
         let restartClass = { (field: VMField, from: VirtualMachineSpec, to: VirtualMachineSpec) in
             rules.change(for: field) == .restart || (field == .disks && !DiskHotplug.isLive(from: from, to: to))
+                || (field == .networks && !NICHotplug.isLive(from: from, to: to))
         }
         // What the running VM has not booted with yet, from an earlier apply with restart: never.
-        // So does a live change the running VM did not take (a guest that cannot unplug a vCPU):
-        // its config is ahead of it. (Current memory is left out: a guest without a balloon driver
-        // keeps showing its old value, and that is no change to make.)
+        // So does a live change the running VM did not take (a guest that cannot unplug a vCPU, or
+        // has not released an unplugged NIC): its config is ahead of it. (Current memory is left out:
+        // a guest without a balloon driver keeps showing its old value, and that is no change to make.)
         let waiting = observed.runningSpec.map { running in
-            VMFields.diff(live: running, desired: config, recorded: nil).map(\.field).filter { restartClass($0, running, config) }
+            VMFields.diff(live: running, desired: config, recorded: nil).map(\.field).filter { $0 != .networks && restartClass($0, running, config) }
                 + (running.vcpus != config.vcpus && running.vcpus != desired.vcpus ? [.vcpus] : [])
+                // Hot-plug leaves the running domain with the config's NICs (order aside); anything else waits.
+                + (desired.networks != nil && !NICHotplug.haveSameInterfaces(running, config) ? [.networks] : [])
         } ?? []
         let willRun = desired.state == .running
 
@@ -277,6 +291,16 @@ public enum Planner {
         }
         for difference in differences where difference.diff.origin == .drift {
             notes.append("\(difference.field.rawValue) was changed on the host outside vmplan (drift)")
+        }
+        // A restart brings the NICs anyway; with restart: never they come and go live while the rest waits.
+        if observed.isRunning, willRun, mode != .restart, configFields.contains(.networks), !restartFields.contains(.networks) {
+            let nics = NICHotplug.changes(from: observed.runningSpec ?? config, to: desired)
+            notes += nics.unplugged.map { "unplugs NIC \($0.summary) live (the guest must release it)" }
+                + nics.plugged.map { "hot-plugs NIC \($0.summary) live" }
+        }
+        if configFields.contains(.autostart), record != nil, record?.spec.autostart == nil {
+            notes.append("autostart was not managed when this VM was last applied; vmplan sets it from now on "
+                + "(by default true for state: running)")
         }
         var steps: [VMStep] = configFields.isEmpty ? [] : [.redefine(desired)]
         if desired.state == .stopped {

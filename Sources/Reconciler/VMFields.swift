@@ -13,6 +13,7 @@ enum VMFields {
         ]
         values[.machine] = spec.machine?.rawValue
         values[.cpu] = spec.cpu?.summary
+        values[.autostart] = spec.autostart.map { String($0) }
         values[.description] = spec.description
         if !spec.labels.isEmpty { values[.labels] = render(spec.labels) }
         values[.boot] = spec.boot?.summary
@@ -24,6 +25,8 @@ enum VMFields {
         // The seed cdrom is part of the list: adding cloudInit to a VM changes its disks.
         if !spec.attachedDisks.isEmpty { values[.disks] = spec.attachedDisks.map(\.summary).joined(separator: ", ") }
         if let networks = spec.networks, !networks.isEmpty { values[.networks] = networks.map(\.summary).joined(separator: ", ") }
+        values[.graphics] = spec.graphics?.summary
+        if spec.guestAgent { values[.guestAgent] = "true" }
         return values
     }
 
@@ -50,6 +53,9 @@ enum VMFields {
         case .vgpus: target.vgpus = source.vgpus
         case .boot: target.boot = source.boot
         case .networks: target.networks = source.networks
+        case .autostart: target.autostart = source.autostart
+        case .graphics: target.graphics = source.graphics
+        case .guestAgent: target.guestAgent = source.guestAgent
         case .host, .lifecycle, .disks, .cloudInit: break
         }
         // A copied value may cross the other side's ceiling; keep the spec consistent.
@@ -76,8 +82,9 @@ enum VMFields {
             let before = liveValues[field]
             let after = desiredValues[field]
             guard before != after else { return nil }
-            // A machine type or CPU the manifest leaves open is libvirt's choice, not a difference.
-            if (field == .machine || field == .cpu) && after == nil { return nil }
+            // A machine type or CPU the manifest leaves open is libvirt's choice, not a difference;
+            // autostart is left open only by a spec recorded before vmplan managed it.
+            if (field == .machine || field == .cpu || field == .autostart) && after == nil { return nil }
             // Without networks in the manifest the domain's NICs are someone else's.
             if field == .networks && desired.networks == nil { return nil }
             let manifestMoved = recordedValues.map { $0[field] != after } ?? true

@@ -213,6 +213,12 @@ enum DocumentDecoder {
         let cloudInit = read(.cloudInit) { field, _ in decodeCloudInit(field, checker: &checker, decoded: &decoded) }
         let networks = read(.networks) { field, _ in decodeNetworks(field.value, vmName: vmName, checker: &checker, decoded: &decoded) }
         let cpu = read(.cpu) { field, _ in decodeCPU(field.value, maxVcpus: maxVcpus ?? vcpus, checker: &checker) }
+        // A VM that should run should also come back when its host boots, unless the manifest says otherwise.
+        let autostart = read(.autostart) { checker.boolean($0, name: $1) } ?? (state == .running)
+        let guestAgent = read(.guestAgent) { checker.boolean($0, name: $1) } ?? false
+        // A display vGPU gets a VNC console on loopback anyway: one spelling keeps plans from churning.
+        let displayConsole = vgpus.contains(where: \.display) ? GraphicsSpec(type: .vnc) : nil
+        let graphics = read(.graphics) { field, _ in decodeGraphics(field.value, checker: &checker) }.flatMap { $0 == displayConsole ? nil : $0 }
 
         if let machine {
             for (key, count) in [(VMField.vcpus, vcpus), (.maxVcpus, maxVcpus)] {
@@ -236,7 +242,7 @@ enum DocumentDecoder {
         return VirtualMachineSpec(
             name: "", host: host, vcpus: vcpus, maxVcpus: maxVcpus, memory: memory, maxMemory: maxMemory,
             firmware: firmware, machine: machine, state: state, description: description, lifecycle: lifecycle, gpus: gpus, vgpus: vgpus, boot: boot,
-            disks: disks, cloudInit: cloudInit, networks: networks, cpu: cpu)
+            disks: disks, cloudInit: cloudInit, networks: networks, cpu: cpu, autostart: autostart, graphics: graphics, guestAgent: guestAgent)
     }
 
     private static func decodeLifecycle(_ node: Node, checker: inout NodeChecker) -> Lifecycle? {

@@ -89,12 +89,17 @@ extension ManifestLoader {
                 if vm.cpu != nil, let location = document.location(of: .cpu) {
                     log.error("cpu is for VMs on KVM hosts; vmplan's Xen flavour leaves the CPU to libxl", at: location)
                 }
+                for field in [VMField.graphics, .guestAgent] {
+                    guard let location = document.location(of: field) else { continue }
+                    log.error("\(field.rawValue) is for VMs on KVM hosts; vmplan's Xen flavour gives a Xen guest its serial or PV console only", at: location)
+                }
                 if vm.machine != nil, let location = document.location(of: .machine) {
                     log.error("machine is a QEMU machine type for VMs on KVM hosts; on Xen host '\(vm.host)' use boot.type (pv, pvh or hvm)", at: location)
                 }
                 if let location = document.location(of: .networks) {
-                    log.error("networks on Xen host '\(vm.host)' is not supported by vmplan's Xen flavour yet: its libxl vif on a bridge "
-                        + "is not tested; remove networks (NICs added by hand are kept) or use a KVM host", at: location)
+                    log.error("networks on Xen host '\(vm.host)' is not supported by vmplan's Xen flavour yet: on the Xen host it is tested "
+                        + "against, libxl's vif-bridge hotplug script timed out (stalling libvirtd meanwhile) and a second vif failed to attach, "
+                        + "so bridge vifs are not proven; remove networks (NICs added by hand are kept) or use a KVM host", at: location)
                 }
                 for field in [VMField.disks, .cloudInit] {
                     guard let location = document.location(of: field) else { continue }

@@ -126,6 +126,13 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
     public var networks: [NetworkInterface]?
     /// KVM only; nil leaves the CPU model to libvirt, and is never a difference.
     public var cpu: CPUSpec?
+    /// Whether the host starts the VM when it boots. The manifest loader always sets it (by default
+    /// true for `state: running`); nil is a spec recorded before vmplan managed autostart: not compared.
+    public var autostart: Bool?
+    /// KVM only; nil is no display device at all (the serial console is always there).
+    public var graphics: GraphicsSpec?
+    /// KVM only: the QEMU guest agent's virtio channel, which shutdowns then go through.
+    public var guestAgent: Bool
 
     public init(
         name: String, host: String, vcpus: Int, maxVcpus: Int? = nil,
@@ -134,7 +141,7 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         description: String? = nil, labels: [String: String] = [:], lifecycle: Lifecycle = Lifecycle(),
         gpus: [GPURequest] = [], vgpus: [VGPURequest] = [], boot: BootSpec? = nil,
         disks: [DiskSpec] = [], cloudInit: CloudInitSpec? = nil, networks: [NetworkInterface]? = nil,
-        cpu: CPUSpec? = nil
+        cpu: CPUSpec? = nil, autostart: Bool? = nil, graphics: GraphicsSpec? = nil, guestAgent: Bool = false
     ) {
         self.name = name
         self.host = host
@@ -155,11 +162,14 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         self.cloudInit = cloudInit
         self.networks = networks
         self.cpu = cpu
+        self.autostart = autostart
+        self.graphics = graphics
+        self.guestAgent = guestAgent
     }
 
     enum CodingKeys: String, CodingKey {
         case name, host, vcpus, maxVcpus, memory, maxMemory, firmware, state, description, labels, lifecycle, gpus, vgpus, boot
-        case disks, cloudInit, machine, networks, cpu
+        case disks, cloudInit, machine, networks, cpu, autostart, graphics, guestAgent
     }
 
     // Specs recorded by older versions lack newer fields; they load with the defaults.
@@ -184,6 +194,9 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         cloudInit = try c.decodeIfPresent(CloudInitSpec.self, forKey: .cloudInit)
         networks = try c.decodeIfPresent([NetworkInterface].self, forKey: .networks)
         cpu = try c.decodeIfPresent(CPUSpec.self, forKey: .cpu)
+        autostart = try c.decodeIfPresent(Bool.self, forKey: .autostart)
+        graphics = try c.decodeIfPresent(GraphicsSpec.self, forKey: .graphics)
+        guestAgent = try c.decodeIfPresent(Bool.self, forKey: .guestAgent) ?? false
     }
 
     // Empty and absent fields are left out, so a spec keeps the hash it had before they existed.
@@ -208,6 +221,9 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         try c.encodeIfPresent(cloudInit, forKey: .cloudInit)
         try c.encodeIfPresent(networks, forKey: .networks)
         try c.encodeIfPresent(cpu, forKey: .cpu)
+        try c.encodeIfPresent(autostart, forKey: .autostart)
+        try c.encodeIfPresent(graphics, forKey: .graphics)
+        if guestAgent { try c.encode(guestAgent, forKey: .guestAgent) }
     }
 
     /// The vCPU ceiling the domain is defined with.

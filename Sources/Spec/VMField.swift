@@ -3,19 +3,19 @@
 /// name fields through this type.
 public enum VMField: String, Sendable, Codable, Hashable, CaseIterable, Comparable {
     case host
-    case vcpus, maxVcpus, memory, maxMemory, firmware, machine, cpu, state, description
+    case vcpus, maxVcpus, memory, maxMemory, firmware, machine, cpu, state, autostart, description
     case labels
     case lifecycle
-    case gpus, vgpus, boot, disks, cloudInit, networks
+    case gpus, vgpus, boot, disks, cloudInit, networks, graphics, guestAgent
 
     /// Fields compared between the manifests, the record and the host, in plan order. `host` is
     /// not among them (a new host is a replace); `cloudInit` shows up as disks and as its seed volume.
-    public static let compared: [VMField] = [.vcpus, .maxVcpus, .memory, .maxMemory, .firmware, .machine, .cpu, .state,
-                                             .description, .labels, .gpus, .vgpus, .boot, .disks, .networks]
+    public static let compared: [VMField] = [.vcpus, .maxVcpus, .memory, .maxMemory, .firmware, .machine, .cpu, .state, .autostart,
+                                             .description, .labels, .gpus, .vgpus, .boot, .disks, .networks, .graphics, .guestAgent]
 
     /// Fields `lifecycle.ignoreChanges` may name.
-    public static let ignorable: [VMField] = [.vcpus, .maxVcpus, .memory, .maxMemory, .firmware, .state, .description,
-                                              .labels, .gpus, .vgpus, .networks]
+    public static let ignorable: [VMField] = [.vcpus, .maxVcpus, .memory, .maxMemory, .firmware, .state, .autostart, .description,
+                                              .labels, .gpus, .vgpus, .networks, .graphics, .guestAgent]
 
     /// Keys a VirtualMachine document's `spec` may have (labels live in metadata).
     public static let specKeys: [VMField] = allCases.filter { $0 != .labels }

@@ -68,6 +68,37 @@ struct InterfaceXMLTests {
         #expect(managed.last?.hasPrefix("<rng") == true)
     }
 
+    @Test func oneNICIsSentToAttachAndDetachAsItIsWritten() {
+        let nic = NetworkInterface(source: .bridge("br-x"), model: .e1000e, mac: "52:54:00:00:00:09")
+        #expect(InterfaceXML.xml(for: nic) == "<interface type='bridge'>\n  <mac address='52:54:00:00:00:09'/>\n  <source bridge='br-x'/>\n"
+            + "  <model type='e1000e'/>\n</interface>\n")
+        let noModel = NetworkInterface(source: .network("a&b"), model: .libvirtDefault, mac: "52:54:00:00:00:0a")
+        #expect(InterfaceXML.xml(for: noModel) == "<interface type='network'>\n  <mac address='52:54:00:00:00:0a'/>\n  <source network='a&amp;b'/>\n</interface>\n",
+                "a NIC read back without a model is detached without one")
+    }
+
+    @Test func nicsThatComeAndGoAreLiveAndOnesThatChangeAreNot() {
+        let a = NetworkInterface(source: .network("lab"), mac: "52:54:00:00:00:01")
+        let b = NetworkInterface(source: .bridge("br0"), mac: "52:54:00:00:00:02")
+        let c = NetworkInterface(source: .bridge("br1"), mac: "52:54:00:00:00:03")
+        func vm(_ nics: [NetworkInterface]?) -> VirtualMachineSpec {
+            VirtualMachineSpec(name: "v", host: "h", vcpus: 1, memory: .mebibytes(64), networks: nics)
+        }
+        #expect(NICHotplug.isLive(from: vm([a]), to: vm([a, b])))
+        #expect(NICHotplug.isLive(from: vm([a, b, c]), to: vm([c])))
+        #expect(NICHotplug.isLive(from: vm([a, b]), to: vm([b, a])), "order is the config's business")
+        #expect(NICHotplug.isLive(from: vm(nil), to: vm([a])))
+        var changedModel = a
+        changedModel.model = .e1000e
+        #expect(!NICHotplug.isLive(from: vm([a, b]), to: vm([changedModel, b])))
+        var changedSource = b
+        changedSource.source = .bridge("br9")
+        #expect(!NICHotplug.isLive(from: vm([a, b]), to: vm([a, changedSource, c])))
+        let changes = NICHotplug.changes(from: vm([a, b]), to: vm([b, c]))
+        #expect(changes.unplugged == [a] && changes.plugged == [c])
+        #expect(NICHotplug.haveSameInterfaces(vm([a, b]), vm([b, a])) && !NICHotplug.haveSameInterfaces(vm([a]), vm([a, b])))
+    }
+
     @Test func xenRefusesNetworks() {
         #expect(throws: DriverError.self) { try DomainXML.xen(for: spec(), capabilities: HostCapabilities(arch: "x86_64", hvmDomainTypes: ["xen"])) }
     }

@@ -19,8 +19,8 @@ struct DriftPolicyTests {
     @Test func everyMistakeIsNamedWithItsPlace() {
         #expect(diagnostics(Self.policy("  selector: web\n  ignore: [memroy, host]\n  ignored: [vcpus]\n"), file: "p.yaml") == [
             "p.yaml:5:13: error: selector must be a mapping of strings to strings; got 'web'",
-            "p.yaml:6:12: error: ignore cannot name 'memroy'; valid: vcpus, maxVcpus, memory, maxMemory, firmware, state, description, labels, gpus, vgpus, networks; did you mean 'memory'?",
-            "p.yaml:6:20: error: ignore cannot name 'host'; valid: vcpus, maxVcpus, memory, maxMemory, firmware, state, description, labels, gpus, vgpus, networks",
+            "p.yaml:6:12: error: ignore cannot name 'memroy'; valid: vcpus, maxVcpus, memory, maxMemory, firmware, state, autostart, description, labels, gpus, vgpus, networks, graphics, guestAgent; did you mean 'memory'?",
+            "p.yaml:6:20: error: ignore cannot name 'host'; valid: vcpus, maxVcpus, memory, maxMemory, firmware, state, autostart, description, labels, gpus, vgpus, networks, graphics, guestAgent",
             "p.yaml:7:3: error: unknown field 'ignored' in DriftPolicy spec; did you mean 'ignore'?",
         ])
         #expect(diagnostics(Self.policy("  selector: {tier: web}\n"), file: "p.yaml") == [

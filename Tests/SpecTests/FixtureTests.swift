@@ -27,10 +27,11 @@ struct FixtureTests {
         #expect(vms["web-1"] == VirtualMachineSpec(
             name: "web-1", host: "kvm-01", vcpus: 2, maxVcpus: 4,
             memory: .mebibytes(512), maxMemory: .gibibytes(1), firmware: .uefi, state: .stopped,
-            description: "Front web server", labels: ["tier": "web"]))
+            description: "Front web server", labels: ["tier": "web"], autostart: false))
         let web2 = try #require(vms["web-2"])
         #expect(web2.firmware == .bios)
         #expect(web2.state == .running)
+        #expect(web2.autostart == true, "a running VM starts with its host unless the manifest says otherwise")
         #expect(web2.maxVcpus == nil)
         #expect(web2.maxMemory == nil)
         #expect(web2.description == nil)

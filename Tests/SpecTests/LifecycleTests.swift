@@ -25,8 +25,8 @@ struct LifecycleTests {
             "m.yaml:18:5: error: unknown field 'protected' in lifecycle; did you mean 'protect'?",
             "m.yaml:19:14: error: lifecycle.restart must be one of allowed, never; got 'sometimes'",
             "m.yaml:20:16: error: lifecycle.forceStop must be true or false; got 'maybe'",
-            "m.yaml:21:21: error: lifecycle.ignoreChanges cannot name 'memroy'; valid: vcpus, maxVcpus, memory, maxMemory, firmware, state, description, labels, gpus, vgpus, networks; did you mean 'memory'?",
-            "m.yaml:21:29: error: lifecycle.ignoreChanges cannot name 'host'; valid: vcpus, maxVcpus, memory, maxMemory, firmware, state, description, labels, gpus, vgpus, networks",
+            "m.yaml:21:21: error: lifecycle.ignoreChanges cannot name 'memroy'; valid: vcpus, maxVcpus, memory, maxMemory, firmware, state, autostart, description, labels, gpus, vgpus, networks, graphics, guestAgent; did you mean 'memory'?",
+            "m.yaml:21:29: error: lifecycle.ignoreChanges cannot name 'host'; valid: vcpus, maxVcpus, memory, maxMemory, firmware, state, autostart, description, labels, gpus, vgpus, networks, graphics, guestAgent",
         ])
     }
 

@@ -135,7 +135,8 @@ struct PlanFileTests {
 
         let plan = try CLI.run("plan", workspace.path)
         #expect(plan.stdout.contains("An earlier apply stopped before finishing 1 change (\(slow))"), "\(plan.stdout)")
-        #expect(plan.stdout.contains("~ \(slow) (live)"))
+        // Stopping it also turns its autostart off (the default for state: stopped): a config change for the next boot.
+        #expect(plan.stdout.contains("~ \(slow) (next-boot)"), "\(plan.stdout)")
         #expect(!plan.stdout.contains("+ \(fresh)"), "a change that was done must not be made twice")
         #expect(!plan.stdout.contains("- \(gone)"))
         #expect(plan.stdout.contains("Plan: 0 to add, 1 to change, 0 to destroy."))

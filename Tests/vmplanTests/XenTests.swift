@@ -54,6 +54,8 @@ struct XenTests {
         #expect(Self.kib(xml, "currentMemory") == "131072")
         #expect(Self.kib(xml, "memory") == "262144")
         #expect(TestHost.openingTag("vcpu", in: xml)?.contains("current='1'") == true)
+        #expect(try XenTestHost.virsh("dominfo", name).stdout.split(separator: "\n").contains { $0.hasPrefix("Autostart:") && $0.hasSuffix("enable") },
+                "libxl keeps the autostart flag of a running VM")
         // xl in dom0 agrees: the guest runs with 128 MiB and one vCPU.
         let xl = try XenTestHost.dom0("xl list \(name)")
         #expect(xl.status == 0, "\(xl.stdout)\(xl.stderr)")
@@ -121,5 +123,15 @@ struct XenTests {
         let again = try CLI.run("plan", workspace.path, "--detailed-exitcode")
         #expect(again.status == 2)
         #expect(again.stdout.contains("~ state = stopped -> running"), "only the start is still pending: \(again.stdout)")
+    }
+
+    @Test func networksOnXenFailAtPlanTimeWithTheReason() throws {
+        let name = TestHost.uniqueName("xen-nic")
+        let workspace = try Self.workspace(Self.pvGuest(name, extra: "  networks: [{bridge: xenbr0}]"))
+        defer { XenTestHost.removeDomains([name]); workspace.delete() }
+        let plan = try CLI.run("plan", workspace.path)
+        #expect(plan.status == 1)
+        #expect(plan.stderr.contains("networks on Xen host 'xen-01' is not supported by vmplan's Xen flavour yet"), "\(plan.stderr)")
+        #expect(try XenTestHost.domainState(name) == nil)
     }
 }
