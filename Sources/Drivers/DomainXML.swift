@@ -142,13 +142,24 @@ public enum DomainXML {
 
     private static func writeMarker(into xml: inout XMLWriter, spec: VirtualMachineSpec, owner: String?) {
         xml.open("metadata")
+        writeMarkerElement(into: &xml, spec: spec, owner: owner)
+        xml.close()
+    }
+
+    /// The marker alone, `<vmplan:resource …>`: what an import sets as the domain's metadata.
+    static func marker(for spec: VirtualMachineSpec, owner: String) -> String {
+        var xml = XMLWriter()
+        writeMarkerElement(into: &xml, spec: spec, owner: owner)
+        return xml.text
+    }
+
+    private static func writeMarkerElement(into xml: inout XMLWriter, spec: VirtualMachineSpec, owner: String?) {
         xml.open("vmplan:resource", [
             ("xmlns:vmplan", OwnershipMarker.namespace), ("name", spec.name), ("hash", spec.specHash),
         ] + (owner.map { [("state", $0)] } ?? []))
         for (key, value) in spec.labels.sorted(by: { $0.key < $1.key }) {
             xml.element("vmplan:label", [("key", key)], text: value)
         }
-        xml.close()
         xml.close()
     }
 }

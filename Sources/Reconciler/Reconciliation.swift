@@ -138,7 +138,7 @@ public enum Reconciliation {
         }
         if !tolerateUnreachable, !devices.failures.isEmpty { throw HostUnreachable(failures: devices.failures) }
         let storage = try await observeStorage(of: manifest, store: store, drivers: drivers)
-        var snapshot = Snapshot(desired: manifest.virtualMachines, recorded: recorded, live: live, drivers: drivers, rules: rules,
+        var snapshot = Snapshot(desired: manifest.virtualMachines, recorded: recorded, live: storage.namingDiskPaths(in: live), drivers: drivers, rules: rules,
                                 devices: devices.views, recordedDevices: recordedDevices, storage: storage)
         snapshot.stateID = try store.stateID()
         snapshot.unreachable = failures.sorted { $0.host < $1.host }

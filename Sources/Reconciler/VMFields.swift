@@ -50,7 +50,7 @@ enum VMFields {
         case .vgpus: target.vgpus = source.vgpus
         case .boot: target.boot = source.boot
         case .networks: target.networks = source.networks
-        case .host, .lifecycle, .disks, .cloudInit: break
+        case .host, .lifecycle, .disks, .cloudInit, .import: break
         }
         // A copied value may cross the other side's ceiling; keep the spec consistent.
         if target.effectiveMaxVcpus < target.vcpus { target.maxVcpus = target.vcpus }

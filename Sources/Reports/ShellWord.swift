@@ -1,12 +1,12 @@
 import Spec
 
 /// A word a POSIX shell reads back exactly, for commands that reports tell people to run.
-enum ShellWord {
+public enum ShellWord {
     /// `plan.json` as it is; `my plan.json` in single quotes; a name with control characters or
     /// bidirectional marks in bash's `$'…'`, every such character as its UTF-8 bytes (`\xe2\x80\xae`),
     /// so that the command shows no character that could disguise it. A name starting with `-`
     /// gets `./`, so that it is not read as an option.
-    static func quoted(_ path: String) -> String {
+    public static func quoted(_ path: String) -> String {
         let word = path.hasPrefix("-") ? "./" + path : path
         if !word.isEmpty, word.unicodeScalars.allSatisfy({ plain.contains($0) }) { return word }
         guard word.unicodeScalars.contains(where: isHidden) else {

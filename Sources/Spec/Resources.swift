@@ -114,6 +114,9 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
     public var networks: [NetworkInterface]?
     /// KVM only; nil leaves the CPU model to libvirt, and is never a difference.
     public var cpu: CPUSpec?
+    /// The existing domain this VM takes over (`vmplan import`). Only read while the VM is not
+    /// recorded; never part of the recorded spec or its hash.
+    public var importing: DomainImport?
 
     public init(
         name: String, host: String, vcpus: Int, maxVcpus: Int? = nil,
@@ -122,7 +125,7 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         description: String? = nil, labels: [String: String] = [:], lifecycle: Lifecycle = Lifecycle(),
         gpus: [GPURequest] = [], vgpus: [VGPURequest] = [], boot: BootSpec? = nil,
         disks: [DiskSpec] = [], cloudInit: CloudInitSpec? = nil, networks: [NetworkInterface]? = nil,
-        cpu: CPUSpec? = nil
+        cpu: CPUSpec? = nil, importing: DomainImport? = nil
     ) {
         self.name = name
         self.host = host
@@ -143,6 +146,7 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         self.cloudInit = cloudInit
         self.networks = networks
         self.cpu = cpu
+        self.importing = importing
     }
 
     enum CodingKeys: String, CodingKey {
@@ -232,5 +236,16 @@ public struct Manifest: Sendable {
 
     public func host(named name: String) -> HostSpec? {
         hosts.first { $0.value.name == name }?.value
+    }
+}
+
+/// `VirtualMachine.spec.import`: the domain, by libvirt's UUID, that a VM adopts instead of being
+/// created. A domain of the same name with another UUID is never taken (docs/import.md).
+public struct DomainImport: Hashable, Sendable {
+    /// Lowercase `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
+    public var uuid: String
+
+    public init(uuid: String) {
+        self.uuid = uuid
     }
 }
