@@ -146,19 +146,20 @@ public enum DomainXML {
         xml.close()
     }
 
-    /// The marker alone, `<vmplan:resource …>`: what an import sets as the domain's metadata.
+    /// The marker alone, for `virDomainSetMetadata` (an import): libvirt puts the element and its
+    /// children in vmplan's namespace itself, and refuses an element that declares it.
     static func marker(for spec: VirtualMachineSpec, owner: String) -> String {
         var xml = XMLWriter()
-        writeMarkerElement(into: &xml, spec: spec, owner: owner)
+        writeMarkerElement(into: &xml, spec: spec, owner: owner, prefix: "")
         return xml.text
     }
 
-    private static func writeMarkerElement(into xml: inout XMLWriter, spec: VirtualMachineSpec, owner: String?) {
-        xml.open("vmplan:resource", [
-            ("xmlns:vmplan", OwnershipMarker.namespace), ("name", spec.name), ("hash", spec.specHash),
+    private static func writeMarkerElement(into xml: inout XMLWriter, spec: VirtualMachineSpec, owner: String?, prefix: String = "vmplan:") {
+        xml.open(prefix + "resource", (prefix.isEmpty ? [] : [("xmlns:vmplan", OwnershipMarker.namespace)]) + [
+            ("name", spec.name), ("hash", spec.specHash),
         ] + (owner.map { [("state", $0)] } ?? []))
         for (key, value) in spec.labels.sorted(by: { $0.key < $1.key }) {
-            xml.element("vmplan:label", [("key", key)], text: value)
+            xml.element(prefix + "label", [("key", key)], text: value)
         }
         xml.close()
     }

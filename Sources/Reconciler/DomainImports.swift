@@ -32,9 +32,9 @@ enum DomainImports {
         let differences = VMFields.diff(live: domain.spec, desired: spec, recorded: nil)
             .filter { !writtenWithMarker.contains($0.field) }
         guard differences.isEmpty else {
-            let lines = differences.map { "\n    \($0.field.rawValue): \($0.diff.before ?? "-") on the host, \($0.diff.after ?? "-") in the manifest" }
-            return .failure(Refusal(message: "\(subject), but the manifest differs from the domain:\(lines.joined())\n  "
-                + "an import changes nothing on the host: make these fields match the domain (vmplan import writes them so), "
+            let fields = differences.map { "\($0.field.rawValue) is \($0.diff.before ?? "-") on the host, \($0.diff.after ?? "-") in the manifest" }
+            return .failure(Refusal(message: "\(subject), but the manifest differs from the domain: \(fields.joined(separator: "; ")). "
+                + "An import changes nothing on the host: make these fields match the domain (vmplan import writes them so), "
                 + "apply the import, then change them in a later apply"))
         }
         var notes = ["an existing domain without vmplan's marker, imported as it is: only the marker"

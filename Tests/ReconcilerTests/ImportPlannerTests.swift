@@ -38,7 +38,7 @@ struct ImportPlannerTests {
         #expect {
             try P.plan(desired: [Self.importing(P.vm("web", vcpus: 3))], live: [P.domain(P.vm("web", vcpus: 2), managed: false)])
         } throws: { error in
-            "\(error)".contains("the manifest differs from the domain:\n    vcpus: 2 on the host, 3 in the manifest\n    maxVcpus: 2 on the host, 3")
+            "\(error)".contains("the manifest differs from the domain: vcpus is 2 on the host, 3 in the manifest; maxVcpus is 2 on the host, 3 in the manifest. ")
         }
     }
 

@@ -142,7 +142,7 @@ struct ImportTests {
         try edited.write(toFile: out + "/vm-\(uefi).yaml", atomically: true, encoding: .utf8)
         let differing = try CLI.run("plan", workspace.path)
         #expect(differing.status == 1)
-        #expect(differing.stderr.contains("the manifest differs from the domain:\n    vcpus: 2 on the host, 3 in the manifest"), "\(differing.stderr)")
+        #expect(differing.stderr.contains("the manifest differs from the domain: vcpus is 2 on the host, 3 in the manifest. An import changes nothing"), "\(differing.stderr)")
         try uefiFile.write(toFile: out + "/vm-\(uefi).yaml", atomically: true, encoding: .utf8)
 
         let apply = try CLI.run("apply", workspace.path, "--auto-approve")
@@ -172,13 +172,14 @@ struct ImportTests {
         let workspace = try Workspace()
         defer { storage.pool.delete(domains: [name]); workspace.delete() }
         let printed = try TestHost.run("virt-install", [
-            "--connect", TestHost.uri, "--print-xml", "--name", name, "--memory", "64", "--vcpus", "1", "--import",
+            "--connect", TestHost.uri, "--print-xml", "--virt-type", "qemu", "--name", name, "--memory", "64", "--vcpus", "1", "--import",
             "--disk", "path=\(storage.pool.file("\(name).qcow2")),format=qcow2,bus=virtio", "--network", "none", "--graphics", "none",
-            "--osinfo", "detect=on,require=off", "--noautoconsole",
+            "--osinfo", "linux2022", "--noautoconsole",
         ])
         try #require(printed.status == 0, "\(printed.stderr)")
         try Self.define(printed.stdout)
-        #expect(try TestHost.virsh("start", name).status == 0)
+        let started = try TestHost.virsh("start", name)
+        #expect(started.status == 0, "\(started.stderr)")
         let before = try #require(try TestHost.inactiveXML(name))
 
         let out = workspace.directory.appendingPathComponent("imported").path
@@ -195,9 +196,8 @@ struct ImportTests {
         #expect(after.status == 0, "\(after.stdout)\(after.stderr)")
         #expect(try TestHost.domainState(name) == "running")
         let new = try #require(try TestHost.inactiveXML(name))
-        #expect(Self.withoutMetadata(new).replacingOccurrences(of: "(?s)\\s*<libosinfo.*?</libosinfo:libosinfo>", with: "", options: .regularExpression)
-            == Self.withoutMetadata(before).replacingOccurrences(of: "(?s)\\s*<libosinfo.*?</libosinfo:libosinfo>", with: "", options: .regularExpression))
-        #expect(new.contains("libosinfo"), "virt-install's own metadata stays")
+        #expect(Self.withoutMetadata(new) == Self.withoutMetadata(before))
+        #expect(new.contains("<libosinfo:libosinfo") == before.contains("<libosinfo:libosinfo"), "virt-install's own metadata stays")
     }
 
     @Test func aDomainVmplanManagesIsSkipped() throws {
