@@ -230,10 +230,13 @@ enum DomainAudit {
         return parts
     }
 
-    /// `clock (offset=utc; timer, timer, timer)`: the name, its attributes and its children's names, short.
+    /// `clock (offset=utc; timer rtc, timer pit)`: the name, its attributes and its children's names (and
+    /// their `name` or `type`), short.
     static func describe(_ element: XMLElement) -> String {
         let attributes = element.attributeNames.sorted().map { "\($0)=\(element.attribute($0) ?? "")" }
-        let children = element.childElements.compactMap(\.name)
+        let children = element.childElements.compactMap { child in
+            child.name.map { $0 + ((child.attribute("name") ?? child.attribute("type")).map { " " + $0 } ?? "") }
+        }
         let text = children.isEmpty ? element.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "" : ""
         var inside = attributes.joined(separator: " ")
         if !children.isEmpty { inside += (inside.isEmpty ? "" : "; ") + children.joined(separator: ", ") }

@@ -12,8 +12,7 @@ enum DomainImports {
     /// Labels live in vmplan's marker only: the import writes them, so they may differ.
     static let writtenWithMarker: Set<VMField> = [.labels]
 
-    static func change(for spec: VirtualMachineSpec, importing: DomainImport, live: [ObservedDomain],
-                       stateID: String?) -> Result<ResourceChange, Refusal> {
+    static func change(for spec: VirtualMachineSpec, importing: DomainImport, live: [ObservedDomain]) -> Result<ResourceChange, Refusal> {
         let subject = "VirtualMachine '\(spec.name)' imports the domain with UUID \(importing.uuid)"
         guard let domain = live.first(where: { $0.name == spec.name }) else {
             return .failure(Refusal(message: "\(subject), but host '\(spec.host)' has no domain named '\(spec.name)'; "
@@ -37,8 +36,7 @@ enum DomainImports {
                 + "An import changes nothing on the host: make these fields match the domain (vmplan import writes them so), "
                 + "apply the import, then change them in a later apply"))
         }
-        var notes = ["an existing domain without vmplan's marker, imported as it is: only the marker"
-            + (stateID.map { " (naming state \($0))" } ?? "") + " is written into its metadata"]
+        var notes = ["an existing domain without vmplan's marker, imported as it is: only the marker (naming this state) is written into its metadata"]
         if !spec.labels.isEmpty { notes.append("labels \(VMFields.render(spec.labels)) are written with the marker") }
         return .success(ResourceChange(ResourceAddress(.virtualMachine, spec.name, host: spec.host), action: .import,
                                        reason: .importRequested, effect: .importDomain(uuid: importing.uuid), notes: notes,

@@ -72,7 +72,7 @@ public enum Planner {
                 continue
             }
             if let importing = spec.importing, recorded[spec.name] == nil, managed[spec.name] == nil {
-                switch DomainImports.change(for: spec, importing: importing, live: live[spec.host] ?? [], stateID: stateID) {
+                switch DomainImports.change(for: spec, importing: importing, live: live[spec.host] ?? []) {
                 case .success(let change): changes.append(change)
                 case .failure(let problem): problems.append(Diagnostic(problem.message, at: located.location))
                 }

@@ -111,14 +111,14 @@ struct ImportTests {
         #expect(!FileManager.default.fileExists(atPath: out + "/vm-\(refused).yaml"))
         // What the schema cannot say is reported on standard error and in the file.
         #expect(imported.stderr.contains("\(uefi): vmplan cannot express"), "\(imported.stderr)")
-        #expect(imported.stderr.contains("lost on redefine: clock (offset=utc; timer)"), "\(imported.stderr)")
+        #expect(imported.stderr.contains("lost on redefine: clock (offset=utc; timer rtc)"), "\(imported.stderr)")
         #expect(imported.stderr.contains("kept: graphics (autoport=yes"), "\(imported.stderr)")
         #expect(imported.stderr.contains("lost on redefine: os machine pc-i440fx-"), "\(imported.stderr)")
         #expect(imported.stderr.contains("Network documents yet"), "\(imported.stderr)")
 
         let uefiFile = try String(contentsOfFile: out + "/vm-\(uefi).yaml", encoding: .utf8)
         let uuid = try TestHost.virsh("domuuid", uefi).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(uefiFile.contains("#     - clock (offset=utc; timer)"), "\(uefiFile)")
+        #expect(uefiFile.contains("#     - clock (offset=utc; timer rtc)"), "\(uefiFile)")
         for line in ["  import: {uuid: \(uuid)}", "  vcpus: 2", "  maxVcpus: 4", "  memory: 256MiB", "  maxMemory: 512MiB", "  firmware: uefi",
                      "  machine: q35", "  state: stopped", "  description: \"Front end & \\\"cache\\\"\"",
                      "    - {volume: \(uefi)-root.qcow2, boot: 1}", "    - {volume: \(uefi)-data.img}",
