@@ -155,9 +155,12 @@ public enum DomainXML {
     }
 
     private static func writeMarkerElement(into xml: inout XMLWriter, spec: VirtualMachineSpec, owner: String?, prefix: String = "vmplan:") {
-        xml.open(prefix + "resource", (prefix.isEmpty ? [] : [("xmlns:vmplan", OwnershipMarker.namespace)]) + [
+        let attributes = (prefix.isEmpty ? [] : [("xmlns:vmplan", OwnershipMarker.namespace)]) + [
             ("name", spec.name), ("hash", spec.specHash),
-        ] + (owner.map { [("state", $0)] } ?? []))
+        ] + (owner.map { [("state", $0)] } ?? [])
+        // Without labels the element is empty: no stray line break becomes its text.
+        guard !spec.labels.isEmpty else { return xml.element(prefix + "resource", attributes) }
+        xml.open(prefix + "resource", attributes)
         for (key, value) in spec.labels.sorted(by: { $0.key < $1.key }) {
             xml.element(prefix + "label", [("key", key)], text: value)
         }
