@@ -266,3 +266,52 @@ struct XenImportTests {
         #expect(try XenTestHost.domainState(name) == "running")
     }
 }
+
+/// A domain with a passed-through GPU and a vGPU, on libvirt's test driver loaded with the GPU host
+/// fixture (no real GPU needed): both are imported pinned, the vGPU with its type and parent.
+@Suite("Import of GPUs and vGPUs against libvirt's test driver")
+struct GPUImportTests {
+    @Test func hostdevsAndMdevsBecomePinnedGPUsAndVGPUs() throws {
+        let workspace = try Workspace()
+        defer { workspace.delete() }
+        // The fixture with one domain more, that holds the A100 and the T4's existing vGPU. Its UUID is
+        // written out: the test driver gives a domain without one a new UUID on every connection.
+        let fixture = try String(contentsOfFile: GPUPlanTests.fixture, encoding: .utf8).replacingOccurrences(of: "</node>", with: """
+              <domain type='test'>
+                <name>desk-imp</name>
+                <uuid>5e1d7c3a-2f4b-4a6e-9b8c-0d1e2f3a4b5c</uuid>
+                <memory unit='MiB'>1024</memory>
+                <vcpu>2</vcpu>
+                <os><type arch='x86_64'>hvm</type></os>
+                <devices>
+                  <hostdev mode='subsystem' type='pci' managed='yes'>
+                    <source><address domain='0x0000' bus='0x17' slot='0x00' function='0x0'/></source>
+                  </hostdev>
+                  <hostdev mode='subsystem' type='mdev' model='vfio-pci' display='off'>
+                    <source><address uuid='4b20d080-1b54-4048-85b3-a6a62d165c01'/></source>
+                  </hostdev>
+                </devices>
+              </domain>
+            </node>
+            """)
+        let host = workspace.directory.appendingPathComponent("gpu-host.xml").path
+        try fixture.write(toFile: host, atomically: true, encoding: .utf8)
+        try workspace.write("host.yaml", """
+            apiVersion: vmplan/v1
+            kind: Host
+            metadata: {name: gpu-01}
+            spec: {uri: "test://\(host)", hypervisor: kvm}
+            """)
+        let out = workspace.directory.appendingPathComponent("imported").path
+        let imported = try CLI.run("import", workspace.path, "--host", "gpu-01", "desk-imp", "--out", out)
+        #expect(imported.status == 0, "\(imported.stdout)\(imported.stderr)")
+        #expect(imported.stdout.contains("  <= desk-imp (import: gpu-01; the host is not changed)"), "\(imported.stdout)")
+        let file = try String(contentsOfFile: out + "/vm-desk-imp.yaml", encoding: .utf8)
+        #expect(file.contains("  gpus:\n    - {pci: \"0000:17:00.0\"}\n"), "\(file)")
+        #expect(file.contains("  vgpus:\n    - {type: nvidia-222, parent: \"0000:3b:00.0\", uuid: 4b20d080-1b54-4048-85b3-a6a62d165c01}\n"), "\(file)")
+        #expect(try CLI.run("validate", workspace.path).status == 0)
+        let plan = try CLI.run("plan", workspace.path, "--detailed-exitcode")
+        #expect(plan.status == 2, "\(plan.stderr)")
+        #expect(plan.stdout.contains("Plan: 1 to import, 0 to add, 0 to change, 0 to destroy."), "\(plan.stdout)")
+    }
+}
