@@ -140,13 +140,28 @@ public enum DomainXML {
 
     private static func writeMarker(into xml: inout XMLWriter, spec: VirtualMachineSpec, owner: String?) {
         xml.open("metadata")
-        xml.open("vmplan:resource", [
-            ("xmlns:vmplan", OwnershipMarker.namespace), ("name", spec.name), ("hash", spec.specHash),
-        ] + (owner.map { [("state", $0)] } ?? []))
-        for (key, value) in spec.labels.sorted(by: { $0.key < $1.key }) {
-            xml.element("vmplan:label", [("key", key)], text: value)
-        }
+        writeMarkerElement(into: &xml, spec: spec, owner: owner)
         xml.close()
+    }
+
+    /// The marker alone, for `virDomainSetMetadata` (an import): libvirt puts the element and its
+    /// children in vmplan's namespace itself, and refuses an element that declares it.
+    static func marker(for spec: VirtualMachineSpec, owner: String) -> String {
+        var xml = XMLWriter()
+        writeMarkerElement(into: &xml, spec: spec, owner: owner, prefix: "")
+        return xml.text
+    }
+
+    private static func writeMarkerElement(into xml: inout XMLWriter, spec: VirtualMachineSpec, owner: String?, prefix: String = "vmplan:") {
+        let attributes = (prefix.isEmpty ? [] : [("xmlns:vmplan", OwnershipMarker.namespace)]) + [
+            ("name", spec.name), ("hash", spec.specHash),
+        ] + (owner.map { [("state", $0)] } ?? [])
+        // Without labels the element is empty: no stray line break becomes its text.
+        guard !spec.labels.isEmpty else { return xml.element(prefix + "resource", attributes) }
+        xml.open(prefix + "resource", attributes)
+        for (key, value) in spec.labels.sorted(by: { $0.key < $1.key }) {
+            xml.element(prefix + "label", [("key", key)], text: value)
+        }
         xml.close()
     }
 }

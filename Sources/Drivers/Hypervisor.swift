@@ -107,6 +107,10 @@ public protocol Hypervisor: StorageHost, NetworkHost {
     /// running maxima.
     func update(_ spec: VirtualMachineSpec, owner: String, progress: ProgressHandler?) async throws
 
+    /// Takes over an unmanaged domain as it is: writes only vmplan's marker for `spec` (naming the state
+    /// `owner`) into its metadata, after checking the domain still has `uuid` and carries no marker.
+    func importDomain(_ spec: VirtualMachineSpec, uuid: String, owner: String) async throws
+
     func start(_ name: String) async throws
 
     /// Stops a running managed domain: graceful request, wait, then force if the policy allows.

@@ -112,6 +112,24 @@ final class LibvirtDomain: @unchecked Sendable {
         return String(cString: raw)
     }
 
+    /// Sets the metadata element of namespace `uri` (prefix `key`) and nothing else of the definition;
+    /// on a running domain the live definition gets it too.
+    func setMetadata(_ element: String, key: String, uri: String, live: Bool) throws {
+        let flags = VIR_DOMAIN_AFFECT_CONFIG.rawValue | (live ? VIR_DOMAIN_AFFECT_LIVE.rawValue : 0)
+        guard virDomainSetMetadata(pointer, Int32(VIR_DOMAIN_METADATA_ELEMENT.rawValue), element, key, uri, flags) == 0 else {
+            throw LibvirtConnection.lastError(.operation, "cannot write the metadata of domain \(name)")
+        }
+    }
+
+    /// Whether libvirtd starts the domain when it starts.
+    func autostart() throws -> Bool {
+        var value: Int32 = 0
+        guard virDomainGetAutostart(pointer, &value) == 0 else {
+            throw LibvirtConnection.lastError(.operation, "cannot read the autostart flag of domain \(name)")
+        }
+        return value != 0
+    }
+
     enum RunState { case running, paused, shutoff, other }
 
     func state() throws -> RunState {
@@ -154,15 +172,6 @@ final class LibvirtDomain: @unchecked Sendable {
         guard virDomainShutdownFlags(pointer, flags) == 0 else {
             throw LibvirtConnection.lastError(.operation, "cannot ask domain \(name) to shut down")
         }
-    }
-
-    /// Whether the host starts the domain when it boots.
-    func autostart() throws -> Bool {
-        var value: Int32 = 0
-        guard virDomainGetAutostart(pointer, &value) == 0 else {
-            throw LibvirtConnection.lastError(.operation, "cannot read whether domain \(name) starts with its host")
-        }
-        return value != 0
     }
 
     func setAutostart(_ enabled: Bool) throws {

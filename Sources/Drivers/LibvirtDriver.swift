@@ -130,6 +130,21 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
         }
     }
 
+    public func importDomain(_ spec: VirtualMachineSpec, uuid: String, owner: String) async throws {
+        try await blocking { [connection] in
+            let domain = try connection.domain(named: spec.name)
+            guard domain.uuid.lowercased() == uuid else {
+                throw DriverError(.notOwned, "domain \(spec.name) on \(connection.uri) has UUID \(domain.uuid), not \(uuid) as the manifest "
+                    + "imports; it was left untouched")
+            }
+            guard try DomainXMLReader.read(domain.xml(inactive: true)).owner == nil else {
+                throw DriverError(.notOwned, "domain \(spec.name) on \(connection.uri) already carries vmplan's marker; it was left untouched")
+            }
+            try domain.setMetadata(DomainXML.marker(for: spec, owner: owner), key: "vmplan", uri: OwnershipMarker.namespace,
+                                   live: domain.id != nil)
+        }
+    }
+
     public func start(_ name: String) async throws {
         try await blocking { [connection] in
             let domain = try connection.domain(named: name)

@@ -20,13 +20,16 @@ public struct ApplyOutcome: Sendable {
 
     public var succeeded: Bool { failed.isEmpty }
 
+    public var imported: Int { applied.count { $0.action == .import } }
     public var added: Int { applied.count { $0.action == .create || $0.action == .replace } }
     public var changed: Int { applied.count { $0.action == .update } }
     /// Forgotten pools and volumes stay on the host: they are not destroyed.
     public var destroyed: Int { applied.count { $0.action == .delete || $0.action == .replace } }
 
     /// `Resources: 2 added, 0 changed, 0 destroyed.`
-    public var summary: String { "Resources: \(added) added, \(changed) changed, \(destroyed) destroyed." }
+    public var summary: String {
+        "Resources: \(imported > 0 ? "\(imported) imported, " : "")\(added) added, \(changed) changed, \(destroyed) destroyed."
+    }
 }
 
 /// A state write that failed after its change reached the host.
@@ -153,6 +156,10 @@ public struct Applier: Sendable {
         case .deletePool(let uuid):
             try await driver(for: change.host).deletePool(change.name, expectedUUID: uuid)
             return .forget(kind: kind, host: change.host, pool: change.name, name: change.name)
+        case .importDomain(let uuid):
+            guard let spec = change.desiredVM else { throw DriverError(.invalidInput, "the import of \(change.name) has no spec to record") }
+            try await driver(for: change.host).importDomain(spec, uuid: uuid, owner: owner)
+            return .keep
         case .adoptStorage(let pool, let key):
             return .record(OwnedStorage(kind: kind, host: change.host, pool: pool, name: change.name, libvirtKey: key))
         case .deleteVolume(let pool, let key):

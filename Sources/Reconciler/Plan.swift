@@ -101,13 +101,17 @@ public struct Plan: Sendable {
     /// Changes that touch nothing on a host but must be recorded (an adopted VM, a forgotten volume, …).
     public var hasRecordUpdates: Bool { changes.contains(where: \.isApplied) }
 
+    /// Domains, pools and volumes taken over as they are (`import`).
+    public var toImport: Int { changes.count { $0.action == .import } }
     public var toAdd: Int { changes.count { $0.action == .create || $0.action == .replace } }
     public var toChange: Int { changes.count { $0.action == .update } }
     /// Forgotten pools and volumes stay on the host: they are not destroyed.
     public var toDestroy: Int { changes.count { $0.action == .delete || $0.action == .replace } }
 
-    /// `Plan: 1 to add, 0 to change, 0 to destroy.`
-    public var summary: String { "Plan: \(toAdd) to add, \(toChange) to change, \(toDestroy) to destroy." }
+    /// `Plan: 1 to add, 0 to change, 0 to destroy.`, led by `2 to import, ` when there are imports (as Terraform's).
+    public var summary: String {
+        "Plan: \(toImport > 0 ? "\(toImport) to import, " : "")\(toAdd) to add, \(toChange) to change, \(toDestroy) to destroy."
+    }
 }
 
 /// Problems that make the whole plan invalid (unknown host, a name taken by an unmanaged

@@ -71,6 +71,13 @@ public enum Planner {
                                                 forceReplace: options.replace.contains(spec.name)), from: other.owner?.state))
                 continue
             }
+            if let importing = spec.importing, recorded[spec.name] == nil, managed[spec.name] == nil {
+                switch DomainImports.change(for: spec, importing: importing, live: live[spec.host] ?? []) {
+                case .success(let change): changes.append(change)
+                case .failure(let problem): problems.append(Diagnostic(problem.message, at: located.location))
+                }
+                continue
+            }
             if ownership.isForeign(spec.name, on: spec.host), recorded[spec.name] != nil, managed[spec.name] == nil {
                 problems.append(Diagnostic(
                     "VirtualMachine '\(spec.name)' is recorded as applied, but the domain '\(spec.name)' on host '\(spec.host)' no longer carries "

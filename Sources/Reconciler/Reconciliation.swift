@@ -147,7 +147,7 @@ public enum Reconciliation {
         }
         if !tolerateUnreachable, !devices.failures.isEmpty { throw HostUnreachable(failures: devices.failures) }
         let storage = try await observeStorage(of: manifest, store: store, drivers: drivers)
-        var snapshot = Snapshot(desired: manifest.virtualMachines, recorded: recorded, live: live, drivers: drivers, rules: rules,
+        var snapshot = Snapshot(desired: manifest.virtualMachines, recorded: recorded, live: storage.namingDiskPaths(in: live), drivers: drivers, rules: rules,
                                 devices: devices.views, recordedDevices: recordedDevices, storage: storage)
         snapshot.networks = try await observeNetworks(of: manifest, store: store, drivers: drivers)
         snapshot.stateID = try store.stateID()

@@ -8,6 +8,9 @@ public enum Action: String, Sendable, Codable, Hashable {
     case forget
     /// Already on the host and vmplan's (its marker says so), but not recorded: recorded, the host untouched.
     case adopt
+    /// Exists on the host without vmplan's marker, and the manifests import it (`import: {uuid}`, docs/import.md):
+    /// a domain gets the marker and nothing else, storage is recorded; both are recorded in the state.
+    case `import`
     case noop = "no-op"
 
     /// Deletes and forgets: they run after what depends on them is gone.
@@ -98,6 +101,8 @@ public enum ChangeReason: String, Sendable, Codable, Hashable {
     case unrecorded
     /// Another state's domain, taken over with `--adopt`.
     case takenOver = "taken-over"
+    /// A VirtualMachine's `import: {uuid}` names this unmanaged domain, or a pool or volume such a VM uses.
+    case importRequested = "import-requested"
     /// Created by an apply that stopped before recording it: its journal entry is still pending.
     case interruptedCreate = "interrupted-create"
     /// The host matches; only the record is behind (a field the host does not show, a pending restart).
@@ -145,6 +150,9 @@ public enum Effect: Sendable, Hashable {
     case updateNetwork(NetworkSpec, restart: Bool)
     /// Stop and undefine a network vmplan created.
     case deleteNetwork
+    /// An unmanaged domain imported as it is: only its ownership marker is written (metadata), after the
+    /// driver has checked that it still has this UUID and no marker.
+    case importDomain(uuid: String)
 }
 
 /// A resource's spec as vmplan records it.
@@ -249,7 +257,7 @@ public struct ResourceChange: Sendable, Hashable {
     public var name: String { address.name }
     public var host: String { address.host }
 
-    /// Counted and shown as a change: everything but no-ops and adoptions.
+    /// Counted and shown as a change: everything but no-ops and adoptions (an import is one).
     public var isChange: Bool { action != .noop && action != .adopt }
     /// The applier has something to do or to record.
     public var isApplied: Bool { effect != .none }

@@ -14,6 +14,10 @@ public enum StoragePlanner {
         let poolSpecs = Dictionary(storage.pools.map { ($0.value.name, $0.value) }, uniquingKeysWith: { first, _ in first })
         let desiredVolumes = storage.volumes + seedVolumes(vms)
         var planned: Set<String> = []  // volumes that exist or will before their dependants are made
+        // Storage of VMs being imported (`import: {uuid}`) is taken over with them, as it is.
+        let importingVMs = DomainImports.importing(vms, recorded: recordedVMs)
+        let importedVolumes = Dictionary(importingVMs.flatMap { vm in vm.disks.map { ($0.volume, vm.name) } }, uniquingKeysWith: { first, _ in first })
+        let importedPools = Set(importingVMs.flatMap { $0.disks.map(\.pool) })
 
         for located in storage.pools {
             let spec = located.value
@@ -53,6 +57,12 @@ public enum StoragePlanner {
                 problems.append(Diagnostic("pool '\(spec.name)' on host '\(spec.host)' is defined but not running; start it (virsh pool-start \(spec.name)) and plan again", at: located.location))
             }
             let recordBehind = recorded.map { $0.spec != record } ?? true
+            if recorded == nil, importedPools.contains(spec.name), storage.owner(.storagePool, host: spec.host, pool: spec.name, name: spec.name) == nil {
+                changes.append(ResourceChange(address, action: .import, reason: .importRequested, effect: .recordOnly,
+                                              notes: ["an existing pool a VM being imported uses: recorded, never changed or deleted (vmplan did not create it)"],
+                                              after: record, summary: summary))
+                continue
+            }
             changes.append(ResourceChange(address, action: .noop, reason: recordBehind ? .recordBehind : .inSync,
                                           effect: recordBehind ? .recordOnly : .none, before: recorded?.spec, after: record, summary: summary))
         }
@@ -106,6 +116,18 @@ public enum StoragePlanner {
                 changes.append(ResourceChange(address, action: .adopt, reason: .interruptedCreate,
                                               effect: .adoptStorage(pool: spec.pool, key: existing.key),
                                               notes: [Self.interruptedNote], before: recorded?.spec, after: .volume(spec), summary: summary))
+                continue
+            }
+            if recorded == nil, let vm = importedVolumes[spec.name], storage.owner(.volume, host: host, pool: spec.pool, name: spec.name) == nil {
+                if existing.format != spec.format.rawValue || existing.capacity != spec.capacity {
+                    problems.append(Diagnostic("Volume '\(spec.name)' is imported with \(vm), but it is \(existing.capacity) \(existing.format) on the host and "
+                        + "\(spec.capacity) \(spec.format.rawValue) in the manifests; an import changes nothing: make them match", at: capacityAt))
+                    continue
+                }
+                changes.append(ResourceChange(address, action: .import, reason: .importRequested, effect: .adoptStorage(pool: spec.pool, key: existing.key),
+                                              notes: ["an existing volume \(vm) uses, imported with it as it is: recorded as vmplan's with reclaim: \(spec.reclaim.rawValue)"
+                                                  + (spec.reclaim == .retain ? " (it stays on the host if it leaves the manifests)" : " (DELETED if it leaves the manifests)")],
+                                              after: .volume(spec), summary: summary))
                 continue
             }
             guard let owner = storage.owner(.volume, host: host, pool: spec.pool, name: spec.name), owner.libvirtKey == existing.key else {

@@ -35,3 +35,30 @@ public struct StorageSnapshot: Sendable {
         owned.first { $0.kind == kind.rawValue && $0.host == host && $0.pool == pool && $0.name == name }
     }
 }
+
+extension StorageSnapshot {
+    /// The domains with each disk given by path (`<source file=…>`, as virt-install writes them) named
+    /// as the pool volume at that path, when a pool holds one: the same file either way, so an
+    /// imported VM's `{volume: NAME}` matches it. Disks of no pool keep their path.
+    func namingDiskPaths(in live: [String: [ObservedDomain]]) -> [String: [ObservedDomain]] {
+        live.mapValues { domains in
+            guard let volumes = self.live[domains.first?.spec.host ?? ""]?.volumes, !volumes.isEmpty else { return domains }
+            let byPath = Dictionary(volumes.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+            func named(_ spec: VirtualMachineSpec) -> VirtualMachineSpec {
+                var spec = spec
+                for index in spec.disks.indices where spec.disks[index].pool.isEmpty {
+                    guard let volume = byPath[spec.disks[index].volume] else { continue }
+                    spec.disks[index].volume = volume.name
+                    spec.disks[index].pool = volume.pool
+                }
+                return spec
+            }
+            return domains.map { domain in
+                var domain = domain
+                domain.spec = named(domain.spec)
+                domain.runningSpec = domain.runningSpec.map(named)
+                return domain
+            }
+        }
+    }
+}

@@ -56,7 +56,7 @@ enum VMFields {
         case .autostart: target.autostart = source.autostart
         case .graphics: target.graphics = source.graphics
         case .guestAgent: target.guestAgent = source.guestAgent
-        case .host, .lifecycle, .disks, .cloudInit: break
+        case .host, .lifecycle, .disks, .cloudInit, .import: break
         }
         // A copied value may cross the other side's ceiling; keep the spec consistent.
         if target.effectiveMaxVcpus < target.vcpus { target.maxVcpus = target.vcpus }

@@ -44,6 +44,7 @@ public enum ApplyText {
         case .replace: ("Replacing", "Replacement complete")
         case .delete: ("Destroying", "Destruction complete")
         case .forget: ("Forgetting (left on the host)", "Forgotten")
+        case .import: ("Importing", "Import complete")
         case .adopt, .noop: ("Recording", "Recorded")
         }
     }

@@ -26,7 +26,8 @@ public enum PlanMarkdown {
     /// replace is counted once, as a replace. Forgotten resources stay on their host: not counted.
     public static func summaryLine(_ plan: Plan) -> String {
         let count = { (action: Action) in plan.changes.count { $0.action == action } }
-        return "Plan: \(count(.create)) to add, \(count(.update)) to change, \(count(.replace)) to replace, \(count(.delete)) to destroy."
+        let imports = count(.import) > 0 ? "\(count(.import)) to import, " : ""
+        return "Plan: \(imports)\(count(.create)) to add, \(count(.update)) to change, \(count(.replace)) to replace, \(count(.delete)) to destroy."
     }
 
     /// Deletes, then replaces, then the rest in apply order: what a reviewer must not miss comes first.
@@ -120,6 +121,7 @@ public enum PlanMarkdown {
         if let previous = change.previousHost, previous != change.host { parts.append("from \(Markdown.escaped(previous))") }
         if let summary = change.summary { parts.append(Markdown.escaped(summary)) }
         if change.action == .forget { parts.append("kept on the host") }
+        if change.action == .import { parts.append("the host is not changed") }
         return parts.joined(separator: "; ")
     }
 
@@ -147,7 +149,7 @@ public enum PlanMarkdown {
 
     static func leftOutLine(_ leftOut: ArraySlice<ResourceChange>) -> String {
         let byAction = Dictionary(grouping: leftOut, by: \.action)
-        let counts = [Action.delete, .replace, .create, .update, .forget].compactMap { action in
+        let counts = [Action.delete, .replace, .create, .update, .forget, .import].compactMap { action in
             byAction[action].map { "\($0.count) \(action.rawValue)" }
         }
         return "_\(counted(leftOut.count, "more change")) left out to keep this short (\(counts.joined(separator: ", "))): "

@@ -85,6 +85,8 @@ public enum PlanText {
         case .update: "~"
         case .replace: "-/+"
         case .delete, .forget: "-"
+        // Terraform's symbol for reading in what exists.
+        case .import: "<="
         case .adopt, .noop: " "
         }
     }
@@ -112,8 +114,9 @@ public enum PlanText {
 
     /// What goes in parentheses after the name: the mode, the reason for a replace, the host; for
     /// storage, networks and mdevs their summary (a network's with its mode), and DATA LOSS in capitals.
-    static func headerDetail(_ change: ResourceChange) -> String {
+    public static func headerDetail(_ change: ResourceChange) -> String {
         if change.action == .forget { return "kept on the host; vmplan forgets it" }
+        if change.action == .import { return "import: \(change.kind == .virtualMachine ? change.host : change.summary ?? change.host); the host is not changed" }
         if change.kind == .virtualMachine {
             switch change.action {
             case .update: return change.mode?.rawValue ?? UpdateMode.nextBoot.rawValue

@@ -219,6 +219,7 @@ enum DocumentDecoder {
         // A display vGPU gets a VNC console on loopback anyway: one spelling keeps plans from churning.
         let displayConsole = vgpus.contains(where: \.display) ? GraphicsSpec(type: .vnc) : nil
         let graphics = read(.graphics) { field, _ in decodeGraphics(field.value, checker: &checker) }.flatMap { $0 == displayConsole ? nil : $0 }
+        let importing = read(.import) { field, _ in decodeImport(field.value, checker: &checker) }
 
         if let machine {
             for (key, count) in [(VMField.vcpus, vcpus), (.maxVcpus, maxVcpus)] {
@@ -242,7 +243,19 @@ enum DocumentDecoder {
         return VirtualMachineSpec(
             name: "", host: host, vcpus: vcpus, maxVcpus: maxVcpus, memory: memory, maxMemory: maxMemory,
             firmware: firmware, machine: machine, state: state, description: description, lifecycle: lifecycle, gpus: gpus, vgpus: vgpus, boot: boot,
-            disks: disks, cloudInit: cloudInit, networks: networks, cpu: cpu, autostart: autostart, graphics: graphics, guestAgent: guestAgent)
+            disks: disks, cloudInit: cloudInit, networks: networks, cpu: cpu, autostart: autostart, graphics: graphics, guestAgent: guestAgent, importing: importing)
+    }
+
+    /// `import: {uuid: "…"}`: the domain's libvirt UUID, as `virsh domuuid` prints it.
+    private static func decodeImport(_ node: Node, checker: inout NodeChecker) -> DomainImport? {
+        guard let fields = checker.fields(of: node, what: "import", allowed: ["uuid"], required: ["uuid"]),
+              let field = fields["uuid"], let text = checker.string(field, name: "import.uuid") else { return nil }
+        guard let uuid = VGPURequest.canonicalUUID(text) else {
+            checker.error("import.uuid must be the domain's UUID as `virsh domuuid NAME` prints it, such as "
+                + "\"6f1c9a4e-2b7d-4c3a-9e8f-0a1b2c3d4e5f\"; got '\(text)'", at: field.value)
+            return nil
+        }
+        return DomainImport(uuid: uuid)
     }
 
     private static func decodeLifecycle(_ node: Node, checker: inout NodeChecker) -> Lifecycle? {

@@ -133,6 +133,9 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
     public var graphics: GraphicsSpec?
     /// KVM only: the QEMU guest agent's virtio channel, which shutdowns then go through.
     public var guestAgent: Bool
+    /// The existing domain this VM takes over (`vmplan import`). Only read while the VM is not
+    /// recorded; never part of the recorded spec or its hash.
+    public var importing: DomainImport?
 
     public init(
         name: String, host: String, vcpus: Int, maxVcpus: Int? = nil,
@@ -141,7 +144,8 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         description: String? = nil, labels: [String: String] = [:], lifecycle: Lifecycle = Lifecycle(),
         gpus: [GPURequest] = [], vgpus: [VGPURequest] = [], boot: BootSpec? = nil,
         disks: [DiskSpec] = [], cloudInit: CloudInitSpec? = nil, networks: [NetworkInterface]? = nil,
-        cpu: CPUSpec? = nil, autostart: Bool? = nil, graphics: GraphicsSpec? = nil, guestAgent: Bool = false
+        cpu: CPUSpec? = nil, autostart: Bool? = nil, graphics: GraphicsSpec? = nil, guestAgent: Bool = false,
+        importing: DomainImport? = nil
     ) {
         self.name = name
         self.host = host
@@ -165,6 +169,7 @@ public struct VirtualMachineSpec: Hashable, Sendable, Codable {
         self.autostart = autostart
         self.graphics = graphics
         self.guestAgent = guestAgent
+        self.importing = importing
     }
 
     enum CodingKeys: String, CodingKey {
@@ -264,5 +269,16 @@ public struct Manifest: Sendable {
 
     public func host(named name: String) -> HostSpec? {
         hosts.first { $0.value.name == name }?.value
+    }
+}
+
+/// `VirtualMachine.spec.import`: the domain, by libvirt's UUID, that a VM adopts instead of being
+/// created. A domain of the same name with another UUID is never taken (docs/import.md).
+public struct DomainImport: Hashable, Sendable {
+    /// Lowercase `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
+    public var uuid: String
+
+    public init(uuid: String) {
+        self.uuid = uuid
     }
 }

@@ -7,6 +7,8 @@ public enum VMField: String, Sendable, Codable, Hashable, CaseIterable, Comparab
     case labels
     case lifecycle
     case gpus, vgpus, boot, disks, cloudInit, networks, graphics, guestAgent
+    /// `import: {uuid: …}`: which existing domain the VM adopts (docs/import.md); never compared.
+    case `import`
 
     /// Fields compared between the manifests, the record and the host, in plan order. `host` is
     /// not among them (a new host is a replace); `cloudInit` shows up as disks and as its seed volume.

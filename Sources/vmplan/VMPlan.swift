@@ -13,7 +13,7 @@ struct VMPlan: AsyncParsableCommand {
             `vmplan apply` makes the hosts match; `vmplan drift` reports hand changes and `vmplan reconcile` applies a git commit. Domains vmplan did not create are never changed.
             """,
         version: "0.2.0",
-        subcommands: [Validate.self, PlanCommand.self, Apply.self, DriftCommand.self, StatusCommand.self, ReconcileCommand.self, StateCommand.self, InventoryCommand.self]
+        subcommands: [Validate.self, PlanCommand.self, Apply.self, DriftCommand.self, StatusCommand.self, ReconcileCommand.self, StateCommand.self, InventoryCommand.self, ImportCommand.self]
     )
 
     /// Diagnostics go to standard error; VMPLAN_LOG=debug (or trace) shows libvirt traffic.

@@ -29,6 +29,7 @@ struct ApplierOrderTests {
         func guestStatus(_ name: String) async throws -> GuestStatus? { nil }
         func define(_ spec: VirtualMachineSpec, owner: String) async throws { try record("define", spec.name) }
         func update(_ spec: VirtualMachineSpec, owner: String, progress: ProgressHandler?) async throws { try record("update", spec.name) }
+        func importDomain(_ spec: VirtualMachineSpec, uuid: String, owner: String) async throws { try record("import", spec.name) }
         func start(_ name: String) async throws { try record("start", name) }
         func stop(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws { try record("stop", name) }
         func delete(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws { try record("delete", name) }

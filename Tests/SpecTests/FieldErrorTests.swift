@@ -22,7 +22,7 @@ struct FieldErrorTests {
     func unknownSpecFieldList() {
         #expect(diagnostics(hostAndVM(spec: "host: kvm-01\nvcpus: 2\nmemory: 512MiB\ncolour: red")) == [
             "m.yaml:17:3: error: unknown field 'colour' in VirtualMachine spec; valid fields: "
-                + "host, vcpus, maxVcpus, memory, maxMemory, firmware, machine, cpu, state, autostart, description, lifecycle, gpus, vgpus, boot, disks, cloudInit, networks, graphics, guestAgent",
+                + "host, vcpus, maxVcpus, memory, maxMemory, firmware, machine, cpu, state, autostart, description, lifecycle, gpus, vgpus, boot, disks, cloudInit, networks, graphics, guestAgent, import",
         ])
     }
 
