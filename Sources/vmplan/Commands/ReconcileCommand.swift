@@ -39,6 +39,7 @@ struct ReconcileCommand: AsyncParsableCommand {
     var shutdownTimeout: Double = 120
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var fleet: FleetOptions
     @OptionGroup var output: OutputOptions
 
     var statePath: String {
@@ -62,9 +63,10 @@ struct ReconcileCommand: AsyncParsableCommand {
                 let source = try CommitManifests.load(from: repository, ref: ref, path: path)
                 let statePath = try statePath
                 say("Reconciling \(source.source) (\(source.commit.author ?? "unknown author")) into \(shownState(statePath))", toStandardError: true)
-                let session = Session(manifest: source.manifest, store: try ManifestOptions.openState(at: statePath, whenAbsent: .create),
+                var session = Session(manifest: source.manifest, store: try ManifestOptions.openState(at: statePath, whenAbsent: .create),
                                       manifestsPath: source.source, statePath: shownState(statePath), actor: currentActor,
                                       commit: source.commit, connect: connection.connector)
+                session.parallelism = fleet.parallelism
                 do {
                     return try await session.reconcile(repository, allowRollback: allowRollback,
                                                        shutdownTimeout: .milliseconds(Int(shutdownTimeout * 1000))) { made in
