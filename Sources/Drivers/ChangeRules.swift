@@ -11,8 +11,13 @@ public enum FieldChange: String, Sendable, Hashable {
 /// The capability table of a hypervisor flavour: what can change live, what needs a restart.
 public struct ChangeRules: Sendable, Hashable {
     public var fields: [VMField: FieldChange]
+    /// A domain can move to another host of the same flavour without being replaced (live when running).
+    public var migration: Bool
 
-    public init(fields: [VMField: FieldChange]) { self.fields = fields }
+    public init(fields: [VMField: FieldChange], migration: Bool = false) {
+        self.fields = fields
+        self.migration = migration
+    }
 
     /// Fields missing from the table are treated as needing a restart: the safe answer.
     public func change(for field: VMField) -> FieldChange { fields[field] ?? .restart }
@@ -40,7 +45,7 @@ public struct ChangeRules: Sendable, Hashable {
         // libvirt cannot change a running domain's display; an agent channel could be hot-plugged, but that is not proven here.
         .graphics: .restart,
         .guestAgent: .restart,
-    ])
+    ], migration: true)
 
     /// Xen through libxl: balloon memory and vCPUs within the maxima move live; PCI devices need a restart.
     public static let xen = ChangeRules(fields: [

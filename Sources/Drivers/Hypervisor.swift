@@ -127,4 +127,15 @@ public protocol Hypervisor: StorageHost, NetworkHost {
 
     /// Stops and undefines the mdev libvirt calls `libvirtName`. The caller checks it is vmplan's.
     func removeMediatedDevice(libvirtName: String) async throws
+
+    /// Moves the managed domain `name` from this host to `destination`, keeping its UUID: a
+    /// running one live, a shut-off one by its definition. Afterwards only the destination has it.
+    func migrate(_ name: String, to destination: any Hypervisor, progress: ProgressHandler?) async throws
+}
+
+extension Hypervisor {
+    /// Hosts that cannot migrate say so; the planner plans a replace for them instead.
+    public func migrate(_ name: String, to destination: any Hypervisor, progress: ProgressHandler?) async throws {
+        throw DriverError(.operation, "host '\(hostName)' cannot migrate domains; replace \(name) instead")
+    }
 }

@@ -179,7 +179,7 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
 
     /// Re-reads the domain and refuses it unless it carries vmplan's marker for this name:
     /// the last line of defence for domains vmplan does not own.
-    private static func owned(_ domain: LibvirtDomain, on connection: LibvirtConnection) throws -> DomainXMLReader {
+    static func owned(_ domain: LibvirtDomain, on connection: LibvirtConnection) throws -> DomainXMLReader {
         let reader = try DomainXMLReader.read(domain.xml(inactive: true))
         guard let owner = reader.owner, owner.resource == reader.name else {
             throw DriverError(.notOwned, "domain \(domain.name) on \(connection.uri) is not managed by vmplan; it was left untouched")

@@ -2,6 +2,7 @@ import Drivers
 import Foundation
 import Spec
 import State
+import Synchronization
 
 /// What the applier reports while it works, for the CLI to print.
 public enum ApplyEvent: Sendable {
@@ -22,7 +23,7 @@ public struct ApplyOutcome: Sendable {
 
     public var imported: Int { applied.count { $0.action == .import } }
     public var added: Int { applied.count { $0.action == .create || $0.action == .replace } }
-    public var changed: Int { applied.count { $0.action == .update } }
+    public var changed: Int { applied.count { $0.action == .update || $0.action == .migrate } }
     /// Forgotten pools and volumes stay on the host: they are not destroyed.
     public var destroyed: Int { applied.count { $0.action == .delete || $0.action == .replace } }
 
@@ -37,7 +38,7 @@ struct StateWriteFailure: Error, Sendable, CustomStringConvertible {
     var description: String
 }
 
-/// Executes a plan through the drivers: one loop over the plan's changes in apply order, each
+/// Executes a plan through the drivers: a loop per host over its changes in apply order, each
 /// journaled before its driver call and settled (done with its record, or failed) after it.
 public struct Applier: Sendable {
     public var drivers: [String: any Hypervisor]
@@ -50,6 +51,8 @@ public struct Applier: Sendable {
     /// What the first state write must find: the serial the plan was made at and the lock held.
     /// Nil for a writer without the lock, at the serial the state has when `apply` begins.
     public var condition: WriteCondition?
+    /// How many hosts are changed at once.
+    public var parallelism: Int = defaultParallelism
 
     public init(drivers: [String: any Hypervisor], store: any StateStore, shutdownTimeout: Duration, commitID: String? = nil,
                 condition: WriteCondition? = nil) throws {
@@ -63,19 +66,63 @@ public struct Applier: Sendable {
 
     /// Applies every change of `plan`. A failed change is recorded and the others go on, except
     /// those that require it (a VM and the vGPU it needs, an mdev and the VM that used it).
+    /// Hosts are changed in parallel (at most `parallelism` at once), each host's changes in apply
+    /// order; hosts a change spans (a VM moving from one to another) are changed as one, so that
+    /// what the destination needs is prepared before the VM moves.
     public func apply(_ plan: Plan, runID: Int64, events: @escaping @Sendable (ApplyEvent) -> Void) async throws -> ApplyOutcome {
+        let journal = JournalWriter(store: store, condition: try condition ?? WriteCondition(serial: store.serial(), lockID: nil))
+        let records = Dictionary(try store.resources().map { ("\($0.kind)/\($0.name)", $0) }, uniquingKeysWith: { $1 })
+        let changes = plan.changes.filter(\.isApplied)
+        let lanes = try await concurrentMap(Self.lanes(changes), limit: parallelism) { lane in
+            try await apply(lane, runID: runID, journal: journal, records: records, events: events)
+        }
+        // One outcome, in apply order, whichever host finished first.
+        let position = Dictionary(changes.enumerated().map { ($1.address, $0) }, uniquingKeysWith: { first, _ in first })
+        var outcome = ApplyOutcome()
+        outcome.applied = lanes.flatMap(\.applied).sorted { position[$0.address] ?? 0 < position[$1.address] ?? 0 }
+        outcome.failed = lanes.flatMap(\.failed).sorted { position[$0.change.address] ?? 0 < position[$1.change.address] ?? 0 }
+        return outcome
+    }
+
+    /// `changes` split into groups that share no host, each in apply order.
+    static func lanes(_ changes: [ResourceChange]) -> [[ResourceChange]] {
+        var group: [String: String] = [:]
+        func root(_ host: String) -> String {
+            guard let parent = group[host], parent != host else { return host }
+            let top = root(parent)
+            group[host] = top
+            return top
+        }
+        for change in changes {
+            group[change.host] = group[change.host] ?? change.host
+            if let previous = change.previousHost, previous != change.host {
+                group[previous] = group[previous] ?? previous
+                group[root(previous)] = root(change.host)
+            }
+        }
+        var order: [String] = []
+        var lanes: [String: [ResourceChange]] = [:]
+        for change in changes {
+            let key = root(change.host)
+            if lanes[key] == nil { order.append(key) }
+            lanes[key, default: []].append(change)
+        }
+        return order.map { lanes[$0] ?? [] }
+    }
+
+    /// One lane's changes, one after another.
+    private func apply(_ changes: [ResourceChange], runID: Int64, journal: JournalWriter, records: [String: ResourceRecord],
+                       events: @escaping @Sendable (ApplyEvent) -> Void) async throws -> ApplyOutcome {
         var outcome = ApplyOutcome()
         var failed: Set<ResourceAddress> = []
-        var condition = try condition ?? WriteCondition(serial: store.serial(), lockID: nil)
-        let records = Dictionary(try store.resources().map { ("\($0.kind)/\($0.name)", $0) }, uniquingKeysWith: { $1 })
-        for change in plan.changes where change.isApplied {
+        for change in changes {
             if let blocker = change.requires.first(where: failed.contains) {
                 let message = change.action.isRemoval
                     ? "kept: \(blocker) did not change as planned and may still use it"
                     : "not applied: it needs \(blocker), which could not be changed"
-                let skipped = try store.journalBegin(JournalEntry(runID: runID, kind: change.kind.rawValue, name: change.name, host: change.host,
-                                                                  action: change.action.rawValue, detail: Self.journalDetail(change)))
-                try store.journalFailed(skipped, error: message)
+                let skipped = try journal.begin(JournalEntry(runID: runID, kind: change.kind.rawValue, name: change.name, host: change.host,
+                                                             action: change.action.rawValue, detail: Self.journalDetail(change)))
+                try journal.failed(skipped, error: message)
                 events(.failed(change, message))
                 outcome.failed.append((change, message))
                 failed.insert(change.address)
@@ -83,7 +130,7 @@ public struct Applier: Sendable {
             }
             let entry = JournalEntry(runID: runID, kind: change.kind.rawValue, name: change.name, host: change.host,
                                      action: change.action.rawValue, detail: Self.journalDetail(change))
-            let journalID = try store.journalBegin(entry)
+            let journalID = try journal.begin(entry)
             if change.isChange { events(.started(change)) }
             let clock = ContinuousClock()
             let started = clock.now
@@ -91,7 +138,7 @@ public struct Applier: Sendable {
                 let ownership = try await execute(change) { events(.progress(change, $0)) }
                 let update = try recordUpdate(for: change, previous: records["\(change.kind.rawValue)/\(change.name)"])
                 do {
-                    condition = try store.journalDone(journalID, update: update, ownership: ownership, condition: condition)
+                    try journal.done(journalID, update: update, ownership: ownership)
                 } catch {
                     // The host changed and the state cannot say so: going on would widen the gap.
                     let next = (error as? StateError)?.refusedWrite == true
@@ -109,7 +156,7 @@ public struct Applier: Sendable {
                 throw error
             } catch {
                 let message = "\(error)"
-                try store.journalFailed(journalID, error: message)
+                try journal.failed(journalID, error: message)
                 events(.failed(change, message))
                 outcome.failed.append((change, message))
                 failed.insert(change.address)
@@ -196,6 +243,8 @@ public struct Applier: Sendable {
             try await driver.start(name)
         case .delete(let host):
             try await driver(for: host).delete(name, policy: policy, progress: progress)
+        case .migrate(let source):
+            try await driver(for: source).migrate(name, to: driver(for: change.host), progress: progress)
         }
     }
 
@@ -224,5 +273,31 @@ public struct Applier: Sendable {
         let fields = change.diffs.map { "\($0.field): \($0.before ?? "-") -> \($0.after ?? "-")" }
         return ([change.summary, change.mode.map { "mode \($0.rawValue)" }].compactMap { $0 } + fields
             + (change.dataLoss ? ["DATA LOSS"] : [])).joined(separator: "; ")
+    }
+}
+
+/// The journal of one apply, written from every host's lane: one write at a time, each carrying
+/// the condition the previous one left (the state's serial moves with every settled change).
+final class JournalWriter: Sendable {
+    private let store: any StateStore
+    private let condition: Mutex<WriteCondition>
+
+    init(store: any StateStore, condition: WriteCondition) {
+        self.store = store
+        self.condition = Mutex(condition)
+    }
+
+    func begin(_ entry: JournalEntry) throws -> Int64 {
+        try condition.withLock { _ in try store.journalBegin(entry) }
+    }
+
+    func done(_ id: Int64, update: RecordUpdate, ownership: OwnershipUpdate) throws {
+        try condition.withLock { condition in
+            condition = try store.journalDone(id, update: update, ownership: ownership, condition: condition)
+        }
+    }
+
+    func failed(_ id: Int64, error: String) throws {
+        try condition.withLock { _ in try store.journalFailed(id, error: error) }
     }
 }

@@ -59,6 +59,10 @@ public struct Plan: Sendable {
     public var orphans: [UnmanagedDomain]
     /// What the plan could not confirm but does not stop for (a Host with deviceChecks: warn).
     public var warnings: [Diagnostic]
+    /// Hosts that could not be observed: the plan covers the others only.
+    public var unreachable: [HostFailure] = []
+    /// What is on those hosts (or moves from or to one): neither planned nor applied.
+    public var unknown: [UnknownResource] = []
 
     public init(changes: [ResourceChange], unmanaged: [UnmanagedDomain] = [], orphans: [UnmanagedDomain] = [],
                 warnings: [Diagnostic] = []) {
@@ -104,13 +108,18 @@ public struct Plan: Sendable {
     /// Domains, pools and volumes taken over as they are (`import`).
     public var toImport: Int { changes.count { $0.action == .import } }
     public var toAdd: Int { changes.count { $0.action == .create || $0.action == .replace } }
-    public var toChange: Int { changes.count { $0.action == .update } }
+    public var toChange: Int { changes.count { $0.action == .update || $0.action == .migrate } }
     /// Forgotten pools and volumes stay on the host: they are not destroyed.
     public var toDestroy: Int { changes.count { $0.action == .delete || $0.action == .replace } }
 
-    /// `Plan: 1 to add, 0 to change, 0 to destroy.`, led by `2 to import, ` when there are imports (as Terraform's).
+    /// Some hosts could not be observed: what is on them is unknown, the rest is planned.
+    public var isPartial: Bool { !unreachable.isEmpty }
+
+    /// `Plan: 1 to add, 0 to change, 0 to destroy.`, led by `2 to import, ` when there are imports (as Terraform's),
+    /// and how many resources are unknown in a partial plan.
     public var summary: String {
         "Plan: \(toImport > 0 ? "\(toImport) to import, " : "")\(toAdd) to add, \(toChange) to change, \(toDestroy) to destroy."
+            + (isPartial ? " \(unknown.count) unknown on \(unreachable.count) unreachable host\(unreachable.count == 1 ? "" : "s")." : "")
     }
 }
 

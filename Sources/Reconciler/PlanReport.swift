@@ -27,6 +27,10 @@ public struct PlanReport: Codable, Sendable {
     public var orphaned: [UnmanagedDomainReport]
     /// Things the plan could not confirm but did not stop for.
     public var warnings: [String]
+    /// Hosts that could not be observed, with the reason; absent when every host answered.
+    public var unreachableHosts: [HostFailure]?
+    /// What is on those hosts (or moves from or to one): neither planned nor applied; absent when every host answered.
+    public var unknown: [UnknownResourceReport]?
     /// What the plan was made from; `apply FILE` refuses when any of it moved.
     public var inputs: PlanInputs
     /// Only for `apply --json`.
@@ -94,6 +98,20 @@ public struct PlanReport: Codable, Sendable {
         }
     }
 
+    public struct UnknownResourceReport: Codable, Sendable, Hashable {
+        public var kind: ResourceKind
+        public var name: String
+        public var host: String
+        public var unreachableHost: String
+
+        init(_ resource: UnknownResource) {
+            kind = resource.address.kind
+            name = resource.address.name
+            host = resource.address.host
+            unreachableHost = resource.unreachableHost
+        }
+    }
+
     public struct ApplyResult: Codable, Sendable, Hashable {
         public var succeeded: Bool
         public var applied: [String]
@@ -131,6 +149,8 @@ public struct PlanReport: Codable, Sendable {
         self.unmanaged = plan.unmanaged.map(UnmanagedDomainReport.init)
         self.orphaned = plan.orphans.map(UnmanagedDomainReport.init)
         self.warnings = plan.warnings.map { $0.rendered(as: "warning") }
+        self.unreachableHosts = plan.isPartial ? plan.unreachable : nil
+        self.unknown = plan.isPartial ? plan.unknown.map(UnknownResourceReport.init) : nil
         self.inputs = inputs
     }
 

@@ -93,8 +93,10 @@ public enum Planner {
                     at: located.location))
                 continue
             }
+            let from = managed[spec.name]?.spec.host
             let change = change(for: spec, record: recorded[spec.name], observed: managed[spec.name],
-                                rules: rules[spec.host] ?? .kvm, forceReplace: options.replace.contains(spec.name))
+                                rules: rules[spec.host] ?? .kvm, forceReplace: options.replace.contains(spec.name),
+                                migratable: rules[spec.host]?.migration == true && from.flatMap { rules[$0] }?.migration == true)
             if change.action == .replace, spec.lifecycle.protect {
                 let cause = change.notes.first ?? "a replace"
                 problems.append(Diagnostic(
@@ -194,7 +196,7 @@ public enum Planner {
     }
 
     private static func change(for manifest: VirtualMachineSpec, record: RecordedVM?, observed: ObservedDomain?,
-                               rules: ChangeRules, forceReplace: Bool) -> ResourceChange {
+                               rules: ChangeRules, forceReplace: Bool, migratable: Bool = false) -> ResourceChange {
         let address = ResourceAddress(.virtualMachine, manifest.name, host: manifest.host)
         let before = record.map { ResourceValue.virtualMachine($0.spec) }
         guard let observed else {
@@ -210,10 +212,18 @@ public enum Planner {
         let config = observed.spec
         if config.host != manifest.host || forceReplace {
             let moved = config.host != manifest.host
+            let hostDiff = FieldDiff(.host, before: config.host, after: manifest.host, origin: .manifest)
+            let blocker = Migration.blocker(manifest, observed: observed, migratable: migratable)
+            if moved, !forceReplace, blocker == nil {
+                return ResourceChange(address, action: .migrate, reason: .hostChanged, effect: .vm([.migrate(from: config.host)]),
+                                      diffs: [hostDiff], notes: [Migration.note(observed, from: config.host, to: manifest.host)],
+                                      before: before, after: .virtualMachine(manifest), previousHost: config.host)
+            }
+            let note = !moved ? "a replace was requested with --replace"
+                : "host changed from \(config.host) to \(manifest.host); not migrated: \(blocker ?? "a replace was requested with --replace")"
             return ResourceChange(address, action: .replace, reason: moved ? .hostChanged : .replaceRequested,
                                   effect: .vm([.delete(host: config.host)] + create(manifest)),
-                                  diffs: moved ? [FieldDiff(.host, before: config.host, after: manifest.host, origin: .manifest)] : [],
-                                  notes: [moved ? "host changed from \(config.host) to \(manifest.host)" : "a replace was requested with --replace"],
+                                  diffs: moved ? [hostDiff] : [], notes: [note],
                                   before: before, after: .virtualMachine(manifest), previousHost: config.host)
         }
 

@@ -37,8 +37,18 @@ public struct Snapshot: Sendable {
         self.storage = storage
     }
 
-    /// Plans every kind; the problems of VMs, devices, storage and networks are reported together.
+    /// Plans every kind; the problems of VMs, devices, storage and networks are reported together. With
+    /// unreachable hosts, plans the rest and lists what is on those hosts as unknown.
     public func plan(_ options: PlanOptions = PlanOptions()) throws(PlanError) -> Plan {
+        guard !unreachable.isEmpty else { return try planReachable(options) }
+        let (part, unknown) = reachablePart()
+        var plan = try part.planReachable(options)
+        plan.unreachable = unreachable
+        plan.unknown = unknown
+        return plan
+    }
+
+    private func planReachable(_ options: PlanOptions) throws(PlanError) -> Plan {
         let storagePlan = Result { () throws(PlanError) in
             var storage = storage
             storage.interruptedCreates = interruptedCreates
@@ -69,7 +79,7 @@ public struct Snapshot: Sendable {
 }
 
 /// One host that could not be observed, and why.
-public struct HostFailure: Sendable, Hashable {
+public struct HostFailure: Sendable, Hashable, Codable {
     public var host: String
     public var uri: String
     public var reason: String
@@ -96,29 +106,25 @@ public enum Reconciliation {
     public typealias Connector = @Sendable (HostSpec) async throws -> any Hypervisor
 
     /// Connects to every Host in the manifest (in parallel, once each) and observes its domains.
-    /// - Parameter tolerateUnreachable: false (plans): any host that cannot be observed fails the
-    ///   snapshot. true (drift checks): such hosts are left out and listed in `unreachable`.
+    /// - Parameters:
+    ///   - tolerateUnreachable: false: any host that cannot be observed fails the snapshot. true
+    ///     (plans, applies, drift checks): such hosts are left out and listed in `unreachable`.
+    ///   - parallelism: how many hosts are connected to and observed at once.
     public static func snapshot(
         of manifest: Manifest, store: any StateStore,
         connect: @escaping Connector = { host in try await LibvirtDriver.connect(to: host) },
-        tolerateUnreachable: Bool = false
+        tolerateUnreachable: Bool = false, parallelism: Int = defaultParallelism
     ) async throws -> Snapshot {
         let recorded = try recordedVMs(in: store)
         let hosts = manifest.hosts.map(\.value)
-        let results = await withTaskGroup(of: (HostSpec, Result<(any Hypervisor, [ObservedDomain]), Error>).self) { group in
-            for host in hosts {
-                group.addTask {
-                    do {
-                        let driver = try await connect(host)
-                        return (host, .success((driver, try await driver.observe())))
-                    } catch {
-                        return (host, .failure(error))
-                    }
-                }
+        // Each host answers in its own time: a hung one holds one slot until its deadline, never the others.
+        let results = try await concurrentMap(hosts, limit: parallelism) { host -> (HostSpec, Result<(any Hypervisor, [ObservedDomain]), Error>) in
+            do {
+                let driver = try await connect(host)
+                return (host, .success((driver, try await driver.observe())))
+            } catch {
+                return (host, .failure(error))
             }
-            var all: [(HostSpec, Result<(any Hypervisor, [ObservedDomain]), Error>)] = []
-            for await result in group { all.append(result) }
-            return all
         }
         var drivers: [String: any Hypervisor] = [:]
         var live: [String: [ObservedDomain]] = [:]
@@ -146,7 +152,13 @@ public enum Reconciliation {
             failures.append(failure)
         }
         if !tolerateUnreachable, !devices.failures.isEmpty { throw HostUnreachable(failures: devices.failures) }
-        let storage = try await observeStorage(of: manifest, store: store, drivers: drivers)
+        let (storage, storageFailures) = try await observeStorage(of: manifest, store: store, drivers: drivers, parallelism: parallelism)
+        if !tolerateUnreachable, !storageFailures.isEmpty { throw HostUnreachable(failures: storageFailures) }
+        for failure in storageFailures {
+            drivers[failure.host] = nil
+            live[failure.host] = nil
+            failures.append(failure)
+        }
         var snapshot = Snapshot(desired: manifest.virtualMachines, recorded: recorded, live: storage.namingDiskPaths(in: live), drivers: drivers, rules: rules,
                                 devices: devices.views, recordedDevices: recordedDevices, storage: storage)
         snapshot.networks = try await observeNetworks(of: manifest, store: store, drivers: drivers)
@@ -238,28 +250,37 @@ public enum Reconciliation {
         }
     }
 
-    /// Reads the recorded and owned storage, and each host's pools and volumes (hosts in parallel).
-    static func observeStorage(of manifest: Manifest, store: any StateStore,
-                               drivers: [String: any Hypervisor]) async throws -> StorageSnapshot {
+    /// Reads the recorded and owned storage, and each host's pools and volumes (hosts in parallel);
+    /// a host that fails here is returned with the reason, its storage left out.
+    static func observeStorage(of manifest: Manifest, store: any StateStore, drivers: [String: any Hypervisor],
+                               parallelism: Int = defaultParallelism) async throws -> (StorageSnapshot, [HostFailure]) {
         var snapshot = StorageSnapshot(pools: manifest.storage.pools, volumes: manifest.storage.volumes,
                                        fieldLocations: manifest.storage.fieldLocations,
                                        recorded: try recordedStorage(in: store), owned: try store.ownedStorage())
         // Manifests and a state without storage need no pool listing (nor a storage driver on the host).
         let usesStorage = !snapshot.pools.isEmpty || !snapshot.volumes.isEmpty || !snapshot.recorded.isEmpty
             || manifest.virtualMachines.contains { !$0.value.attachedDisks.isEmpty }
-        guard usesStorage else { return snapshot }
+        guard usesStorage else { return (snapshot, []) }
         let images = manifest.storage.volumes.compactMap { volume -> String? in
             if case .image(let path)? = volume.value.source { return path }
             return nil
         }
-        snapshot.live = try await withThrowingTaskGroup(of: (String, ObservedStorage).self) { group in
-            for (host, driver) in drivers {
-                group.addTask { (host, try await driver.observeStorage(imagePaths: images)) }
+        let observed = try await concurrentMap(drivers.sorted { $0.key < $1.key }, limit: parallelism) { host, driver in
+            do {
+                return (host, Result<ObservedStorage, Error>.success(try await driver.observeStorage(imagePaths: images)))
+            } catch {
+                return (host, .failure(error))
             }
-            var live: [String: ObservedStorage] = [:]
-            for try await (host, storage) in group { live[host] = storage }
-            return live
         }
-        return snapshot
+        var failures: [HostFailure] = []
+        for (host, result) in observed {
+            switch result {
+            case .success(let storage): snapshot.live[host] = storage
+            case .failure(let error):
+                failures.append(HostFailure(host: host, uri: manifest.hosts.first { $0.value.name == host }?.value.uri ?? "",
+                                            reason: "cannot read its storage: \(error)"))
+            }
+        }
+        return (snapshot, failures)
     }
 }

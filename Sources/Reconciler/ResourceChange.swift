@@ -11,6 +11,8 @@ public enum Action: String, Sendable, Codable, Hashable {
     /// Exists on the host without vmplan's marker, and the manifests import it (`import: {uuid}`, docs/import.md):
     /// a domain gets the marker and nothing else, storage is recorded; both are recorded in the state.
     case `import`
+    /// A VM moves to another host with its UUID: live when it runs, by its definition when it is shut off.
+    case migrate
     case noop = "no-op"
 
     /// Deletes and forgets: they run after what depends on them is gone.
@@ -87,7 +89,7 @@ public enum ChangeReason: String, Sendable, Codable, Hashable {
     case fieldsDiffer = "fields-differ"
     /// Fields applied earlier wait for a restart, and the VM may restart now.
     case restartPending = "restart-pending"
-    /// A VM's host changed: it is deleted there and created on the new one.
+    /// A VM's host changed: it is migrated there, or deleted on the old host and created on the new one.
     case hostChanged = "host-changed"
     /// `--replace NAME`.
     case replaceRequested = "replace-requested"
@@ -122,6 +124,8 @@ public enum VMStep: Sendable, Hashable {
     case restart
     /// Stop and undefine the domain on this host.
     case delete(host: String)
+    /// Move the domain from `from` to the change's host (live when it runs).
+    case migrate(from: String)
 }
 
 /// What the applier carries out. It never re-derives this from the diffs.

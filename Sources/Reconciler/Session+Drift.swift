@@ -11,7 +11,8 @@ extension Session {
         return try await recording(runID) {
             let snapshot: Snapshot
             do {
-                snapshot = try await Reconciliation.snapshot(of: manifest, store: store, connect: connect, tolerateUnreachable: true)
+                snapshot = try await Reconciliation.snapshot(of: manifest, store: store, connect: connect, tolerateUnreachable: true,
+                                                             parallelism: parallelism)
             } catch let error as PlanError {
                 throw VMPlanError(.planFailed, error.description, cause: error)
             }

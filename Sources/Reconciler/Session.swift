@@ -20,6 +20,8 @@ public struct Session: Sendable {
     public var connect: Reconciliation.Connector
     /// How long the lock of an apply binds without a heartbeat; it is renewed every third of it.
     public var lockLease: TimeInterval = LockRequest.defaultLease
+    /// How many hosts are observed, and applied to, at once.
+    public var parallelism: Int = defaultParallelism
 
     public init(manifest: Manifest, store: any StateStore, manifestsPath: String, statePath: String, actor: String,
                 commit: RunCommit? = nil,
@@ -73,7 +75,7 @@ public struct Session: Sendable {
         let runID = try store.beginRun(.plan, actor: actor, commit: commit)
         return try await recording(runID) {
             let planned = try await makePlan(options, kind: "plan", saved: nil)
-            try store.finishRun(runID, result: .succeeded, summary: planned.plan.summary)
+            try store.finishRun(runID, result: planned.plan.isPartial ? .partial : .succeeded, summary: planned.plan.summary)
             return planned
         }
     }
@@ -112,7 +114,7 @@ public struct Session: Sendable {
             let plan = planned.plan
             let approved = await approve(planned)
             guard plan.hasChanges || plan.hasRecordUpdates else {
-                try store.finishRun(runID, result: .succeeded, summary: "no changes")
+                try store.finishRun(runID, result: plan.isPartial ? .partial : .succeeded, summary: "no changes. " + plan.summary)
                 planned.report.result = .init(succeeded: true, applied: [], failed: [])
                 return .nothingToDo(planned.report)
             }
@@ -120,12 +122,14 @@ public struct Session: Sendable {
                 try store.finishRun(runID, result: .refused, summary: "cancelled at the prompt")
                 return .cancelled
             }
-            let applier = try Applier(drivers: planned.drivers, store: store, shutdownTimeout: shutdownTimeout, commitID: commit?.id,
+            var applier = try Applier(drivers: planned.drivers, store: store, shutdownTimeout: shutdownTimeout, commitID: commit?.id,
                                       condition: condition)
+            applier.parallelism = parallelism
             let outcome = try await applier.apply(plan, runID: runID, events: events)
             planned.report.result = PlanReport.ApplyResult(outcome)
             if outcome.succeeded {
-                try store.finishRun(runID, result: .succeeded, summary: outcome.summary)
+                try store.finishRun(runID, result: plan.isPartial ? .partial : .succeeded,
+                                    summary: outcome.summary + (plan.isPartial ? " \(plan.unknown.count) unknown on unreachable hosts." : ""))
             } else {
                 try store.finishRun(runID, result: .failed, summary: "\(outcome.failed.count) failed. \(outcome.summary)")
             }
@@ -142,7 +146,12 @@ public struct Session: Sendable {
         let interrupted = runningApply == nil ? pending : []
         var snapshot: Snapshot
         do {
-            snapshot = try await Reconciliation.snapshot(of: manifest, store: store, connect: connect)
+            snapshot = try await Reconciliation.snapshot(of: manifest, store: store, connect: connect, tolerateUnreachable: true,
+                                                         parallelism: parallelism)
+            // Some hosts out make a partial plan; all of them out, nothing to plan.
+            if !snapshot.unreachable.isEmpty, snapshot.unreachable.count == manifest.hosts.count {
+                throw HostUnreachable(failures: snapshot.unreachable)
+            }
             snapshot.interruptedCreates = Reconciliation.creates(in: interrupted)
         } catch let error as HostUnreachable {
             throw VMPlanError(.unreachable, "\(error)", cause: error)

@@ -3,8 +3,17 @@ import Spec
 
 /// Apply progress and outcome for people: `web-1: Creating...`, `Apply complete! Resources: …`.
 public enum ApplyText {
-    /// One line per event, every kind alike: `web-1: Modifying...`, `volume data: Creation complete after 1.2s`.
-    public static func line(_ event: ApplyEvent) -> String {
+    /// One line per event, every kind alike: `web-1: Modifying...`, `volume data: Creation complete after 1.2s`;
+    /// `[kvm-02] web-1: Modifying...` with `namingHost`, for applies that change several hosts at once.
+    public static func line(_ event: ApplyEvent, namingHost: Bool = false) -> String {
+        guard namingHost else { return plainLine(event) }
+        let change = switch event {
+        case .started(let change), .progress(let change, _), .finished(let change, _), .failed(let change, _): change
+        }
+        return "[\(change.host.terminalSafe)] " + plainLine(event)
+    }
+
+    private static func plainLine(_ event: ApplyEvent) -> String {
         switch event {
         case .started(let change):
             "\(change.address): \(verb(change.action).present)..."
@@ -41,6 +50,7 @@ public enum ApplyText {
         switch action {
         case .create: ("Creating", "Creation complete")
         case .update: ("Modifying", "Modifications complete")
+        case .migrate: ("Migrating", "Migration complete")
         case .replace: ("Replacing", "Replacement complete")
         case .delete: ("Destroying", "Destruction complete")
         case .forget: ("Forgetting (left on the host)", "Forgotten")

@@ -27,7 +27,8 @@ public enum PlanMarkdown {
     public static func summaryLine(_ plan: Plan) -> String {
         let count = { (action: Action) in plan.changes.count { $0.action == action } }
         let imports = count(.import) > 0 ? "\(count(.import)) to import, " : ""
-        return "Plan: \(imports)\(count(.create)) to add, \(count(.update)) to change, \(count(.replace)) to replace, \(count(.delete)) to destroy."
+        return "Plan: \(imports)\(count(.create)) to add, \(count(.update) + count(.migrate)) to change, \(count(.replace)) to replace, \(count(.delete)) to destroy."
+            + (plan.isPartial ? " \(plan.unknown.count) unknown on unreachable hosts." : "")
     }
 
     /// Deletes, then replaces, then the rest in apply order: what a reviewer must not miss comes first.
@@ -46,7 +47,8 @@ public enum PlanMarkdown {
             let destructive = reviewOrder(plan.actionable).filter { $0.action == .delete || $0.action == .replace || $0.dataLoss }
             let losing = destructive.filter(\.dataLoss)
             if !plan.hasChanges {
-                title = "### ✅ No changes. The hosts match the manifests."
+                title = plan.isPartial ? "### ⚠️ No changes on the hosts that answered; \(plan.unknown.count) unknown."
+                    : "### ✅ No changes. The hosts match the manifests."
             } else if !losing.isEmpty {
                 title = "### 🛑 DATA LOSS: \(summaryLine(plan))"
                 head = ["", "> [!CAUTION]", "> \(counted(losing.count, "change")) destroy\(losing.count == 1 ? "s" : "") data for good: "
@@ -64,6 +66,7 @@ public enum PlanMarkdown {
             } else {
                 title = "### \(summaryLine(plan))"
             }
+            head += UnreachableHosts.markdown(plan)
             if !plan.warnings.isEmpty {
                 tail += ["", "**Warnings:**", ""] + plan.warnings.map { "- \(Markdown.escaped(terminalSafe: $0.rendered(as: "warning")))" }
             }
@@ -149,7 +152,7 @@ public enum PlanMarkdown {
 
     static func leftOutLine(_ leftOut: ArraySlice<ResourceChange>) -> String {
         let byAction = Dictionary(grouping: leftOut, by: \.action)
-        let counts = [Action.delete, .replace, .create, .update, .forget, .import].compactMap { action in
+        let counts = [Action.delete, .replace, .create, .update, .migrate, .forget, .import].compactMap { action in
             byAction[action].map { "\($0.count) \(action.rawValue)" }
         }
         return "_\(counted(leftOut.count, "more change")) left out to keep this short (\(counts.joined(separator: ", "))): "

@@ -9,7 +9,7 @@ public enum PlanText {
     /// Every value that comes from a manifest or a host is shown `terminalSafe`: no value can draw
     /// a line of its own.
     public static func render(_ plan: Plan, unmanagedShown: Int = 10) -> String {
-        var lines: [String] = []
+        var lines = UnreachableHosts.text(plan)
         if !plan.unmanaged.isEmpty {
             lines += renderUnmanaged(plan.unmanaged, shown: unmanagedShown)
             lines.append("")
@@ -53,7 +53,7 @@ public enum PlanText {
             lines.append("")
         }
         guard plan.hasChanges else {
-            lines.append("No changes. The hosts match the manifests.")
+            lines.append(plan.isPartial ? "No changes on the hosts that answered. \(plan.summary)" : "No changes. The hosts match the manifests.")
             return lines.joined(separator: "\n")
         }
         lines.append("vmplan will perform the following actions:")
@@ -83,6 +83,7 @@ public enum PlanText {
         switch action {
         case .create: "+"
         case .update: "~"
+        case .migrate: "~>"
         case .replace: "-/+"
         case .delete, .forget: "-"
         // Terraform's symbol for reading in what exists.
@@ -121,6 +122,7 @@ public enum PlanText {
             switch change.action {
             case .update: return change.mode?.rawValue ?? UpdateMode.nextBoot.rawValue
             case .replace: return change.reason == .hostChanged ? "replace: host changed" : "replace: requested"
+            case .migrate: return "migrate: \(change.previousHost ?? "?") -> \(change.host)"
             case .delete: return change.previousHost ?? change.host
             default: return change.host
             }

@@ -4,7 +4,8 @@ import Reports
 
 extension OutputOptions {
     /// Prints what an apply or a reconcile ended with, in the chosen format, and ends with exit
-    /// status 1 when a change failed or the apply was cancelled.
+    /// status 1 when a change failed or the apply was cancelled, 5 when hosts could not be reached
+    /// and everything else was applied.
     func finish(_ applied: Session.Applied, plan: Plan) async throws {
         switch applied {
         case .nothingToDo(let report):
@@ -27,6 +28,10 @@ extension OutputOptions {
             case .text: break
             }
             if !outcome.succeeded { throw ExitCode.failure }
+        }
+        if plan.isPartial {
+            printError(UnreachableHosts.closing(plan))
+            throw ExitCode(partialResultExitStatus)
         }
     }
 }

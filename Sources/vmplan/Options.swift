@@ -78,10 +78,12 @@ struct ManifestOptions: ParsableArguments {
     }
 
     /// A run over the manifests at `path` and the state at `state` (a saved plan names both).
-    func session(at path: String, state: String, whenAbsent: StateDatabase.Absent, connection: ConnectionOptions) throws -> Session {
+    func session(at path: String, state: String, whenAbsent: StateDatabase.Absent, connection: ConnectionOptions,
+                 fleet: FleetOptions = FleetOptions()) throws -> Session {
         var session = Session(manifest: try Self.loadManifest(at: path), store: try Self.openState(at: state, whenAbsent: whenAbsent),
                               manifestsPath: absolutePath(path), statePath: shownState(state), actor: currentActor,
                               connect: connection.connector)
+        session.parallelism = fleet.parallelism
         session.lockLease = try lockLease()
         return session
     }
@@ -116,6 +118,20 @@ struct ConnectionOptions: ParsableArguments {
 
     var connector: Reconciliation.Connector {
         { [limits] host in try await LibvirtDriver.connect(to: host, limits: limits) }
+    }
+}
+
+/// How many hosts a run works on at once.
+struct FleetOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("How many hosts to observe and change at once. A host that cannot be reached is reported "
+        + "unreachable with the reason, its resources unknown, and the others are still planned and applied (exit status 5).",
+        valueName: "hosts"))
+    var parallelism: Int = defaultParallelism
+
+    func validate() throws {
+        guard parallelism >= 1, parallelism <= 1000 else {
+            throw ValidationError("--parallelism must be from 1 to 1000 hosts")
+        }
     }
 }
 
@@ -187,6 +203,10 @@ struct OutputOptions: ParsableArguments {
         }
     }
 }
+
+/// A plan or apply that could not reach some hosts and did all it could on the others
+/// (docs/how-it-works.md: exit codes; 2 is taken by --detailed-exitcode, 3 and 4 by reconcile).
+let partialResultExitStatus: Int32 = 5
 
 /// The name recorded as the actor of a run.
 var currentActor: String {

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The private libvirt host the integration tests run against (scripts/host-up starts it).
 public enum TestHost {
@@ -150,5 +153,52 @@ public enum XenTestHost {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("scripts/xen/dom0-sh").path
         return try TestHost.run(script, [command])
+    }
+}
+
+/// The extra libvirt hosts scripts/hosts-up starts, each its own libvirtd listening on
+/// qemu+tcp://127.0.10.N/system, for fleet tests (several hosts, one killed or stopped).
+public enum TestHosts {
+    /// CI sets VMPLAN_REQUIRE_FLEET=1: missing hosts then fail the fleet tests instead of skipping them.
+    public static let required = ProcessInfo.processInfo.environment["VMPLAN_REQUIRE_FLEET"] == "1"
+    /// Where scripts/hosts-up keeps each host's directories and pid file.
+    public static let directory = ProcessInfo.processInfo.environment["VMPLAN_HOSTS_DIR"] ?? "/var/lib/vmplan-hosts"
+
+    public static func uri(_ index: Int) -> String { "qemu+tcp://127.0.10.\(index)/system" }
+
+    /// The pid of host `index`'s libvirtd, from its pid file.
+    public static func pid(_ index: Int) -> Int32? {
+        let file = "\(directory)/host\(index)/libvirtd.pid"
+        return (try? String(contentsOfFile: file, encoding: .utf8))
+            .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    /// True when hosts 1 through `count` answer, or CI requires them (and the tests then fail loudly).
+    public static func shouldRun(count: Int = 3) -> Bool {
+        if required { return true }
+        let missing = (1...count).filter { (try? TestHost.run("timeout", ["10", "virsh", "-c", uri($0), "version"]).status) != 0 }
+        if !missing.isEmpty {
+            print("SKIP: needs \(count) extra libvirt hosts at \(uri(1)) … \(uri(count)) (\(missing.map { "host\($0)" }.joined(separator: ", ")) "
+                + "missing): run scripts/hosts-up \(count) (as root) first")
+        }
+        return missing.isEmpty
+    }
+
+    /// `virsh -c qemu+tcp://127.0.10.N/system ...`
+    @discardableResult
+    public static func virsh(_ index: Int, _ arguments: String...) throws -> TestHost.Output {
+        try TestHost.run("timeout", ["20", "virsh", "-c", uri(index)] + arguments)
+    }
+
+    /// Starts the hosts again (a killed host restarts, a stopped one is continued) and waits until they answer.
+    public static func restore(count: Int = 3) {
+        for index in 1...count {
+            if let pid = pid(index) { kill(pid, SIGCONT) }
+        }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/hosts-up").path
+        // system(3), not Process: the daemons it starts outlive it, and its output only goes to the test log.
+        let status = system("'\(script)' \(count) >/dev/null 2>&1")
+        if status != 0 { print("hosts-up \(count) exited with status \(status)") }
     }
 }

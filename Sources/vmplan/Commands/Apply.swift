@@ -13,7 +13,8 @@ struct Apply: AsyncParsableCommand {
             --auto-approve. `vmplan apply FILE` with a file from `vmplan plan --out FILE` applies exactly that \
             plan without asking, and refuses if the manifests, the state or the hosts changed since it was made. \
             Only one apply runs against a state database at a time; each change is journaled before and after it \
-            reaches the host. Exit status: 0 success, 1 error.
+            reaches the host. Hosts are changed in parallel (--parallelism); a host that cannot be reached is \
+            left out and the others are applied. Exit status: 0 success, 1 error, 5 partial (some hosts unreachable).
             """
     )
 
@@ -21,6 +22,7 @@ struct Apply: AsyncParsableCommand {
     @OptionGroup var scope: ScopeOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var fleet: FleetOptions
 
     @Flag(help: "Apply without asking for confirmation.")
     var autoApprove = false
@@ -53,7 +55,7 @@ struct Apply: AsyncParsableCommand {
         let applied = try await reportingFailures {
             let session = try manifests.session(at: saved?.report.manifests ?? manifests.path,
                                                 state: saved?.report.state ?? manifests.statePath, whenAbsent: .create,
-                                                connection: connection)
+                                                connection: connection, fleet: fleet)
             return try await session.apply(scope.planOptions, saved: saved, shutdownTimeout: .milliseconds(Int(shutdownTimeout * 1000))) { planned in
                 applying.withLock { $0 = planned.plan }
                 if let takeover = planned.lockTakeover { printError(takeover.description) }
@@ -69,7 +71,9 @@ struct Apply: AsyncParsableCommand {
                 say("", toStandardError: quiet)
                 return true
             } events: { event in
-                say(ApplyText.line(event), toStandardError: quiet)
+                // Hosts are changed in parallel: with more than one, each line names its host.
+                let hosts = applying.withLock { Set(($0?.actionable ?? []).map(\.host)).count }
+                say(ApplyText.line(event, namingHost: hosts > 1), toStandardError: quiet)
             }
         }
         try await output.finish(applied, plan: applying.withLock { $0 } ?? Plan(changes: []))

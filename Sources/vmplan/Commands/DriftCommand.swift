@@ -31,6 +31,7 @@ struct DriftCommand: AsyncParsableCommand {
 
     @OptionGroup var manifests: ManifestOptions
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var fleet: FleetOptions
 
     @Option(help: ArgumentHelp("Output: table (for people), json (docs/drift.md), markdown (pull-request comments, CI summaries).", valueName: "format"))
     var format: Format = .table
@@ -59,7 +60,7 @@ struct DriftCommand: AsyncParsableCommand {
         if history { return try await showHistory() }
         let report = try await reportingFailures {
             let session = try manifests.session(at: manifests.path, state: manifests.statePath, whenAbsent: .useEmptyInMemory,
-                                                connection: connection)
+                                                connection: connection, fleet: fleet)
             return try await session.drift()
         }
         switch (json ? .json : format, suggest) {

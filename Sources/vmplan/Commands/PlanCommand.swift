@@ -9,8 +9,9 @@ struct PlanCommand: AsyncParsableCommand {
         commandName: "plan",
         abstract: "Show what apply would change, without changing anything.",
         discussion: """
-            Exit status: 0 when the plan succeeded, 1 on error. With --detailed-exitcode: 0 no changes, \
-            1 error, 2 changes to apply. --out FILE saves the plan; `vmplan apply FILE` applies exactly it.
+            Exit status: 0 when the plan succeeded, 1 on error, 5 when some hosts could not be reached (the \
+            others are planned; what is on those hosts is shown unknown). With --detailed-exitcode: 0 no changes, \
+            1 error, 2 changes to apply (5 still wins). --out FILE saves the plan; `vmplan apply FILE` applies exactly it.
             """
     )
 
@@ -18,6 +19,7 @@ struct PlanCommand: AsyncParsableCommand {
     @OptionGroup var scope: ScopeOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var fleet: FleetOptions
 
     @Flag(help: "Exit with 2 when there are changes, 0 when there are none.")
     var detailedExitcode = false
@@ -28,7 +30,7 @@ struct PlanCommand: AsyncParsableCommand {
     func run() async throws {
         let planned = try await reportingFailures {
             let planned = try await manifests.session(at: manifests.path, state: manifests.statePath, whenAbsent: .useEmptyInMemory,
-                                                      connection: connection).plan(scope.planOptions)
+                                                      connection: connection, fleet: fleet).plan(scope.planOptions)
             if let out {
                 do {
                     try planned.report.json().write(toFile: out, atomically: true, encoding: .utf8)
@@ -50,6 +52,10 @@ struct PlanCommand: AsyncParsableCommand {
             if let out {
                 print("\nSaved the plan to \(out). Apply exactly this plan with:\n  vmplan apply \(out)")
             }
+        }
+        if planned.plan.isPartial {
+            printError(UnreachableHosts.closing(planned.plan))
+            throw ExitCode(partialResultExitStatus)
         }
         if detailedExitcode && planned.plan.hasChanges {
             throw ExitCode(2)

@@ -39,6 +39,7 @@ struct ReconcileCommand: AsyncParsableCommand {
     var shutdownTimeout: Double = 120
 
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var fleet: FleetOptions
     @OptionGroup var output: OutputOptions
 
     var statePath: String {
@@ -66,6 +67,7 @@ struct ReconcileCommand: AsyncParsableCommand {
                                       manifestsPath: source.source, statePath: shownState(statePath), actor: currentActor,
                                       commit: source.commit, connect: connection.connector)
                 session.lockLease = try lockLease()
+                session.parallelism = fleet.parallelism
                 do {
                     return try await session.reconcile(repository, allowRollback: allowRollback,
                                                        shutdownTimeout: .milliseconds(Int(shutdownTimeout * 1000))) { made in
