@@ -39,7 +39,7 @@ enum DomainAudit {
     private static let expressedDiskChildren: Set<String> = ["driver", "source", "target", "boot", "readonly", "shareable", "address",
                                                              "alias", "backingStore"]
 
-    static func audit(_ xml: String, reader: DomainXMLReader, flavour: HypervisorKind, autostart: Bool) throws -> [UnexpressedPart] {
+    static func audit(_ xml: String, reader: DomainXMLReader, flavour: HypervisorKind) throws -> [UnexpressedPart] {
         let document: XMLDocument
         do {
             document = try XMLDocument(xmlString: xml, options: [])
@@ -48,9 +48,6 @@ enum DomainAudit {
         }
         guard let root = document.rootElement() else { return [] }
         var parts: [UnexpressedPart] = []
-        if autostart {
-            parts.append(UnexpressedPart(.kept, "autostart: on (libvirtd starts the domain at boot); vmplan does not change it"))
-        }
         for element in root.childElements {
             let name = element.name ?? ""
             switch name {
@@ -188,6 +185,10 @@ enum DomainAudit {
                     let extra = device.childElements.filter { !["source", "address", "alias"].contains($0.name ?? "") }
                     for child in extra { parts.append(UnexpressedPart(.lostOnRedefine, "hostdev \(type) " + describe(child))) }
                 }
+            case "graphics" where reader.graphics != nil, "audio" where reader.graphics != nil:
+                continue  // the manifest's `graphics`
+            case "channel" where device.childElements.contains { $0.name == "target" && $0.attribute("name") == ConsoleXML.guestAgentChannel }:
+                continue  // `guestAgent: true`
             default:
                 if isKeptDevice(name) { parts.append(UnexpressedPart(.kept, describe(device))) }
             }

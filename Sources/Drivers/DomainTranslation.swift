@@ -32,8 +32,8 @@ public struct DomainTranslation: Sendable {
 
     public init(_ source: DomainSource, host: String, flavour: HypervisorKind) throws {
         let reader = try DomainXMLReader.read(source.inactiveXML)
-        var spec = reader.spec(host: host, running: source.isRunning)
-        var parts = try DomainAudit.audit(source.inactiveXML, reader: reader, flavour: flavour, autostart: source.autostart)
+        var spec = reader.spec(host: host, running: source.isRunning, autostart: source.autostart)
+        var parts = try DomainAudit.audit(source.inactiveXML, reader: reader, flavour: flavour)
         // Only a full, declarable list of NICs can be owned; otherwise vmplan leaves them all alone.
         spec.networks = flavour == .kvm ? Self.expressibleNetworks(reader) : nil
         if spec.networks == nil, !reader.networks.isEmpty, flavour == .kvm {

@@ -63,13 +63,11 @@ extension LibvirtDriver {
 }
 
 extension GuestStatus {
-    static let agentChannel = "org.qemu.guest_agent.0"
-
     /// nil without a guest agent channel; else whether libvirt sees the agent connected.
     static func agentChannelState(inLiveXML xml: String) throws -> Bool? {
         var state: Bool?
         try XMLPathReader.read(xml, what: "domain") { path, attributes in
-            if path.suffix(3) == ["devices", "channel", "target"], attributes["name"] == agentChannel {
+            if path.suffix(3) == ["devices", "channel", "target"], attributes["name"] == ConsoleXML.guestAgentChannel {
                 state = attributes["state"] == "connected"
             }
         } end: { _, _ in }

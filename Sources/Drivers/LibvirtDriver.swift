@@ -77,9 +77,10 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
             return nil  // undefined by someone else between the listing and this read
         }
         let reader = try DomainXMLReader.read(xml)
-        // Only vmplan's domains need their autostart flag (not in the XML), and only its running
-        // ones their live definition (a second read), to tell which changes still wait for a restart.
-        let autostart = reader.owner == nil ? nil : try? domain.autostart()
+        // The autostart flag is not in the XML: read for every domain, so an import compares it too.
+        // Only vmplan's running domains need their live definition (a second read), to tell which
+        // changes still wait for a restart.
+        let autostart = try? domain.autostart()
         var running: VirtualMachineSpec?
         if id != nil, reader.owner != nil, let live = try? domain.xml(inactive: false) {
             running = try DomainXMLReader.read(live).spec(host: host, running: true, autostart: autostart)

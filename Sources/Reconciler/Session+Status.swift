@@ -10,7 +10,8 @@ extension Session {
     public func status() async throws -> StatusReport {
         var snapshot: Snapshot
         do {
-            snapshot = try await Reconciliation.snapshot(of: manifest, store: store, connect: connect, tolerateUnreachable: true)
+            snapshot = try await Reconciliation.snapshot(of: manifest, store: store, connect: connect, tolerateUnreachable: true,
+                                                             parallelism: parallelism)
         } catch let error as PlanError {
             throw VMPlanError(.planFailed, error.description, cause: error)
         }

@@ -37,10 +37,17 @@ public enum ManifestWriter {
         if let cpu = spec.cpu { fields.append(("cpu", cpuFlow(cpu))) }
         if let boot = spec.boot { fields.append(("boot", bootFlow(boot))) }
         if spec.state != .running { fields.append(("state", spec.state.rawValue)) }
+        if let autostart = spec.autostart, autostart != (spec.state == .running) { fields.append(("autostart", String(autostart))) }
         if let description = spec.description { fields.append(("description", scalar(description))) }
         if !spec.lifecycle.isDefault { fields.append(("lifecycle", lifecycleFlow(spec.lifecycle))) }
         if !spec.disks.isEmpty { fields.append(("disks", block(spec.disks.map(diskFlow)))) }
         if let networks = spec.networks { fields.append(("networks", networks.isEmpty ? "[]" : block(networks.map(networkFlow)))) }
+        if let graphics = spec.graphics {
+            var parts = [("type", graphics.type.rawValue)]
+            if graphics.listen != GraphicsSpec.loopback { parts.append(("listen", scalar(graphics.listen))) }
+            fields.append(("graphics", flow(parts)))
+        }
+        if spec.guestAgent { fields.append(("guestAgent", "true")) }
         if !spec.gpus.isEmpty { fields.append(("gpus", block(spec.gpus.map(gpuFlow)))) }
         if !spec.vgpus.isEmpty { fields.append(("vgpus", block(spec.vgpus.map(vgpuFlow)))) }
         return document(kind: .virtualMachine, name: spec.name, labels: spec.labels, spec: fields, comments: comments)

@@ -79,7 +79,7 @@ struct ManifestOptions: ParsableArguments {
 
     /// A run over the manifests at `path` and the state at `state` (a saved plan names both).
     func session(at path: String, state: String, whenAbsent: StateDatabase.Absent, connection: ConnectionOptions,
-                 fleet: FleetOptions = FleetOptions()) throws -> Session {
+                 fleet: FleetOptions) throws -> Session {
         var session = Session(manifest: try Self.loadManifest(at: path), store: try Self.openState(at: state, whenAbsent: whenAbsent),
                               manifestsPath: absolutePath(path), statePath: shownState(state), actor: currentActor,
                               connect: connection.connector)

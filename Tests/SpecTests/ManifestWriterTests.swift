@@ -21,6 +21,7 @@ struct ManifestWriterTests {
             networks: [NetworkInterface(source: .network("default"), mac: "52:54:00:aa:bb:01"),
                        NetworkInterface(source: .bridge("br0"), model: .e1000e, mac: "52:54:00:aa:bb:02")],
             cpu: CPUSpec(mode: .hostPassthrough, topology: CPUSpec.Topology(sockets: 1, cores: 2, threads: 2)),
+            autostart: true, graphics: GraphicsSpec(type: .spice, listen: "::1"), guestAgent: true,
             importing: DomainImport(uuid: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"))
         spec.lifecycle = Lifecycle(protect: true)
         return spec

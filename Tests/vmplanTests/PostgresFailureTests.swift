@@ -25,29 +25,11 @@ enum TestCluster {
         return nil
     }()
 
-    /// `pg_ctl -D DATA ARGUMENTS…` as the postgres user, waited for with waitpid: Foundation's Process
-    /// was seen to miss the end of a `runuser` whose pg_ctl left a new server behind. What pg_ctl
-    /// says goes to a file; the server's own output to the cluster's log (`-l`).
+    /// `pg_ctl -D DATA ARGUMENTS…` as the postgres user, with what it says (stdout and stderr); the
+    /// server's own output goes to the cluster's log (`-l`).
     static func pgCtl(_ arguments: String...) throws -> (status: Int32, said: String) {
-        let said = FileManager.default.temporaryDirectory.appendingPathComponent("vmplan-pg_ctl-\(UUID().uuidString).out").path
-        defer { try? FileManager.default.removeItem(atPath: said) }
-        let argv = ["runuser", "-u", "postgres", "--", (bin ?? "") + "/pg_ctl", "-D", data] + arguments
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, said, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let cArguments = argv.map { strdup($0) } + [nil]
-        defer { cArguments.forEach { free($0) } }
-        var pid = pid_t()
-        guard posix_spawnp(&pid, argv[0], &actions, nil, cArguments, environ) == 0 else {
-            throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "cannot run \(argv[0])"])
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let exited = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + status & 0x7f
-        return (exited, (try? String(contentsOfFile: said, encoding: .utf8)) ?? "")
+        let output = try TestHost.run("runuser", ["-u", "postgres", "--", (bin ?? "") + "/pg_ctl", "-D", data] + arguments)
+        return (output.status, output.stdout + output.stderr)
     }
 
     /// A fast restart: connections are ended, the server stops and starts with the options it ran with.

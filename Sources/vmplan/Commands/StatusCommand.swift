@@ -23,6 +23,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     @OptionGroup var manifests: ManifestOptions
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var fleet: FleetOptions
 
     @Flag(help: "Print the report as JSON (format vmplan-status, version 1; docs/status.md).")
     var json = false
@@ -30,7 +31,7 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         let report = try await reportingFailures {
             let session = try manifests.session(at: manifests.path, state: manifests.statePath, whenAbsent: .useEmptyInMemory,
-                                                connection: connection)
+                                                connection: connection, fleet: fleet)
             return try await session.status()
         }
         print(json ? try report.json() : StatusText.render(report))
