@@ -6,7 +6,7 @@ extension LibvirtDriver {
     /// A running domain goes live and peer to peer (this host's libvirtd connects to the
     /// destination's URI itself, so that URI must work from here), persistent on the destination
     /// and undefined here in the same call. A shut-off one is defined on the destination from its
-    /// persistent definition (same UUID and marker), then undefined here.
+    /// persistent definition (same UUID and marker), then undefined here. Autostart goes along.
     public func migrate(_ name: String, to destination: any Hypervisor, progress: ProgressHandler?) async throws {
         guard let destination = destination as? LibvirtDriver, destination.flavour == flavour, flavour == .kvm else {
             throw DriverError(.operation, "cannot migrate \(name) from \(hostName) to \(destination.hostName): both must be KVM hosts reached through libvirt")
@@ -17,6 +17,8 @@ extension LibvirtDriver {
             if let existing = try? destination.connection.domain(named: name) {
                 throw DriverError(.operation, "a domain named \(name) already exists on \(destination.uri) (uuid \(existing.uuid))")
             }
+            // Autostart is the host's, not the domain XML's: it does not travel with the domain.
+            let autostart = try domain.autostart()
             if domain.id != nil {
                 progress?("\(name): migrating live from \(hostName) to \(destination.hostName)")
                 try domain.migrateLive(to: destination.uri)
@@ -25,6 +27,7 @@ extension LibvirtDriver {
                 _ = try destination.connection.define(xml: domain.xml(inactive: true))
                 try domain.undefine(flavour: flavour)
             }
+            if autostart { try destination.connection.domain(named: name).setAutostart(true) }
         }
     }
 }
