@@ -136,7 +136,7 @@ struct ApplyLifecycleTests {
     }
 }
 
-@Suite("The shipped demo on a real libvirtd", .enabled(if: TestHost.shouldRun(), "needs a libvirt host: run scripts/host-up"))
+@Suite("The shipped demo on a real libvirtd", .enabled(if: TestGuest.shouldRun(), "needs a libvirt host and the test guest demo-web boots: run scripts/host-up and scripts/guest/build-image"))
 struct DemoTests {
     /// Applies manifests/demo as shipped, with the VM and network names (and the network's subnet)
     /// made unique so the user's own demo stays untouched.
@@ -187,5 +187,14 @@ struct DemoTests {
         let list = try CLI.run("state", "list", workspace.path)
         #expect(list.stdout.contains(web) && list.stdout.contains(batch))
         #expect(try CLI.run("plan", workspace.path, "--detailed-exitcode").status == 0)
+
+        // demo-web boots the tiny guest, which asks the demo network's DHCP: `vmplan status` shows the lease.
+        var status = try CLI.run("status", workspace.path)
+        for _ in 0..<180 where !status.stdout.contains(subnet) {
+            Thread.sleep(forTimeInterval: 1)
+            status = try CLI.run("status", workspace.path)
+        }
+        let row = status.stdout.split(separator: "\n").first { $0.hasPrefix(web + " ") }.map(String.init) ?? ""
+        #expect(row.contains("Running") && row.contains(subnet) && row.contains("Synced"), "\(status.stdout)\(status.stderr)")
     }
 }
