@@ -53,25 +53,14 @@ extension LibvirtDriver {
             guard let domain = try? connection.domain(named: name) else { return nil }
             let power = try domain.power()
             guard power != .shutOff, power != .crashed else { return GuestStatus(power: power) }
-            let agent = try GuestStatus.agentChannelState(inLiveXML: domain.xml(inactive: false))
+            // The live XML says whether the guest agent's channel is there and connected.
+            let live = try DomainXMLReader.read(domain.xml(inactive: false))
+            let agent = live.guestAgent ? live.guestAgentConnected : nil
             var addresses: [GuestAddress] = []
             if agent == true { addresses = (try? domain.interfaceAddresses(.agent)) ?? [] }
             if addresses.isEmpty { addresses = (try? domain.interfaceAddresses(.lease)) ?? [] }
             return GuestStatus(power: power, agentConnected: agent, addresses: addresses.filter(\.isRoutable))
         }
-    }
-}
-
-extension GuestStatus {
-    /// nil without a guest agent channel; else whether libvirt sees the agent connected.
-    static func agentChannelState(inLiveXML xml: String) throws -> Bool? {
-        var state: Bool?
-        try XMLPathReader.read(xml, what: "domain") { path, attributes in
-            if path.suffix(3) == ["devices", "channel", "target"], attributes["name"] == ConsoleXML.guestAgentChannel {
-                state = attributes["state"] == "connected"
-            }
-        } end: { _, _ in }
-        return state
     }
 }
 

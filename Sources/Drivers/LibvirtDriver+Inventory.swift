@@ -11,12 +11,15 @@ extension LibvirtDriver {
     }
 
     /// libxl has no mediated devices. mdevctl is known only for a local QEMU host
-    /// (`qemu:///system`), where the binary can be looked for.
+    /// (`qemu:///system`), where the binary can be looked for. Only libvirt's QEMU driver
+    /// migrates domains (not a `test:///` host that calls itself kvm).
     public var features: DriverFeatures {
         let mdevctl: Bool? = flavour == .kvm && uri.hasPrefix("qemu:///")
             ? ["/usr/sbin/mdevctl", "/usr/bin/mdevctl", "/sbin/mdevctl"].contains(where: FileManager.default.isExecutableFile(atPath:))
             : nil
-        return DriverFeatures(changeRules: flavour == .xen ? .xen : .kvm, mediatedDevices: flavour == .kvm, mdevctl: mdevctl)
+        var rules: ChangeRules = flavour == .xen ? .xen : .kvm
+        rules.migration = rules.migration && (uri.hasPrefix("qemu:") || uri.hasPrefix("qemu+"))
+        return DriverFeatures(changeRules: rules, mediatedDevices: flavour == .kvm, mdevctl: mdevctl)
     }
 
     public func createMediatedDevice(uuid: String, type: String, parent: PCIAddress) async throws {

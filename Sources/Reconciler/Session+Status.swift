@@ -16,16 +16,15 @@ extension Session {
             throw VMPlanError(.planFailed, error.description, cause: error)
         }
         let unreachable = Dictionary(snapshot.unreachable.map { ($0.host, $0) }, uniquingKeysWith: { first, _ in first })
-        // Whether each VM is in sync is what a plan made now says; a host that did not answer has no plan.
-        snapshot.desired.removeAll { unreachable[$0.value.host] != nil }
-        // A declared VM whose domain is not this state's fails any plan; it is shown `Unowned` instead.
+        // Whether each VM is in sync is what a plan made now says (a host that did not answer is
+        // left out of it). A declared VM whose domain is not this state's fails any plan; it is
+        // shown `Unowned` instead.
         let unowned = Set(snapshot.desired.compactMap { located -> String? in
             let spec = located.value
             guard let domain = snapshot.live[spec.host]?.first(where: { $0.name == spec.name }) else { return nil }
             return StatusReport.VM.status(domain: domain, stateID: snapshot.stateID, guest: nil, failure: nil).0 == .unowned ? spec.name : nil
         })
         snapshot.desired.removeAll { unowned.contains($0.value.name) }
-        snapshot.recorded = snapshot.recorded.filter { unreachable[$0.value.spec.host] == nil }
         let changes: [String: ResourceChange]
         let planProblem: String?
         do {

@@ -163,9 +163,23 @@ struct ChangeModeTests {
         let name = TestHost.uniqueName("protected")
         let workspace = try Workspace()
         defer { TestHost.removeDomains([name]); workspace.delete() }
+        // libvirt's test driver cannot take a migration: a move there is a replace.
+        try workspace.write("other-host.yaml", """
+            apiVersion: vmplan/v1
+            kind: Host
+            metadata: {name: other}
+            spec: {uri: "test:///default", hypervisor: kvm}
+            """)
         try workspace.write("vm.yaml", Workspace.vm(name, state: "stopped", lifecycle: "{protect: true}"))
         #expect(try Self.apply(workspace).status == 0)
         let before = try #require(try TestHost.inactiveXML(name))
+
+        try workspace.write("vm.yaml", Workspace.vm(name, state: "stopped", host: "other", lifecycle: "{protect: true}"))
+        let moved = try Self.apply(workspace)
+        #expect(moved.status == 1)
+        #expect(moved.stderr.contains("vm.yaml:1:1: error: VirtualMachine '\(name)' is protected (lifecycle.protect: true), but host changed from local to other"),
+                "\(moved.stderr)")
+        try workspace.write("vm.yaml", Workspace.vm(name, state: "stopped", lifecycle: "{protect: true}"))
 
         // A host change of a VM that can move is a migration, which loses nothing; a replace is refused.
         let replaced = try CLI.run("apply", workspace.path, "--auto-approve", "--replace", name)
