@@ -52,6 +52,17 @@ struct DomainXMLReader {
         return scan.result
     }
 
+    /// The marker in vmplan's metadata element as `virDomainGetMetadata` returns it
+    /// (`<resource name=… hash=… state=…>`, the namespace left off); nil for another element.
+    static func marker(_ element: String) throws -> OwnershipMarker? {
+        var marker: OwnershipMarker?
+        try XMLPathReader.read(element, what: "vmplan metadata") { path, attributes in
+            guard path == ["resource"], let resource = attributes["name"] else { return }
+            marker = OwnershipMarker(resource: resource, specHash: attributes["hash"] ?? "", state: attributes["state"])
+        } end: { _, _ in }
+        return marker
+    }
+
     /// - Parameter autostart: what libvirt says of the domain (it is not in the XML); nil when not asked.
     func spec(host: String, running: Bool, autostart: Bool? = nil) -> VirtualMachineSpec {
         let currentMemory = memory ?? maxMemory

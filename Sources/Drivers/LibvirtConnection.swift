@@ -52,10 +52,12 @@ final class LibvirtConnection: @unchecked Sendable {
         return String(cString: raw)
     }
 
-    /// Every domain on the host, active or not, in one call.
-    func allDomains() throws -> [LibvirtDomain] {
+    /// Every domain on the host, active or not, in one call; with `autostarting`, only those
+    /// libvirtd starts when it starts.
+    func allDomains(autostarting: Bool = false) throws -> [LibvirtDomain] {
         var list: UnsafeMutablePointer<virDomainPtr?>?
-        let count = virConnectListAllDomains(pointer, &list, 0)
+        let flags = autostarting ? VIR_CONNECT_LIST_DOMAINS_AUTOSTART.rawValue : 0
+        let count = virConnectListAllDomains(pointer, &list, UInt32(flags))
         guard count >= 0, let list else {
             throw LibvirtConnection.lastError(.connection, "cannot list domains on \(uri)")
         }
@@ -70,8 +72,13 @@ final class LibvirtConnection: @unchecked Sendable {
         return LibvirtDomain(pointer)
     }
 
-    func define(xml: String) throws -> LibvirtDomain {
-        guard let domain = virDomainDefineXMLFlags(pointer, xml, UInt32(VIR_DOMAIN_DEFINE_VALIDATE.rawValue)) else {
+    /// Defines (or redefines, for a known UUID) a domain. `validate` has libvirtd check the XML
+    /// against its schema first, which costs about as much again as the define itself (libvirtd
+    /// loads the schema each time): worth it when a definition that works is replaced, not for
+    /// each of a thousand new ones (the tests validate every shape vmplan writes).
+    func define(xml: String, validate: Bool) throws -> LibvirtDomain {
+        let flags = validate ? VIR_DOMAIN_DEFINE_VALIDATE.rawValue : 0
+        guard let domain = virDomainDefineXMLFlags(pointer, xml, UInt32(flags)) else {
             throw LibvirtConnection.lastError(.operation, "libvirt refused the domain definition")
         }
         return LibvirtDomain(domain)
@@ -107,6 +114,17 @@ final class LibvirtDomain: @unchecked Sendable {
         let flags = inactive ? UInt32(VIR_DOMAIN_XML_INACTIVE.rawValue) : 0
         guard let raw = virDomainGetXMLDesc(pointer, flags) else {
             throw LibvirtConnection.lastError(.operation, "cannot read the XML of domain \(name)")
+        }
+        defer { free(raw) }
+        return String(cString: raw)
+    }
+
+    /// The persistent definition's metadata element of namespace `uri`, nil when it has none.
+    func metadata(uri: String) throws -> String? {
+        guard let raw = virDomainGetMetadata(pointer, Int32(VIR_DOMAIN_METADATA_ELEMENT.rawValue), uri,
+                                             UInt32(VIR_DOMAIN_AFFECT_CONFIG.rawValue)) else {
+            if virGetLastErrorCode() == Int32(VIR_ERR_NO_DOMAIN_METADATA.rawValue) { return nil }
+            throw LibvirtConnection.lastError(.operation, "cannot read the metadata of domain \(name)")
         }
         defer { free(raw) }
         return String(cString: raw)

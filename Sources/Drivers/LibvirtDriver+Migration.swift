@@ -13,7 +13,7 @@ extension LibvirtDriver {
         }
         try await blocking { [connection, flavour, hostName] in
             let domain = try connection.domain(named: name)
-            _ = try Self.owned(domain, on: connection)
+            try Self.owned(domain, on: connection)
             if let existing = try? destination.connection.domain(named: name) {
                 throw DriverError(.operation, "a domain named \(name) already exists on \(destination.uri) (uuid \(existing.uuid))")
             }
@@ -24,7 +24,7 @@ extension LibvirtDriver {
                 try domain.migrateLive(to: destination.uri)
             } else {
                 progress?("\(name): moving its definition from \(hostName) to \(destination.hostName)")
-                _ = try destination.connection.define(xml: domain.xml(inactive: true))
+                _ = try destination.connection.define(xml: domain.xml(inactive: true), validate: true)
                 try domain.undefine(flavour: flavour)
             }
             if autostart { try destination.connection.domain(named: name).setAutostart(true) }

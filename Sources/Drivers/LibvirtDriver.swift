@@ -53,13 +53,18 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
         let started = ContinuousClock.now
         let domains = try await blocking { [connection, hostName] in
             let listed = try connection.allDomains()
+            // The autostart flag is not in the XML: one listing of the autostarting domains says it
+            // for all (an import compares it too), instead of a call per domain.
+            let autostarting = Set(try connection.allDomains(autostarting: true).map(\.uuid))
             // One connection carries many calls at once: fetching and parsing in a few lanes
-            // overlaps the round trips instead of paying them one after another.
+            // overlaps the round trips instead of paying them one after another. The lanes are
+            // threads of their own: each spends most of its time waiting for libvirtd.
             let lanes = min(8, max(1, listed.count / 64))
             let results = LaneResults<ObservedDomain?>(count: listed.count)
-            DispatchQueue.concurrentPerform(iterations: lanes) { lane in
+            onThreads(lanes) { lane in
                 for index in stride(from: lane, to: listed.count, by: lanes) {
-                    results.set(index, Result { try Self.observe(listed[index], host: hostName) })
+                    let domain = listed[index]
+                    results.set(index, Result { try Self.observe(domain, host: hostName, autostart: autostarting.contains(domain.uuid)) })
                 }
             }
             return try results.values().compactMap { $0 }
@@ -68,7 +73,7 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
         return domains
     }
 
-    private static func observe(_ domain: LibvirtDomain, host: String) throws -> ObservedDomain? {
+    private static func observe(_ domain: LibvirtDomain, host: String, autostart: Bool) throws -> ObservedDomain? {
         let id = domain.id
         let xml: String
         do {
@@ -77,10 +82,8 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
             return nil  // undefined by someone else between the listing and this read
         }
         let reader = try DomainXMLReader.read(xml)
-        // The autostart flag is not in the XML: read for every domain, so an import compares it too.
         // Only vmplan's running domains need their live definition (a second read), to tell which
         // changes still wait for a restart.
-        let autostart = try? domain.autostart()
         var running: VirtualMachineSpec?
         if id != nil, reader.owner != nil, let live = try? domain.xml(inactive: false) {
             running = try DomainXMLReader.read(live).spec(host: host, running: true, autostart: autostart)
@@ -96,17 +99,26 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
         let xml = try DomainXML.make(for: spec, flavour: flavour, capabilities: capabilities, owner: owner)
         logger.trace("defining domain", metadata: ["xml": "\(xml)"])
         try await blocking { [connection] in
-            if let existing = try? connection.domain(named: spec.name) {
-                throw DriverError(.operation, "a domain named \(spec.name) already exists on \(connection.uri) (uuid \(existing.uuid))")
+            let domain: LibvirtDomain
+            do {
+                // The XML names no UUID, so libvirt refuses it, atomically, when the name is
+                // taken: no lookup first (a round trip per VM); one afterwards only words the error.
+                domain = try connection.define(xml: xml, validate: false)
+            } catch {
+                if let existing = try? connection.domain(named: spec.name) {
+                    throw DriverError(.operation, "a domain named \(spec.name) already exists on \(connection.uri) (uuid \(existing.uuid))")
+                }
+                throw error
             }
-            try Self.setAutostart(connection.define(xml: xml), to: spec.autostart)
+            // A new definition starts without autostart.
+            if spec.autostart == true { try domain.setAutostart(true) }
         }
     }
 
     public func update(_ spec: VirtualMachineSpec, owner: String, progress: ProgressHandler?) async throws {
         try await blocking { [connection, capabilities, flavour] in
             let domain = try connection.domain(named: spec.name)
-            _ = try Self.owned(domain, on: connection)
+            try Self.owned(domain, on: connection)
             if domain.id != nil {
                 try Self.hotplugDisks(domain, desired: spec, progress: progress)
                 if flavour == .kvm { try Self.hotplugInterfaces(domain, desired: spec, progress: progress) }
@@ -114,7 +126,7 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
             let kept = try UnmanagedDevices.extract(from: domain.xml(inactive: true), managingInterfaces: spec.networks != nil,
                                                     keepingVideo: spec.graphics != nil && !spec.vgpus.contains(where: \.display))
             let xml = try DomainXML.make(for: spec, flavour: flavour, capabilities: capabilities, uuid: domain.uuid, owner: owner)
-            _ = try connection.define(xml: try UnmanagedDevices.keeping(kept, in: xml))
+            _ = try connection.define(xml: try UnmanagedDevices.keeping(kept, in: xml), validate: true)
             try Self.setAutostart(domain, to: spec.autostart)
             guard domain.id != nil else { return }
             // The persistent config now holds the new spec; bring the running domain along
@@ -149,7 +161,7 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
     public func start(_ name: String) async throws {
         try await blocking { [connection] in
             let domain = try connection.domain(named: name)
-            _ = try Self.owned(domain, on: connection)
+            try Self.owned(domain, on: connection)
             guard domain.id == nil else { return }
             try domain.start()
         }
@@ -158,7 +170,7 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
     public func stop(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws {
         try await blocking { [connection, flavour] in
             let domain = try connection.domain(named: name)
-            _ = try Self.owned(domain, on: connection)
+            try Self.owned(domain, on: connection)
             try Self.stop(domain, flavour: flavour, policy: policy, progress: progress)
         }
     }
@@ -166,11 +178,13 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
     public func delete(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws {
         try await blocking { [connection, flavour] in
             let domain = try connection.domain(named: name)
-            _ = try Self.owned(domain, on: connection)
-            try Self.stop(domain, flavour: flavour, policy: policy, progress: progress)
+            try Self.owned(domain, on: connection)
+            // The lookup says whether it runs (its id): a stopped domain costs no state query.
+            if domain.id != nil { try Self.stop(domain, flavour: flavour, policy: policy, progress: progress) }
             try domain.undefine(flavour: flavour)
             // libxl finishes tearing a destroyed domain down in the background; the domain is
-            // only gone (and its name free) once libvirt stops listing it.
+            // only gone (and its name free) once libvirt stops listing it. QEMU's is gone at once.
+            guard flavour == .xen else { return }
             let deadline = ContinuousClock.now.advanced(by: .seconds(10))
             while ContinuousClock.now < deadline, (try? connection.domain(named: name)) != nil {
                 Thread.sleep(forTimeInterval: 0.1)
@@ -178,14 +192,16 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
         }
     }
 
-    /// Re-reads the domain and refuses it unless it carries vmplan's marker for this name:
-    /// the last line of defence for domains vmplan does not own.
-    static func owned(_ domain: LibvirtDomain, on connection: LibvirtConnection) throws -> DomainXMLReader {
-        let reader = try DomainXMLReader.read(domain.xml(inactive: true))
-        guard let owner = reader.owner, owner.resource == reader.name else {
+    /// Re-reads the domain's marker and refuses it unless it is vmplan's for this name: the last
+    /// line of defence for domains vmplan does not own. Only the metadata element is read, not the
+    /// whole definition (which libvirtd would format and vmplan parse, once per changed VM).
+    @discardableResult
+    static func owned(_ domain: LibvirtDomain, on connection: LibvirtConnection) throws -> OwnershipMarker {
+        guard let element = try domain.metadata(uri: OwnershipMarker.namespace), let owner = try DomainXMLReader.marker(element),
+              owner.resource == domain.name else {
             throw DriverError(.notOwned, "domain \(domain.name) on \(connection.uri) is not managed by vmplan; it was left untouched")
         }
-        return reader
+        return owner
     }
 
     /// `autostart` nil (a spec recorded before vmplan managed it) leaves the flag as it is.
@@ -252,6 +268,22 @@ final class LaneResults<Value>: @unchecked Sendable {
     func values() throws -> [Value] {
         try lock.withLock { slots }.map { try ($0 ?? .failure(DriverError(.operation, "a domain was not read"))).get() }
     }
+}
+
+/// Runs `body(lane)` for each of `count` lanes, each on a thread of its own, and returns when all
+/// have: unlike `DispatchQueue.concurrentPerform`, which runs no more lanes at once than there
+/// are cores, however long each waits on the network.
+func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    guard count > 1 else { return body(0) }
+    let group = DispatchGroup()
+    for lane in 0..<count {
+        group.enter()
+        Thread.detachNewThread {
+            body(lane)
+            group.leave()
+        }
+    }
+    group.wait()
 }
 
 /// Runs a blocking libvirt call off Swift's cooperative thread pool.

@@ -75,6 +75,40 @@ struct LibvirtDriverTests {
         #expect(try TestHost.domainState(name) == "shut off")
     }
 
+    /// The ownership check reads only the marker (virDomainGetMetadata): a marker for another
+    /// resource, or metadata of another namespace only, is not vmplan's for this domain.
+    @Test func aMarkerForAnotherResourceIsNotOwnership() async throws {
+        let copied = TestHost.uniqueName("copied")
+        let other = TestHost.uniqueName("othermeta")
+        defer { TestHost.removeDomains([copied, other]) }
+        let metadata = [
+            copied: "<vmplan:resource xmlns:vmplan='urn:vmplan:1' name='someone-else' hash='0' state='test-state'/>",
+            other: "<app:owner xmlns:app='urn:example:other' name='\(other)'/>",
+        ]
+        for (name, element) in metadata {
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).xml")
+            try """
+                <domain type='qemu'><name>\(name)</name><metadata>\(element)</metadata><memory unit='KiB'>65536</memory>
+                <vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain>
+                """.write(to: file, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(at: file) }
+            #expect(try TestHost.virsh("define", file.path).status == 0)
+        }
+        let driver = try await connect()
+        for name in [copied, other] {
+            await #expect { try await driver.delete(name, policy: quickStop, progress: nil) } throws: { error in
+                "\(error)".contains("is not managed by vmplan; it was left untouched")
+            }
+            #expect(try TestHost.domainState(name) == "shut off", "\(name) must still be defined")
+        }
+        // A new definition under a taken name is refused by libvirt itself, and said plainly.
+        let spec = VirtualMachineSpec(name: copied, host: "local", vcpus: 1, memory: .mebibytes(64), state: .stopped)
+        await #expect { try await driver.define(spec, owner: "test-state") } throws: { error in
+            "\(error)".contains("a domain named \(copied) already exists")
+        }
+        #expect(try TestHost.inactiveXML(copied)?.contains("someone-else") == true, "the existing definition is unchanged")
+    }
+
     @Test func stopWithoutForceLeavesAnUnresponsiveGuestRunning() async throws {
         let name = TestHost.uniqueName("noforce")
         defer { TestHost.removeDomains([name]) }
