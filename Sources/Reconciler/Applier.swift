@@ -53,6 +53,9 @@ public struct Applier: Sendable {
     public var condition: WriteCondition?
     /// How many hosts are changed at once.
     public var parallelism: Int = defaultParallelism
+    /// How many VM creations or deletions run at once on one host (`runsAlongside`); libvirtd
+    /// serves 5 calls of one client at a time by default (`max_client_requests`).
+    public var perHostConcurrency: Int = 4
 
     public init(drivers: [String: any Hypervisor], store: any StateStore, shutdownTimeout: Duration, commitID: String? = nil,
                 condition: WriteCondition? = nil) throws {
@@ -110,59 +113,99 @@ public struct Applier: Sendable {
         return order.map { lanes[$0] ?? [] }
     }
 
-    /// One lane's changes, one after another.
+    /// One lane's changes in apply order: one after another, except runs of VM creations or
+    /// deletions that share nothing (`runsAlongside`), which go `perHostConcurrency` at a time:
+    /// each waits mostly on libvirtd, which serves several calls on one connection at once.
     private func apply(_ changes: [ResourceChange], runID: Int64, journal: JournalWriter, records: [String: ResourceRecord],
                        events: @escaping @Sendable (ApplyEvent) -> Void) async throws -> ApplyOutcome {
         var outcome = ApplyOutcome()
         var failed: Set<ResourceAddress> = []
-        for change in changes {
-            if let blocker = change.requires.first(where: failed.contains) {
-                let message = change.action.isRemoval
-                    ? "kept: \(blocker) did not change as planned and may still use it"
-                    : "not applied: it needs \(blocker), which could not be changed"
-                let skipped = try journal.begin(JournalEntry(runID: runID, kind: change.kind.rawValue, name: change.name, host: change.host,
-                                                             action: change.action.rawValue, detail: Self.journalDetail(change)))
-                try journal.failed(skipped, error: message)
-                events(.failed(change, message))
-                outcome.failed.append((change, message))
-                failed.insert(change.address)
-                continue
+        for wave in Self.waves(changes) {
+            let blocked = failed
+            let results = try await concurrentMap(wave, limit: perHostConcurrency) { change in
+                try await apply(change, blockedBy: change.requires.first(where: blocked.contains), runID: runID, journal: journal,
+                                records: records, events: events)
             }
-            let entry = JournalEntry(runID: runID, kind: change.kind.rawValue, name: change.name, host: change.host,
-                                     action: change.action.rawValue, detail: Self.journalDetail(change))
-            let journalID = try journal.begin(entry)
-            if change.isChange { events(.started(change)) }
-            let clock = ContinuousClock()
-            let started = clock.now
-            do {
-                let ownership = try await execute(change) { events(.progress(change, $0)) }
-                let update = try recordUpdate(for: change, previous: records["\(change.kind.rawValue)/\(change.name)"])
-                do {
-                    try journal.done(journalID, update: update, ownership: ownership)
-                } catch {
-                    // The host changed and the state cannot say so: going on would widen the gap.
-                    let next = (error as? StateError)?.refusedWrite == true
-                        ? "The apply stopped there: another writer owns the state now. The next run finds the change "
-                            + "from its pending journal entry, re-observes the host and records what it finds."
-                        : "The apply stopped there; fix what kept the state from recording it (a full disk, a database server that went away) "
-                            + "and run again: the next run finds the change "
-                            + "from its pending journal entry and records it."
-                    throw VMPlanError(.state, "error: \(change.address) on \(change.host) was changed, but the state could not record it: \(error). "
-                        + next, cause: StateWriteFailure(description: "\(error)"))
+            for (change, error) in zip(wave, results) {
+                if let error {
+                    outcome.failed.append((change, error))
+                    failed.insert(change.address)
+                } else {
+                    outcome.applied.append(change)
                 }
-                if change.isChange { events(.finished(change, clock.now - started)) }
-                outcome.applied.append(change)
-            } catch let error as VMPlanError where error.code == .state {
-                throw error
-            } catch {
-                let message = "\(error)"
-                try journal.failed(journalID, error: message)
-                events(.failed(change, message))
-                outcome.failed.append((change, message))
-                failed.insert(change.address)
             }
         }
         return outcome
+    }
+
+    /// `changes` cut into waves, in order: a run of consecutive changes that may run alongside
+    /// each other with the same action is one wave, every other change a wave of its own.
+    static func waves(_ changes: [ResourceChange]) -> [[ResourceChange]] {
+        var waves: [[ResourceChange]] = []
+        for change in changes {
+            if runsAlongside(change), let first = waves.last?.first, runsAlongside(first), first.action == change.action {
+                waves[waves.count - 1].append(change)
+            } else {
+                waves.append([change])
+            }
+        }
+        return waves
+    }
+
+    /// A VM created or deleted on its own host, with no passthrough GPU or vGPU and nothing it
+    /// waits for: what it does cannot depend on the VMs next to it. Updates and replacements stay
+    /// one at a time (restarts in order), as does everything else.
+    static func runsAlongside(_ change: ResourceChange) -> Bool {
+        guard change.kind == .virtualMachine, change.action == .create || change.action == .delete, change.requires.isEmpty,
+              change.previousHost == nil || change.previousHost == change.host else { return false }
+        return [change.before, change.after].allSatisfy { value in
+            value?.virtualMachine.map { $0.gpus.isEmpty && $0.vgpus.isEmpty } ?? true
+        }
+    }
+
+    /// Journals, carries out and settles one change; returns why it failed, or nil.
+    private func apply(_ change: ResourceChange, blockedBy blocker: ResourceAddress?, runID: Int64, journal: JournalWriter,
+                       records: [String: ResourceRecord], events: @escaping @Sendable (ApplyEvent) -> Void) async throws -> String? {
+        let entry = JournalEntry(runID: runID, kind: change.kind.rawValue, name: change.name, host: change.host,
+                                 action: change.action.rawValue, detail: Self.journalDetail(change))
+        if let blocker {
+            let message = change.action.isRemoval
+                ? "kept: \(blocker) did not change as planned and may still use it"
+                : "not applied: it needs \(blocker), which could not be changed"
+            try journal.failed(journal.begin(entry), error: message)
+            events(.failed(change, message))
+            return message
+        }
+        let journalID = try journal.begin(entry)
+        if change.isChange { events(.started(change)) }
+        let clock = ContinuousClock()
+        let started = clock.now
+        do {
+            let ownership = try await execute(change) { events(.progress(change, $0)) }
+            let update = try recordUpdate(for: change, previous: records["\(change.kind.rawValue)/\(change.name)"])
+            do {
+                try journal.done(journalID, update: update, ownership: ownership)
+            } catch {
+                // The host changed and the state cannot say so: going on would widen the gap.
+                let next = (error as? StateError)?.refusedWrite == true
+                    ? "The apply stopped there: another writer owns the state now. The next run finds the change "
+                        + "from its pending journal entry, re-observes the host and records what it finds."
+                    : "The apply stopped there; fix what kept the state from recording it (a full disk, a database server that went away) "
+                        + "and run again: the next run finds the change "
+                        + "from its pending journal entry and records it."
+                throw VMPlanError(.state, "error: \(change.address) on \(change.host) was changed, but the state could not record it: \(error). "
+                    + next, cause: StateWriteFailure(description: "\(error)"))
+            }
+            if change.isChange { events(.finished(change, clock.now - started)) }
+            return nil
+        } catch let error as VMPlanError where error.code == .state {
+            throw error
+        } catch {
+            let message = "\(error)"
+            try journal.failed(journalID, error: message)
+            events(.failed(change, message))
+            return message
+        }
     }
 
     /// Carries out the change's effect; returns what the ownership table learns from it.

@@ -16,23 +16,41 @@ struct ApplierOrderTests {
         var hostUUID: String? = nil
         let features = DriverFeatures(changeRules: .kvm, mediatedDevices: true, mdevctl: true)
         var failing: Set<String> = []
+        /// How long a define, update or delete takes, so that calls running at once overlap.
+        var pause: Duration = .zero
         private let lock = NSLock()
         private var log: [String] = []
+        private var active = 0
+        private var peak = 0
         var calls: [String] { lock.withLock { log } }
+        /// The most VM calls that were running at one time.
+        var mostAtOnce: Int { lock.withLock { peak } }
 
         func record(_ call: String, _ name: String) throws {
             lock.withLock { log.append("\(call) \(name)") }
             if failing.contains(name) { throw DriverError(.operation, "\(call) \(name) refused") }
         }
 
+        private func overlapping(_ call: String, _ name: String) async throws {
+            lock.withLock {
+                active += 1
+                peak = max(peak, active)
+            }
+            defer { lock.withLock { active -= 1 } }
+            if pause > .zero { try await Task.sleep(for: pause) }
+            try record(call, name)
+        }
+
         func observe() async throws -> [ObservedDomain] { [] }
         func guestStatus(_ name: String) async throws -> GuestStatus? { nil }
-        func define(_ spec: VirtualMachineSpec, owner: String) async throws { try record("define", spec.name) }
-        func update(_ spec: VirtualMachineSpec, owner: String, progress: ProgressHandler?) async throws { try record("update", spec.name) }
+        func define(_ spec: VirtualMachineSpec, owner: String) async throws { try await overlapping("define", spec.name) }
+        func update(_ spec: VirtualMachineSpec, owner: String, progress: ProgressHandler?) async throws {
+            try await overlapping("update", spec.name)
+        }
         func importDomain(_ spec: VirtualMachineSpec, uuid: String, owner: String) async throws { try record("import", spec.name) }
         func start(_ name: String) async throws { try record("start", name) }
         func stop(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws { try record("stop", name) }
-        func delete(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws { try record("delete", name) }
+        func delete(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws { try await overlapping("delete", name) }
         func inventory() async throws -> HostInventory { HostInventory(pciDevices: [], mediatedDevices: []) }
         func createMediatedDevice(uuid: String, type: String, parent: PCIAddress) async throws { try record("mdev+", uuid) }
         func removeMediatedDevice(libvirtName: String) async throws { try record("mdev-", libvirtName) }
@@ -196,7 +214,9 @@ struct ApplierOrderTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let host = RecordingHost()
         let store = FailingStore(database, failAt: 1)
-        let applier = try Applier(drivers: ["kvm-01": host], store: store, shutdownTimeout: .seconds(1))
+        var applier = try Applier(drivers: ["kvm-01": host], store: store, shutdownTimeout: .seconds(1))
+        // One at a time: with several creations at once, those already started finish (each journaled first).
+        applier.perHostConcurrency = 1
         let plan = Plan(changes: ["a", "b", "c"].map { name in
             ResourceChange(ResourceAddress(.virtualMachine, name, host: "kvm-01"), action: .create, reason: .new,
                            effect: .vm([.define(P.vm(name))]), after: .virtualMachine(P.vm(name)))
@@ -211,5 +231,56 @@ struct ApplierOrderTests {
         #expect(host.calls == ["define a"], "nothing more reaches a host once the state cannot follow")
         // The intent stays pending: the next run finds the change from it.
         #expect(try database.pendingJournal().map(\.name) == ["a"])
+    }
+
+    static func creations(_ names: [String], gpu: Bool = false) throws -> [ResourceChange] {
+        let pci = try #require(PCIAddress(parsing: "0000:3b:00.0"))
+        return names.map { name in
+            var spec = P.vm(name, state: .stopped)
+            if gpu { spec.gpus = [GPURequest(pci: pci)] }
+            return ResourceChange(ResourceAddress(.virtualMachine, name, host: "kvm-01"), action: .create, reason: .new,
+                                  effect: .vm([.define(spec)]), after: .virtualMachine(spec))
+        }
+    }
+
+    @Test func independentCreationsAndDeletionsRunSeveralAtATimeEachJournaled() async throws {
+        let (database, directory) = try database()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let host = RecordingHost()
+        host.pause = .milliseconds(50)
+        let applier = try Applier(drivers: ["kvm-01": host], store: database, shutdownTimeout: .seconds(1))
+        let names = (1...9).map { "vm-\($0)" }
+        let deletions = ["old-1", "old-2", "old-3"].map { name in
+            ResourceChange(ResourceAddress(.virtualMachine, name, host: "kvm-01"), action: .delete, reason: .removedFromManifests,
+                           effect: .vm([.delete(host: "kvm-01")]), before: .virtualMachine(P.vm(name)), previousHost: "kvm-01")
+        }
+        let run = try database.beginRun(.apply, actor: "test")
+        let outcome = try await applier.apply(Plan(changes: try Self.creations(names) + deletions), runID: run) { _ in }
+        #expect(outcome.succeeded && outcome.applied.count == 12)
+        #expect(host.mostAtOnce == applier.perHostConcurrency, "creations overlap, at most perHostConcurrency at a time")
+        // Every deletion before any creation (apply order), whatever ran alongside what.
+        let calls = host.calls
+        #expect(calls.prefix(3).allSatisfy { $0.hasPrefix("delete ") } && calls.count == 12)
+        #expect(Set(try database.journal(runID: run).filter { $0.status == .done }.map(\.name)) == Set(names + ["old-1", "old-2", "old-3"]))
+        #expect(try database.resources(kind: "VirtualMachine").map(\.name).sorted() == names.sorted())
+    }
+
+    @Test func updatesAndVMsWithPassthroughDevicesRunOneAtATime() async throws {
+        let (database, directory) = try database()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let host = RecordingHost()
+        host.pause = .milliseconds(30)
+        let applier = try Applier(drivers: ["kvm-01": host], store: database, shutdownTimeout: .seconds(1))
+        let updates = ["u-1", "u-2", "u-3"].map { name in
+            ResourceChange(ResourceAddress(.virtualMachine, name, host: "kvm-01"), action: .update, reason: .fieldsDiffer,
+                           effect: .vm([.redefine(P.vm(name, vcpus: 2))]), before: .virtualMachine(P.vm(name)),
+                           after: .virtualMachine(P.vm(name, vcpus: 2)))
+        }
+        let run = try database.beginRun(.apply, actor: "test")
+        let plan = Plan(changes: try Self.creations(["g-1", "g-2", "g-3"], gpu: true) + updates)
+        let outcome = try await applier.apply(plan, runID: run) { _ in }
+        #expect(outcome.succeeded && outcome.applied.count == 6)
+        #expect(host.mostAtOnce == 1)
+        #expect(host.calls == ["define g-1", "define g-2", "define g-3", "update u-1", "update u-2", "update u-3"])
     }
 }

@@ -52,12 +52,15 @@ struct Apply: AsyncParsableCommand {
         let (quiet, unmanagedShown) = (output.isDocument, output.unmanagedShown)
         // The Markdown result lists what the plan planned; the plan is only seen inside the approval.
         let applying = Mutex<Plan?>(nil)
+        // Hosts are changed in parallel: with more than one, each line names its host.
+        let namingHost = Mutex(false)
         let applied = try await reportingFailures {
             let session = try manifests.session(at: saved?.report.manifests ?? manifests.path,
                                                 state: saved?.report.state ?? manifests.statePath, whenAbsent: .create,
                                                 connection: connection, fleet: fleet)
             return try await session.apply(scope.planOptions, saved: saved, shutdownTimeout: .milliseconds(Int(shutdownTimeout * 1000))) { planned in
                 applying.withLock { $0 = planned.plan }
+                namingHost.withLock { $0 = Set(planned.plan.actionable.map(\.host)).count > 1 }
                 if let takeover = planned.lockTakeover { printError(takeover.description) }
                 if !quiet {
                     if let notice = PlanText.interrupted(planned.interrupted) { print(notice + "\n") }
@@ -71,9 +74,7 @@ struct Apply: AsyncParsableCommand {
                 say("", toStandardError: quiet)
                 return true
             } events: { event in
-                // Hosts are changed in parallel: with more than one, each line names its host.
-                let hosts = applying.withLock { Set(($0?.actionable ?? []).map(\.host)).count }
-                say(ApplyText.line(event, namingHost: hosts > 1), toStandardError: quiet)
+                say(ApplyText.line(event, namingHost: namingHost.withLock { $0 }), toStandardError: quiet)
             }
         }
         try await output.finish(applied, plan: applying.withLock { $0 } ?? Plan(changes: []))
