@@ -23,7 +23,29 @@ struct ImportPlannerTests {
         #expect(change.diffs.isEmpty)
         #expect(plan.hasChanges, "an import is something to apply: --detailed-exitcode exits 2")
         #expect(plan.summary == "Plan: 1 to import, 0 to add, 0 to change, 0 to destroy.")
-        #expect(plan.unmanaged.map(\.name) == ["web"], "until applied, the domain is still unmanaged")
+        #expect(plan.unmanaged.isEmpty, "a domain this plan imports is not also listed as unmanaged")
+    }
+
+    @Test func onlyTheImportedDomainLeavesTheUnmanagedList() throws {
+        let plan = try P.plan(desired: [Self.importing(P.vm("web"))],
+                              live: [P.domain(P.vm("web"), managed: false), P.domain(P.vm("by-hand"), managed: false)])
+        #expect(plan.changes.map(\.action) == [.import])
+        #expect(plan.unmanaged.map(\.name) == ["by-hand"])
+        // A VM of the same name that is created (no import) leaves the domain unmanaged: that plan fails instead.
+        #expect(throws: PlanError.self) { try P.plan(desired: [P.vm("web")], live: [P.domain(P.vm("web"), managed: false)]) }
+    }
+
+    @Test func driftShowsTheImportAsPendingAndTheDomainNotAsUnmanaged() throws {
+        let live = [P.domain(P.vm("web"), managed: false), P.domain(P.vm("by-hand"), managed: false)]
+        let report = DriftCheckTests.report(DriftCheckTests.snapshot(desired: [Self.importing(P.vm("web"))], recorded: [], live: live))
+        let web = try DriftCheckTests.entry(report, "web")
+        #expect(web.status == .notApplied && web.pendingAction == .import)
+        #expect(report.unmanaged.map(\.name) == ["by-hand"])
+        // Another UUID is not this domain: nothing is imported, and it stays unmanaged.
+        let other = DriftCheckTests.report(DriftCheckTests.snapshot(desired: [Self.importing(P.vm("web"), uuid: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d")],
+                                                                    recorded: [], live: live))
+        #expect(try DriftCheckTests.entry(other, "web").pendingAction == .create)
+        #expect(other.unmanaged.map(\.name) == ["by-hand", "web"])
     }
 
     @Test func labelsMayBeAddedAtTheImportTheyGoIntoTheMarker() throws {
