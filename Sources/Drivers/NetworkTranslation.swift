@@ -60,7 +60,9 @@ enum NetworkAudit {
                 break
             case let inside where inside.first == "metadata":
                 // vmplan rewrites <metadata> with its marker alone when it changes the network.
-                if inside.count == 2, !element.hasPrefix("{\(OwnershipMarker.namespace)}") { refuse("metadata \(element) (another program's): lost when vmplan redefines the network") }
+                if inside.count == 2, !element.hasPrefix("{\(OwnershipMarker.namespace)}") {
+                    refuse("metadata \(element) (another program's): lost when vmplan redefines the network")
+                }
             case ["forward"]:
                 let mode = attributes["mode"] ?? "nat"
                 if mode != "nat", mode != "bridge" {

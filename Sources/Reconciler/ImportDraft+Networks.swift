@@ -38,8 +38,10 @@ extension ImportDraft {
     mutating func draftNetworks(_ sources: [NetworkSource], host: String, manifest: Manifest, stateID: String?) {
         let names = Set(domains.flatMap(\.networks)).sorted()
         for name in names {
-            if let declared = manifest.networks.first(where: { $0.value.name == name && $0.value.host == host }) {
-                networksByName.append(Left(name: name, reason: "declared in the manifests (\(declared.location))"))
+            // Network names are unique across hosts: one declared for another host cannot be imported here.
+            if let declared = manifest.networks.first(where: { $0.value.name == name }) {
+                networksByName.append(Left(name: name, reason: declared.value.host == host ? "declared in the manifests (\(declared.location))"
+                    : "a Network of that name is declared for host \(declared.value.host) (\(declared.location))"))
                 continue
             }
             // A NIC on a network the host lacks fails the plan, which refuses the domain.
