@@ -18,13 +18,6 @@ struct NetworkImportTests {
         }
     }
 
-    static func removeNetworks(_ names: [String]) {
-        for name in names {
-            _ = try? TestHost.virsh("net-destroy", name)
-            _ = try? TestHost.virsh("net-undefine", name)
-        }
-    }
-
     /// A domain without disks (it boots to nothing, which is enough to run) with a NIC on each network.
     static func domainXML(_ name: String, networks: [(network: String, mac: String)]) -> String {
         let nics = networks.map { "<interface type='network'><mac address='\($0.mac)'/><source network='\($0.network)'/><model type='virtio'/></interface>" }
@@ -41,12 +34,13 @@ struct NetworkImportTests {
 
     @Test func domainsSharingARunningNetworkImportItOnceAndItIsOnlyMarked() throws {
         let (web, batch) = (TestHost.uniqueName("impn-web"), TestHost.uniqueName("impn-batch"))
-        let (lab, routed) = (TestHost.uniqueName("impn-lab"), TestHost.uniqueName("impn-rt"))
-        let subnet = "198.19.\(Int.random(in: 0...199))"
+        let (labNetwork, routedNetwork) = (VirtualNetworkTests.TestNetwork(), VirtualNetworkTests.TestNetwork())
+        let (lab, routed, subnet) = (labNetwork.name, routedNetwork.name, labNetwork.subnet)
         let workspace = try Workspace()
         defer {
             TestHost.removeDomains([web, batch])
-            Self.removeNetworks([lab, routed])
+            labNetwork.remove()
+            routedNetwork.remove()
             workspace.delete()
         }
         try Self.defineNetwork("""
@@ -55,14 +49,14 @@ struct NetworkImportTests {
                 <host mac='52:54:00:3b:00:01' name='web' ip='\(subnet).10'/></dhcp></ip></network>
             """, in: workspace, running: true)
         // Routed: a forward mode a Network has no form for. Defined only: nothing needs to reach it.
-        try Self.defineNetwork("<network><name>\(routed)</name><forward mode='route'/><ip address='198.19.\(Int.random(in: 0...199)).1' prefix='24'/></network>",
+        try Self.defineNetwork("<network><name>\(routed)</name><forward mode='route'/><ip address='\(routedNetwork.subnet).1' prefix='24'/></network>",
                                in: workspace, running: false)
         try ImportTests.define(Self.domainXML(web, networks: [(lab, "52:54:00:3b:00:01"), (routed, "52:54:00:3b:00:02")]))
         try ImportTests.define(Self.domainXML(batch, networks: [(lab, "52:54:00:3b:00:03")]))
         #expect(try TestHost.virsh("start", batch).status == 0, "a guest on the network while it is imported")
-        let bridge = try #require(try Self.info(lab)["Bridge"])
-        let (inactiveBefore, liveBefore) = (try Self.xml(lab, inactive: true), try Self.xml(lab, inactive: false))
-        let bridgeIndex = try Self.interfaceIndex(bridge)
+        let bridge = try #require(try labNetwork.info()["Bridge"])
+        let (inactiveBefore, liveBefore) = (try #require(try labNetwork.xml(inactive: true)), try #require(try labNetwork.xml()))
+        let bridgeIndex = try labNetwork.bridgeIndex()
         let portsBefore = try Self.ports(of: bridge)
         #expect(!portsBefore.isEmpty, "the running guest's NIC is plugged into \(bridge)")
 
@@ -71,7 +65,8 @@ struct NetworkImportTests {
         #expect(imported.status == 0, "\(imported.stdout)\(imported.stderr)")
         let written = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
         #expect(written == ["network-\(lab).yaml", "vm-\(batch).yaml", "vm-\(web).yaml"], "one document for the shared network: \(written)")
-        #expect(imported.stdout.contains("network-\(lab).yaml  Network \(lab)"), "\(imported.stdout)")
+        #expect(imported.stdout.split(separator: "\n").contains { $0.hasPrefix("    network-\(lab).yaml ") && $0.hasSuffix(" Network \(lab)") },
+                "\(imported.stdout)")
         #expect(imported.stdout.contains("Networks used by name, without a Network document:\n    \(routed): a Network document cannot express it: "
             + "forward mode route"), "\(imported.stdout)")
         #expect(imported.stderr.contains("note: network \(routed) gets no Network document; the imported NICs use it by name as it is"), "\(imported.stderr)")
@@ -118,27 +113,28 @@ struct NetworkImportTests {
         #expect(drift.status == 0 && drift.stdout.contains("No drift"), "\(drift.stdout)\(drift.stderr)")
 
         // The persistent definition gained the marker and nothing else; the running network and its guest did not notice.
-        let inactiveAfter = try Self.xml(lab, inactive: true)
+        let inactiveAfter = try #require(try labNetwork.xml(inactive: true))
         #expect(inactiveAfter.contains("<vmplan:resource xmlns:vmplan=\"urn:vmplan:1\" name=\"\(lab)\""), "\(inactiveAfter)")
         #expect(ImportTests.withoutMetadata(inactiveAfter) == inactiveBefore)
-        #expect(try Self.xml(lab, inactive: false) == liveBefore, "the running network is as it was")
-        #expect(try Self.interfaceIndex(bridge) == bridgeIndex, "the bridge was not made again")
+        #expect(try labNetwork.xml() == liveBefore, "the running network is as it was")
+        #expect(try labNetwork.bridgeIndex() == bridgeIndex, "the bridge was not made again")
         #expect(try Self.ports(of: bridge) == portsBefore, "the running guest stayed plugged in")
         #expect(try TestHost.domainState(batch) == "running")
-        #expect(try Self.xml(routed, inactive: true).contains("urn:vmplan") == false, "the network used by name is untouched")
+        #expect(try routedNetwork.xml(inactive: true)?.contains("urn:vmplan") == false, "the network used by name is untouched")
         let records = try TestSQL.query(workspace.statePath, "SELECT kind || ' ' || name FROM resource ORDER BY kind, name")
         #expect(records.contains("Network \(lab)") && !records.contains("Network \(routed)"), "\(records)")
     }
 
     @Test func aStoppedNetworkIsUsedByNameWithTheReason() throws {
-        let (vm, network) = (TestHost.uniqueName("impn-stop"), TestHost.uniqueName("impn-off"))
+        let (vm, stopped) = (TestHost.uniqueName("impn-stop"), VirtualNetworkTests.TestNetwork())
+        let network = stopped.name
         let workspace = try Workspace()
         defer {
             TestHost.removeDomains([vm])
-            Self.removeNetworks([network])
+            stopped.remove()
             workspace.delete()
         }
-        try Self.defineNetwork("<network><name>\(network)</name><ip address='198.19.\(Int.random(in: 0...199)).1' prefix='24'/></network>",
+        try Self.defineNetwork("<network><name>\(network)</name><ip address='\(stopped.subnet).1' prefix='24'/></network>",
                                in: workspace, running: false)
         try ImportTests.define(Self.domainXML(vm, networks: [(network, "52:54:00:3b:01:01")]))
         let out = workspace.directory.appendingPathComponent("imported").path
@@ -152,25 +148,7 @@ struct NetworkImportTests {
         let apply = try CLI.run("apply", workspace.path, "--auto-approve")
         #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
         #expect(try CLI.run("plan", workspace.path, "--detailed-exitcode").status == 0)
-        #expect(try Self.xml(network, inactive: true).contains("urn:vmplan") == false)
-    }
-
-    static func xml(_ network: String, inactive: Bool) throws -> String {
-        let output = inactive ? try TestHost.virsh("net-dumpxml", "--inactive", network) : try TestHost.virsh("net-dumpxml", network)
-        try #require(output.status == 0, "\(output.stderr)")
-        return output.stdout
-    }
-
-    static func info(_ network: String) throws -> [String: String] {
-        Dictionary(try TestHost.virsh("net-info", network).stdout.split(separator: "\n").compactMap { line in
-            let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            return parts.count == 2 ? (parts[0], parts[1]) : nil
-        }, uniquingKeysWith: { first, _ in first })
-    }
-
-    /// The kernel's index of an interface: a new one means it was made again.
-    static func interfaceIndex(_ interface: String) throws -> String {
-        try String(contentsOfFile: "/sys/class/net/\(interface)/ifindex", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try stopped.xml(inactive: true)?.contains("urn:vmplan") == false)
     }
 
     /// The interfaces plugged into a bridge (guests' tap devices).
