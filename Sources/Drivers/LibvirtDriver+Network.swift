@@ -75,6 +75,24 @@ extension LibvirtDriver: NetworkHost {
         }
     }
 
+    public func importNetwork(_ spec: NetworkSpec, uuid: String, owner: String) async throws {
+        try await blocking { [connection, hostName] in
+            let network = try connection.network(named: spec.name)
+            guard network.uuid.lowercased() == uuid else {
+                throw DriverError(.notOwned, "network \(spec.name) on \(connection.uri) has UUID \(network.uuid), not \(uuid) as the document "
+                    + "imports; it was left untouched")
+            }
+            // Only the persistent definition is redefined: a running network keeps running as it is
+            // (libvirt keeps the new definition for its next start), and its guests stay connected.
+            let definition = try network.xml(inactive: true)
+            _ = try connection.defineNetwork(xml: NetworkXML.addingMarker(to: definition, for: spec, owner: owner))
+            let reading = try NetworkXML.read(network.xml(inactive: true), host: hostName)
+            guard reading.owner?.state == owner else {
+                throw DriverError(.operation, "network \(spec.name) on \(connection.uri) was redefined with vmplan's marker, but does not show it")
+            }
+        }
+    }
+
     public func dhcpLeases(network name: String) async throws -> [DHCPLease] {
         try await blocking { [connection] in try connection.network(named: name).dhcpLeases() }
     }

@@ -12,8 +12,7 @@ enum NetworkXML {
         xml.element("name", text: spec.name)
         if let uuid { xml.element("uuid", text: uuid) }
         xml.open("metadata")
-        xml.element("vmplan:resource", [("xmlns:vmplan", OwnershipMarker.namespace), ("name", spec.name),
-                                        ("hash", spec.specHash), ("state", owner)])
+        writeMarker(for: spec, owner: owner, into: &xml)
         xml.close()
         switch spec.mode {
         case .nat: xml.element("forward", [("mode", "nat")])
@@ -36,6 +35,38 @@ enum NetworkXML {
         }
         xml.close()
         return xml.text
+    }
+
+    private static func writeMarker(for spec: NetworkSpec, owner: String, into xml: inout XMLWriter) {
+        xml.element("vmplan:resource", [("xmlns:vmplan", OwnershipMarker.namespace), ("name", spec.name),
+                                        ("hash", spec.specHash), ("state", owner)])
+    }
+
+    /// A network's own definition with vmplan's marker added to its `<metadata>` and nothing else
+    /// changed: how an import takes over a network (libvirt 9.0 has no virNetworkSetMetadata).
+    /// - Throws: when the definition already has a marker, or would read back otherwise than before.
+    static func addingMarker(to definition: String, for spec: NetworkSpec, owner: String) throws -> String {
+        let before = try read(definition, host: spec.host)
+        guard before.owner == nil else { throw DriverError(.notOwned, "network \(before.name) already carries vmplan's marker; it was left untouched") }
+        var marker = XMLWriter()
+        writeMarker(for: spec, owner: owner, into: &marker)
+        let element = marker.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        // libvirt writes <metadata> right after <uuid>, and an empty one as <metadata/>.
+        let result: String
+        if let end = definition.range(of: "</metadata>") {
+            result = definition.replacingCharacters(in: end.lowerBound..<end.lowerBound, with: "  " + element + "\n  ")
+        } else if let empty = definition.range(of: "<metadata/>") {
+            result = definition.replacingCharacters(in: empty, with: "<metadata>\n    \(element)\n  </metadata>")
+        } else if let uuid = definition.range(of: "</uuid>") {
+            result = definition.replacingCharacters(in: uuid.upperBound..<uuid.upperBound, with: "\n  <metadata>\n    \(element)\n  </metadata>")
+        } else {
+            throw DriverError(.operation, "network \(before.name): its definition has no <uuid> to place vmplan's marker after; it was left untouched")
+        }
+        let after = try read(result, host: spec.host)
+        guard after.owner?.resource == spec.name, after.name == before.name, after.spec == before.spec else {
+            throw DriverError(.operation, "network \(before.name): adding vmplan's marker would change its definition; it was left untouched")
+        }
+        return result
     }
 
     /// `<range>` and `<host>` alone, as `virNetworkUpdate` takes them.

@@ -64,6 +64,11 @@ public protocol NetworkHost: Sendable {
     /// configuration has a NIC on it.
     func deleteNetwork(_ name: String, owner: String) async throws
 
+    /// Takes over a network vmplan did not create, as it is: writes only vmplan's marker for `spec`
+    /// (naming the state `owner`) into its persistent definition, after checking that it still has
+    /// `uuid` and no marker. A running network is neither stopped nor restarted.
+    func importNetwork(_ spec: NetworkSpec, uuid: String, owner: String) async throws
+
     /// The leases dnsmasq gave out on a network, for `vmplan status`.
     func dhcpLeases(network: String) async throws -> [DHCPLease]
 }

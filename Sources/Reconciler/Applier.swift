@@ -262,6 +262,10 @@ public struct Applier: Sendable {
             if restart { progress("stopping and starting the network") }
             try await driver(for: change.host).updateNetwork(spec, owner: owner, restart: restart)
             return .keep
+        case .importNetwork(let uuid):
+            guard case .network(let spec)? = change.after else { throw DriverError(.invalidInput, "the import of network \(change.name) has no spec to record") }
+            try await driver(for: change.host).importNetwork(spec, uuid: uuid, owner: owner)
+            return .keep
         case .deleteNetwork:
             try await driver(for: change.host).deleteNetwork(change.name, owner: owner)
             return .keep

@@ -35,6 +35,18 @@ struct DomainOwnership {
         unmanaged.sort { ($0.host, $0.name) < ($1.host, $1.name) }
     }
 
+    func unmanaged(except imported: Set<HostDomain>) -> [UnmanagedDomain] {
+        unmanaged.filter { !imported.contains(HostDomain(host: $0.host, name: $0.name)) }
+    }
+
+    /// The unmanaged domains that unrecorded VirtualMachines import by name and UUID: an apply imports them.
+    func imported(by desired: [Located<VirtualMachineSpec>], recorded: Set<String>, live: [String: [ObservedDomain]]) -> Set<HostDomain> {
+        Set(desired.map(\.value).filter { vm in
+            guard let importing = vm.importing, !recorded.contains(vm.name), isForeign(vm.name, on: vm.host) else { return false }
+            return live[vm.host]?.contains { $0.name == vm.name && $0.uuid.lowercased() == importing.uuid } == true
+        }.map { HostDomain(host: $0.host, name: $0.name) })
+    }
+
     func isForeign(_ name: String, on host: String) -> Bool { foreign.contains(HostDomain(host: host, name: name)) }
 
     /// Another state's domain of that name on that host.

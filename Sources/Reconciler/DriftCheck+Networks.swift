@@ -14,7 +14,8 @@ extension DriftCheck {
             entry.pending = NetworkField.allCases.compactMap { field in
                 before[field] == after[field] ? nil : FieldDiff(field: field.rawValue, before: before[field], after: after[field], origin: .manifest)
             }
-            entry.pendingAction = recorded == nil ? .create : wanted == nil ? .delete : wanted?.value != recorded ? .update : nil
+            entry.pendingAction = recorded == nil ? (wanted?.value.importing == nil ? .create : .import)
+                : wanted == nil ? .delete : wanted?.value.specHash != recorded?.specHash ? .update : nil
             guard let recorded else {
                 entry.status = unreachable.contains(host) ? .unknown : .notApplied
                 return entry

@@ -12,7 +12,8 @@ public enum DriftCheck {
                               manifests: String, state: String, at date: Date = Date()) -> DriftReport {
         let unreachable = Set(snapshot.unreachable.map(\.host))
         let ownership = DomainOwnership(live: snapshot.live, recorded: Set(snapshot.recorded.keys), stateID: snapshot.stateID)
-        var entries = virtualMachines(snapshot, ownership: ownership, policies: policies, unreachable: unreachable)
+        let imported = ownership.imported(by: snapshot.desired, recorded: Set(snapshot.recorded.keys), live: snapshot.live)
+        var entries = virtualMachines(snapshot, ownership: ownership, imported: imported, policies: policies, unreachable: unreachable)
         entries += storage(snapshot.storage, vms: snapshot.desired, unreachable: unreachable)
         entries += mediatedDevices(snapshot, unreachable: unreachable)
         entries += networks(snapshot.networks, stateID: snapshot.stateID, unreachable: unreachable)
@@ -21,7 +22,7 @@ public enum DriftCheck {
         let domains = snapshot.live.values.reduce(0) { $0 + $1.count }
         let coverage = domains == 0 ? 1 : Double(ownership.ours.count) / Double(domains)
         let uris = Dictionary(hosts.map { ($0.value.name, $0.value.uri) }, uniquingKeysWith: { first, _ in first })
-        return DriftReport(createdAt: date, manifests: manifests, state: state, resources: entries, unmanaged: ownership.unmanaged,
+        return DriftReport(createdAt: date, manifests: manifests, state: state, resources: entries, unmanaged: ownership.unmanaged(except: imported),
                            orphaned: ownership.orphans(desired: Set(snapshot.desired.map(\.value.name)), recorded: Set(snapshot.recorded.keys)),
                            unknownHosts: snapshot.unreachable.map { DriftReport.UnknownHost(host: $0.host, uri: uris[$0.host] ?? $0.uri, error: $0.reason) },
                            coverage: coverage)
@@ -34,8 +35,8 @@ public enum DriftCheck {
         }
     }
 
-    private static func virtualMachines(_ snapshot: Snapshot, ownership: DomainOwnership, policies: [DriftPolicySpec],
-                                        unreachable: Set<String>) -> [DriftReport.Entry] {
+    private static func virtualMachines(_ snapshot: Snapshot, ownership: DomainOwnership, imported: Set<DomainOwnership.HostDomain>,
+                                        policies: [DriftPolicySpec], unreachable: Set<String>) -> [DriftReport.Entry] {
         let desired = Dictionary(snapshot.desired.map { ($0.value.name, $0) }, uniquingKeysWith: { first, _ in first })
         return Set(desired.keys).union(snapshot.recorded.keys).map { name in
             let manifest = desired[name]
@@ -51,7 +52,7 @@ public enum DriftCheck {
             }
             switch (manifest?.value, recorded) {
             case (let wanted?, nil):
-                entry.pendingAction = .create
+                entry.pendingAction = imported.contains(.init(host: wanted.host, name: name)) ? .import : .create
                 entry.pending = differences(from: [:], to: VMFields.values(of: wanted), origin: .manifest)
             case (nil, let recorded?):
                 entry.pendingAction = .delete

@@ -6,8 +6,9 @@ import State
 extension ImportDraft {
     /// Proves the draft before anything is written: loads the manifests with the draft's files, as
     /// `vmplan plan` would, plans the imported VMs and refuses each domain whose manifest does not
-    /// load or whose plan is anything but its import (with the differing fields). Repeats until
-    /// what is left plans cleanly.
+    /// load or whose plan is anything but its import (with the differing fields). A Network document
+    /// that fails so is taken back instead, and its NICs use the network by name. Repeats until what
+    /// is left plans cleanly.
     /// - Parameters:
     ///   - manifestFiles: the manifests the draft joins (those at PATH).
     ///   - directory: where the draft's files go, as locations name them.
@@ -38,6 +39,10 @@ extension ImportDraft {
                 let diffs = change.diffs.map { "\($0.field) \($0.before ?? "-") -> \($0.after ?? "-")" }
                 let what = "a plan over its manifest would also \(change.action.rawValue) \(change.address)"
                     + (diffs.isEmpty ? "" : " (\(diffs.joined(separator: ", ")))") + (change.notes.first.map { ": \($0)" } ?? "")
+                if change.kind == .network, draft.networks.contains(where: { $0.spec.name == change.name }) {
+                    draft.leaveNetwork(change.name, reason: what)
+                    continue
+                }
                 let names = draft.domains(using: change)
                 guard !names.isEmpty else { throw VMPlanError(.planFailed, "error: \(what), which no imported domain explains; nothing was written") }
                 draft.refuse(names, reason: what)
@@ -54,6 +59,11 @@ extension ImportDraft {
             let file = diagnostic.location.map { ($0.file as NSString).lastPathComponent }
             let inDirectory = diagnostic.location.map { ($0.file as NSString).deletingLastPathComponent == (directory as NSString).standardizingPath
                 || ($0.file as NSString).deletingLastPathComponent == directory } ?? false
+            if inDirectory, let network = networks.first(where: { $0.file == file }) {
+                attributed = true
+                leaveNetwork(network.spec.name, reason: "\(what): \(diagnostic.message)")
+                continue
+            }
             let names = !inDirectory ? [] : domains.filter { $0.file == file }.map(\.name)
                 + pools.filter { $0.file == file }.flatMap { pool in domains.filter { $0.pools.contains(pool.spec.name) }.map(\.name) }
             guard !names.isEmpty else { continue }

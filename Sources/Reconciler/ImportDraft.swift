@@ -3,7 +3,8 @@ import Foundation
 import Spec
 
 /// The manifests `vmplan import` writes for one host: a file per domain (its VirtualMachine and the
-/// Volumes only it brings), a file per StoragePool, and the domains it skipped or refused, with why.
+/// Volumes only it brings), a file per StoragePool and per Network they use, and the domains it
+/// skipped or refused, with why.
 public struct ImportDraft: Sendable {
     public struct Domain: Sendable {
         public var name: String
@@ -16,13 +17,8 @@ public struct ImportDraft: Sendable {
         /// Pools its disks are in.
         public var pools: Set<String>
         public var unexpressed: [UnexpressedPart]
-        /// libvirt networks its NICs use: Network documents are not written yet.
+        /// libvirt networks its NICs use, by name.
         public var networks: [String]
-
-        public var text: String {
-            ManifestWriter.file([ManifestWriter.virtualMachine(spec, comments: ImportDraft.comments(for: self))]
-                + volumes.map { ManifestWriter.volume($0) })
-        }
     }
 
     public struct Pool: Sendable {
@@ -43,6 +39,11 @@ public struct ImportDraft: Sendable {
     public var host: String
     public var domains: [Domain] = []
     public var pools: [Pool] = []
+    /// Networks the domains' NICs use that get a Network document (`network-NAME.yaml`).
+    public var networks: [Network] = []
+    /// Networks the domains' NICs use by name without a document here, and why (the host's `default`,
+    /// one vmplan cannot express, one already vmplan's or in the manifests).
+    public var networksByName: [Left] = []
     /// Already vmplan's, or already in the manifests: nothing to import.
     public var skipped: [Left] = []
     /// Cannot be imported safely (or the plan over its manifest would change something).
@@ -51,17 +52,28 @@ public struct ImportDraft: Sendable {
     /// Every file to write, relative to the output directory, in a stable order.
     public var files: [(path: String, text: String)] {
         let used = Set(domains.flatMap(\.pools))
-        return pools.filter { used.contains($0.spec.name) }.map { ($0.file, $0.text) } + domains.map { ($0.file, $0.text) }
+        return pools.filter { used.contains($0.spec.name) }.map { ($0.file, $0.text) }
+            + usedNetworks.map { ($0.file, $0.text(usedBy: users(of: $0.spec.name))) }
+            + domains.map { ($0.file, text(of: $0)) }
+    }
+
+    /// A domain's file: its VirtualMachine, with the comment, and the Volumes only it brings.
+    func text(of domain: Domain) -> String {
+        ManifestWriter.file([ManifestWriter.virtualMachine(domain.spec, comments: comments(for: domain))]
+            + domain.volumes.map { ManifestWriter.volume($0) })
     }
 
     /// What the host offers that a draft needs: its storage, and its devices when a domain has any.
     public struct HostFacts: Sendable {
         public var storage: ObservedStorage
         public var inventory: HostInventory?
+        /// The host's libvirt networks (`LibvirtDriver.importNetworkSources`).
+        public var networks: [NetworkSource]
 
-        public init(storage: ObservedStorage, inventory: HostInventory?) {
+        public init(storage: ObservedStorage, inventory: HostInventory?, networks: [NetworkSource] = []) {
             self.storage = storage
             self.inventory = inventory
+            self.networks = networks
         }
     }
 
@@ -123,6 +135,7 @@ public struct ImportDraft: Sendable {
                                   pools: pools, unexpressed: translation.unexpressed, networks: translation.networkNames))
         }
         pools.sort { $0.spec.name < $1.spec.name }
+        draftNetworks(facts.networks, host: host.name, manifest: manifest, stateID: stateID)
     }
 
     /// The pool and volume a disk is: named in the domain, or found by its path.
@@ -182,7 +195,7 @@ public struct ImportDraft: Sendable {
     }
 
     /// The comment above a domain's VirtualMachine: where it came from and what it leaves out.
-    static func comments(for domain: Domain) -> [String] {
+    func comments(for domain: Domain) -> [String] {
         var lines = ["Imported by vmplan import from domain \(domain.name) (uuid \(domain.uuid)) on host \(domain.spec.host).",
                      "Applying it writes vmplan's marker into the domain and records it; nothing else on the host changes."]
         let byFate = Dictionary(grouping: domain.unexpressed, by: \.fate)
@@ -199,10 +212,6 @@ public struct ImportDraft: Sendable {
             lines.append("  lost, or back to libvirt's default, when vmplan redefines the domain (after a change to this manifest):")
             lines += lost.map { "    - \($0.what)" }
         }
-        if !domain.networks.isEmpty {
-            lines.append("Uses the libvirt network\(Set(domain.networks).count == 1 ? "" : "s") \(Set(domain.networks).sorted().joined(separator: ", ")): "
-                + "vmplan does not write Network documents yet.")
-        }
-        return lines
+        return lines + networkComments(for: domain)
     }
 }

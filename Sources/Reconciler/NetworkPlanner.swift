@@ -74,7 +74,16 @@ public enum NetworkPlanner {
         let address = ResourceAddress(.network, spec.name, host: spec.host)
         let recorded = snapshot.recorded[spec.name]
         let before = recorded.map(ResourceValue.network)
-        guard let existing = snapshot.observed(spec.name, on: spec.host) else {
+        let existing = snapshot.observed(spec.name, on: spec.host)
+        // An import is read only until the network is recorded; a marked network (an import an apply
+        // did not get to record) is adopted below.
+        if let importing = spec.importing, recorded == nil, existing.map({ snapshot.owner(of: $0, stateID: stateID) == .nobody }) ?? true {
+            switch NetworkImports.change(for: located, importing: importing, existing: existing) {
+            case .success(let change): return change
+            case .failure(let refusal): throw PlanError([Diagnostic(refusal.message, at: located.location)])
+            }
+        }
+        guard let existing else {
             let origin: DiffOrigin = recorded == nil ? .manifest : .drift
             var change = ResourceChange(address, action: .create, reason: recorded == nil ? .new : .goneFromHost, effect: .createNetwork(spec),
                                         notes: [recorded == nil ? "new in the manifests" : "recorded, but gone from \(spec.host): deleted outside vmplan"],
@@ -88,7 +97,8 @@ public enum NetworkPlanner {
         case .nobody:
             throw PlanError([Diagnostic("a network named '\(spec.name)' already exists on host '\(spec.host)' and was not created by vmplan "
                 + "(the host's own, or defined by hand); vmplan never changes or takes over a network it did not create: "
-                + "rename the Network, or remove this document (VMs can use the host's network by name without one)", at: located.location)])
+                + "rename the Network, remove this document (VMs can use the host's network by name without one), "
+                + "or import it as it is (vmplan import, or import: {uuid: …} in the document; docs/import.md)", at: located.location)])
         case .otherState(let state):
             throw PlanError([Diagnostic("the network '\(spec.name)' on host '\(spec.host)' belongs to \(Planner.describe(state: state)); "
                 + "vmplan never takes over another state's network: rename the Network, or remove it from that state's manifests first",
@@ -102,7 +112,7 @@ public enum NetworkPlanner {
         if !existing.autostart { diffs.append(FieldDiff(field: "autostart", before: "false", after: "true", origin: .drift)) }
 
         if diffs.isEmpty {
-            let recordBehind = recorded != spec
+            let recordBehind = recorded?.specHash != spec.specHash
             var change = ResourceChange(address, action: recorded == nil ? .adopt : .noop,
                                         reason: recorded == nil ? (interrupted ? .interruptedCreate : .unrecorded) : recordBehind ? .recordBehind : .inSync,
                                         effect: recordBehind ? .recordOnly : .none, before: before, after: .network(spec), summary: spec.planSummary)

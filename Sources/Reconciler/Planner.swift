@@ -150,7 +150,9 @@ public enum Planner {
 
         guard problems.isEmpty else { throw PlanError(problems) }
         changes.sort { ($0.host, $0.name) < ($1.host, $1.name) }
-        return Plan(changes: changes + deviceChanges, unmanaged: ownership.unmanaged, orphans: orphans, warnings: warnings)
+        // A domain this plan imports is about to be managed: listing it as unmanaged too would contradict the plan.
+        let importing = Set(changes.filter { $0.action == .import }.map { DomainOwnership.HostDomain(host: $0.host, name: $0.name) })
+        return Plan(changes: changes + deviceChanges, unmanaged: ownership.unmanaged(except: importing), orphans: orphans, warnings: warnings)
     }
 
     /// A display beyond loopback can be reached by anyone who reaches its address: said whenever a plan sets one up.

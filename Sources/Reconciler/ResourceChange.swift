@@ -9,7 +9,7 @@ public enum Action: String, Sendable, Codable, Hashable {
     /// Already on the host and vmplan's (its marker says so), but not recorded: recorded, the host untouched.
     case adopt
     /// Exists on the host without vmplan's marker, and the manifests import it (`import: {uuid}`, docs/import.md):
-    /// a domain gets the marker and nothing else, storage is recorded; both are recorded in the state.
+    /// a domain or network gets the marker and nothing else, storage is recorded; all are recorded in the state.
     case `import`
     /// A VM moves to another host with its UUID: live when it runs, by its definition when it is shut off.
     case migrate
@@ -103,7 +103,8 @@ public enum ChangeReason: String, Sendable, Codable, Hashable {
     case unrecorded
     /// Another state's domain, taken over with `--adopt`.
     case takenOver = "taken-over"
-    /// A VirtualMachine's `import: {uuid}` names this unmanaged domain, or a pool or volume such a VM uses.
+    /// A VirtualMachine's `import: {uuid}` names this unmanaged domain, or a pool or volume such a VM uses;
+    /// or a Network's `import: {uuid}` names this unmarked network.
     case importRequested = "import-requested"
     /// Created by an apply that stopped before recording it: its journal entry is still pending.
     case interruptedCreate = "interrupted-create"
@@ -157,6 +158,9 @@ public enum Effect: Sendable, Hashable {
     /// An unmanaged domain imported as it is: only its ownership marker is written (metadata), after the
     /// driver has checked that it still has this UUID and no marker.
     case importDomain(uuid: String)
+    /// An unmarked network imported as it is: only its marker is written into the persistent definition,
+    /// after the driver has checked that it still has this UUID and no marker.
+    case importNetwork(uuid: String)
 }
 
 /// A resource's spec as vmplan records it.

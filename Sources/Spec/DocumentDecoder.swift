@@ -248,14 +248,18 @@ enum DocumentDecoder {
 
     /// `import: {uuid: "…"}`: the domain's libvirt UUID, as `virsh domuuid` prints it.
     private static func decodeImport(_ node: Node, checker: inout NodeChecker) -> DomainImport? {
+        decodeImportUUID(node, of: "the domain's UUID as `virsh domuuid NAME` prints it", checker: &checker).map(DomainImport.init)
+    }
+
+    /// The lowercase UUID of `import: {uuid: "…"}`; `what` says where the user finds it.
+    static func decodeImportUUID(_ node: Node, of what: String, checker: inout NodeChecker) -> String? {
         guard let fields = checker.fields(of: node, what: "import", allowed: ["uuid"], required: ["uuid"]),
               let field = fields["uuid"], let text = checker.string(field, name: "import.uuid") else { return nil }
         guard let uuid = VGPURequest.canonicalUUID(text) else {
-            checker.error("import.uuid must be the domain's UUID as `virsh domuuid NAME` prints it, such as "
-                + "\"6f1c9a4e-2b7d-4c3a-9e8f-0a1b2c3d4e5f\"; got '\(text)'", at: field.value)
+            checker.error("import.uuid must be \(what), such as \"6f1c9a4e-2b7d-4c3a-9e8f-0a1b2c3d4e5f\"; got '\(text)'", at: field.value)
             return nil
         }
-        return DomainImport(uuid: uuid)
+        return uuid
     }
 
     private static func decodeLifecycle(_ node: Node, checker: inout NodeChecker) -> Lifecycle? {

@@ -72,7 +72,30 @@ public enum ManifestWriter {
         return document(kind: .volume, name: spec.name, spec: fields, comments: comments)
     }
 
+    /// A Network, in the order docs/networks.md lists its fields. The bridge is written even when
+    /// libvirt chose it: a later redefine then keeps the name the host's firewall and tools know.
+    public static func network(_ spec: NetworkSpec, comments: [String] = []) -> String {
+        var fields: [(String, String)] = [("host", scalar(spec.host))]
+        if let importing = spec.importing { fields.append(("import", flow([("uuid", importing.uuid)]))) }
+        fields.append(("mode", spec.mode.rawValue))
+        if let bridge = spec.bridge { fields.append(("bridge", scalar(bridge))) }
+        if let address = spec.address { fields.append(("address", address.description)) }
+        if let dhcp = spec.dhcp {
+            var lines: [String] = []
+            if let range = dhcp.range { lines.append("\n    range: " + flow([("start", range.start.description), ("end", range.end.description)])) }
+            if !dhcp.hosts.isEmpty { lines.append("\n    hosts:" + dhcp.hosts.map { "\n      - " + dhcpHostFlow($0) }.joined()) }
+            fields.append(("dhcp", lines.joined()))
+        }
+        if let domain = spec.domain { fields.append(("domain", scalar(domain))) }
+        if let mtu = spec.mtu { fields.append(("mtu", String(mtu))) }
+        return document(kind: .network, name: spec.name, spec: fields, comments: comments)
+    }
+
     // MARK: - Entries
+
+    static func dhcpHostFlow(_ host: DHCPSpec.Host) -> String {
+        flow([("mac", quoted(host.mac)), ("ip", host.ip.description)] + (host.name.map { [("name", scalar($0))] } ?? []))
+    }
 
     static func diskFlow(_ disk: DiskSpec) -> String {
         var pairs = [("volume", scalar(disk.volume))]

@@ -178,12 +178,17 @@ public struct NetworkSpec: Hashable, Sendable, Codable {
     public var domain: String?
     /// The bridge's MTU; nil leaves libvirt's default (1500).
     public var mtu: Int?
+    /// The existing network this Network takes over (`vmplan import`). Only read while the network is
+    /// not recorded; never part of the recorded spec or its hash.
+    public var importing: NetworkImport?
+
+    private enum CodingKeys: String, CodingKey { case name, host, mode, bridge, address, dhcp, domain, mtu }
 
     /// What Linux takes as an interface's MTU.
     public static let mtuRange = 68...65535
 
     public init(name: String, host: String, mode: NetworkMode = .isolated, bridge: String? = nil, address: IPv4Interface? = nil,
-                dhcp: DHCPSpec? = nil, domain: String? = nil, mtu: Int? = nil) {
+                dhcp: DHCPSpec? = nil, domain: String? = nil, mtu: Int? = nil, importing: NetworkImport? = nil) {
         self.name = name
         self.host = host
         self.mode = mode
@@ -192,6 +197,7 @@ public struct NetworkSpec: Hashable, Sendable, Codable {
         self.dhcp = dhcp
         self.domain = domain
         self.mtu = mtu
+        self.importing = importing
     }
 
     /// The fingerprint of the spec's canonical JSON, as recorded and written into the network's marker.
@@ -217,6 +223,17 @@ public struct NetworkSpec: Hashable, Sendable, Codable {
         values[.domain] = domain
         values[.mtu] = mtu.map(String.init)
         return values
+    }
+}
+
+/// `Network.spec.import`: the network, by libvirt's UUID, that a Network adopts instead of creating
+/// one. A network of the same name with another UUID is never taken (docs/import.md).
+public struct NetworkImport: Hashable, Sendable {
+    /// Lowercase `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
+    public var uuid: String
+
+    public init(uuid: String) {
+        self.uuid = uuid
     }
 }
 

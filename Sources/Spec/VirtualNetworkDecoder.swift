@@ -3,7 +3,7 @@ import Yams
 /// `kind: Network` documents: a libvirt virtual network (docs/networks.md). Every address is checked
 /// against the subnet here, so that libvirt and dnsmasq never see one that cannot work.
 extension DocumentDecoder {
-    static let virtualNetworkFields = ["host", "mode", "bridge", "address", "dhcp", "domain", "mtu"]
+    static let virtualNetworkFields = ["host", "import", "mode", "bridge", "address", "dhcp", "domain", "mtu"]
     static let dhcpFields = ["range", "hosts"]
     static let dhcpHostFields = ["mac", "ip", "name"]
 
@@ -64,6 +64,9 @@ extension DocumentDecoder {
         }
         let mtu = read("mtu") { checker.integer($0, name: "mtu", range: NetworkSpec.mtuRange) }
         let dhcp = read("dhcp") { decodeDHCP($0.value, address: address, checker: &checker) }
+        let importing = read("import") { field in
+            decodeImportUUID(field.value, of: "the network's UUID as `virsh net-uuid NAME` prints it", checker: &checker).map(NetworkImport.init)
+        }
 
         if let mode {
             // What only a network with its own bridge (and dnsmasq) has, and what it needs.
@@ -92,7 +95,7 @@ extension DocumentDecoder {
         }
         guard valid, let name, let host, let mode else { return }
         decoded.network = Located(NetworkSpec(name: name, host: host, mode: mode, bridge: bridge, address: address, dhcp: dhcp,
-                                              domain: domain, mtu: mtu), at: location)
+                                              domain: domain, mtu: mtu, importing: importing), at: location)
     }
 
     /// `dhcp: {range: {start, end}, hosts: [{mac, ip, name}]}`, every address a guest's in `address`'s subnet.

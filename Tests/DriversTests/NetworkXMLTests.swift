@@ -100,4 +100,61 @@ struct NetworkXMLTests {
         #expect(NetworkXML.host(Self.lab.dhcp!.hosts[0]) == "<host mac='52:54:00:00:00:05' name='web-1' ip='198.18.0.5'/>\n")
         #expect(NetworkXML.range(Self.lab.dhcp!.range!) == "<range start='198.18.0.100' end='198.18.0.199'/>\n")
     }
+
+    /// libvirt's own formatting of a network defined by hand and started (its MAC, STP and NAT port defaults).
+    static let handMade = """
+        <network>
+          <name>office</name>
+          <uuid>5b3f0a6e-0000-4000-8000-000000000002</uuid>
+          <forward mode='nat'>
+            <nat>
+              <port start='1024' end='65535'/>
+            </nat>
+          </forward>
+          <bridge name='virbr3' stp='on' delay='0'/>
+          <mac address='52:54:00:9c:1f:22'/>
+          <domain name='office.test' localOnly='yes'/>
+          <ip address='198.18.3.1' netmask='255.255.255.0'>
+            <dhcp>
+              <range start='198.18.3.100' end='198.18.3.199'/>
+              <host mac='52:54:00:00:00:07' ip='198.18.3.7'/>
+            </dhcp>
+          </ip>
+        </network>
+
+        """
+
+    @Test func anImportAddsTheMarkerAndChangesNothingElse() throws {
+        let spec = try NetworkXML.read(Self.handMade, host: "h").spec
+        let marked = try NetworkXML.addingMarker(to: Self.handMade, for: spec, owner: "state-1")
+        let reading = try NetworkXML.read(marked, host: "h")
+        #expect(reading.owner == OwnershipMarker(resource: "office", specHash: spec.specHash, state: "state-1"))
+        #expect(reading.spec == spec)
+        let added = "  <metadata>\n    <vmplan:resource xmlns:vmplan='urn:vmplan:1' name='office' hash='\(spec.specHash)' state='state-1'/>\n  </metadata>\n"
+        #expect(marked.replacingOccurrences(of: added, with: "") == Self.handMade, "\(marked)")
+        // Another program's metadata stays beside the marker; a marked network is not marked again.
+        let other = Self.handMade.replacingOccurrences(of: "</uuid>\n", with: "</uuid>\n  <metadata>\n    <x:y xmlns:x='urn:x'/>\n  </metadata>\n")
+        let both = try NetworkXML.addingMarker(to: other, for: spec, owner: "state-1")
+        #expect(both.contains("<x:y xmlns:x='urn:x'/>\n    <vmplan:resource") && both.components(separatedBy: "<metadata>").count == 2, "\(both)")
+        #expect(throws: DriverError.self) { try NetworkXML.addingMarker(to: marked, for: spec, owner: "state-1") }
+    }
+
+    @Test func theAuditPassesWhatADocumentSaysAndNamesWhatItCannot() throws {
+        #expect(try NetworkAudit.audit(Self.handMade, what: "network office") == [])
+        let routed = Self.handMade.replacingOccurrences(of: "<forward mode='nat'>", with: "<forward mode='route' dev='eth0'>")
+            .replacingOccurrences(of: "localOnly='yes'", with: "")
+            .replacingOccurrences(of: "</ip>\n", with: "</ip>\n  <ip family='ipv6' address='fd00::1' prefix='64'/>\n  <dns><forwarder addr='9.9.9.9'/></dns>\n")
+        #expect(try NetworkAudit.audit(routed, what: "network office") == [
+            "forward mode route: a Network is isolated (no forward), nat or bridge",
+            "domain office.test without localOnly='yes': vmplan's networks answer for their DNS domain themselves",
+            "an IPv6 address (fd00::1): a Network has one IPv4 address",
+            "<dns>: a Network document has no field for it",
+            "<dns><forwarder>: a Network document has no field for it",
+        ])
+        let translation = try NetworkTranslation(NetworkSource(name: "office", uuid: "5B3F0A6E-0000-4000-8000-000000000002", inactiveXML: Self.handMade,
+                                                               isActive: true, autostart: true), host: "h")
+        #expect(translation.refusals.isEmpty && translation.owner == nil)
+        #expect(translation.spec.importing == NetworkImport(uuid: "5b3f0a6e-0000-4000-8000-000000000002"))
+        #expect(translation.spec.mode == .nat && translation.spec.bridge == "virbr3" && translation.spec.address?.description == "198.18.3.1/24")
+    }
 }

@@ -103,6 +103,7 @@ struct FleetPlanTests {
         func createNetwork(_ spec: NetworkSpec, owner: String) async throws {}
         func updateNetwork(_ spec: NetworkSpec, owner: String, restart: Bool) async throws {}
         func deleteNetwork(_ name: String, owner: String) async throws {}
+        func importNetwork(_ spec: NetworkSpec, uuid: String, owner: String) async throws {}
         func dhcpLeases(network: String) async throws -> [DHCPLease] { [] }
         func start(_ name: String) async throws {}
         func stop(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws {}

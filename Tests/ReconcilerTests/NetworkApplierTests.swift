@@ -12,6 +12,7 @@ extension ApplierOrderTests.RecordingHost {
         try record(restart ? "network-restart" : "network~", spec.name)
     }
     func deleteNetwork(_ name: String, owner: String) async throws { try record("network-", name) }
+    func importNetwork(_ spec: NetworkSpec, uuid: String, owner: String) async throws { try record("network<=", spec.name) }
     func dhcpLeases(network: String) async throws -> [DHCPLease] { [] }
 }
 

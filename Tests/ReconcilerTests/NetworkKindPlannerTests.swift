@@ -110,13 +110,65 @@ struct NetworkKindPlannerTests {
     @Test func anUnmarkedNetworkIsNeverTakenOverNorIsAnotherStates() {
         #expect(Self.problems { () throws(PlanError) in try Self.plan([Self.lab()], live: [Self.observed(Self.lab(), owner: nil)]) } == [
             "networks.yaml:3:1: error: a network named 'lab' already exists on host 'kvm-01' and was not created by vmplan (the host's own, "
-                + "or defined by hand); vmplan never changes or takes over a network it did not create: rename the Network, or remove this "
-                + "document (VMs can use the host's network by name without one)",
+                + "or defined by hand); vmplan never changes or takes over a network it did not create: rename the Network, remove this "
+                + "document (VMs can use the host's network by name without one), or import it as it is (vmplan import, or import: {uuid: …} "
+                + "in the document; docs/import.md)",
         ])
         #expect(Self.problems { () throws(PlanError) in try Self.plan([Self.lab()], live: [Self.observed(Self.lab(), owner: "state-2")]) } == [
             "networks.yaml:3:1: error: the network 'lab' on host 'kvm-01' belongs to vmplan state state-2; vmplan never takes over another "
                 + "state's network: rename the Network, or remove it from that state's manifests first",
         ])
+    }
+
+    static func importing(_ spec: NetworkSpec, uuid: String = "uuid-lab") -> NetworkSpec {
+        var spec = spec
+        spec.importing = NetworkImport(uuid: uuid)
+        return spec
+    }
+
+    @Test func anUnmarkedNetworkThatMatchesItsImportIsImportedAndOnlyMarked() throws {
+        let wanted = Self.importing(Self.lab(hosts: [Self.host(5)]))
+        let change = try #require(try Self.plan([wanted], live: [Self.observed(Self.lab(hosts: [Self.host(5)]), owner: nil)]).first)
+        #expect(change.action == .import && change.reason == .importRequested)
+        #expect(change.effect == .importNetwork(uuid: "uuid-lab"))
+        #expect(change.after == .network(wanted) && change.before == nil && change.diffs.isEmpty)
+        #expect(change.isChange, "an import is something to apply")
+    }
+
+    @Test func anImportWhoseDocumentDiffersFromTheNetworkFailsNamingEveryField() {
+        var wanted = Self.importing(Self.lab())
+        wanted.mtu = 1400
+        let problems = Self.problems { () throws(PlanError) in
+            try Self.plan([wanted], live: [Self.observed(Self.lab(range: "198.18.0.50-198.18.0.60"), owner: nil, active: false)])
+        }
+        #expect(problems.count == 1)
+        for part in ["networks.yaml:3:1: error: Network 'lab' imports the network with UUID uuid-lab, but the document differs from the network: ",
+                     "dhcp.range is 198.18.0.50-198.18.0.60 on the host, 198.18.0.100-198.18.0.199 in the document; ",
+                     "mtu is - on the host, 1400 in the document; ", "active is false on the host (virsh net-start lab starts it)"] {
+            #expect(problems.first?.contains(part) == true, "\(part) in \(problems)")
+        }
+        #expect(!(problems.first?.contains("autostart is false") ?? true), "autostart matches")
+    }
+
+    @Test func anImportOfAnotherUUIDOrOfNoNetworkIsRefused() {
+        #expect(Self.problems { () throws(PlanError) in
+            try Self.plan([Self.importing(Self.lab(), uuid: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d")], live: [Self.observed(Self.lab(), owner: nil)])
+        }.first?.contains("but the network 'lab' on host 'kvm-01' has UUID uuid-lab: it is not the network the document was written for") == true)
+        #expect(Self.problems { () throws(PlanError) in try Self.plan([Self.importing(Self.lab())]) }
+            .first?.contains("but host 'kvm-01' has no network named 'lab'") == true)
+        #expect(Self.problems { () throws(PlanError) in
+            try Self.plan([Self.importing(Self.lab())], live: [Self.observed(Self.lab(), owner: "state-2")])
+        }.first?.contains("belongs to vmplan state state-2") == true, "import never takes another state's network")
+    }
+
+    @Test func onceRecordedOrMarkedTheImportFieldIsInert() throws {
+        let wanted = Self.importing(Self.lab())
+        #expect(wanted.specHash == Self.lab().specHash)
+        let recorded = try #require(try Self.plan([wanted], recorded: [Self.lab()], live: [Self.observed(Self.lab())]).first)
+        #expect(recorded.action == .noop && recorded.effect == .none)
+        // An apply that wrote the marker but not the record: the network is recorded as it is.
+        let interrupted = try #require(try Self.plan([wanted], live: [Self.observed(Self.lab())]).first)
+        #expect(interrupted.action == .adopt && interrupted.effect == .recordOnly)
     }
 
     @Test func aMarkedNetworkThisStateDidNotRecordIsAdopted() throws {

@@ -65,6 +65,41 @@ struct ManifestWriterTests {
         #expect(ManifestWriter.volume(Self.root).hasSuffix("spec:\n  pool: images\n  capacity: 10GiB\n  reclaim: retain\n"))
     }
 
+    @Test func aNetworkIsWrittenInTheDocumentsOrderAndReadsBackAsTheSameSpec() throws {
+        let lab = NetworkSpec(
+            name: "lab", host: "h", mode: .nat, bridge: "virbr3", address: IPv4Interface(parsing: "198.18.3.1/24"),
+            dhcp: DHCPSpec(range: .init(start: IPv4Address(parsing: "198.18.3.100")!, end: IPv4Address(parsing: "198.18.3.199")!),
+                           hosts: [.init(mac: "52:54:00:00:00:07", ip: IPv4Address(parsing: "198.18.3.7")!, name: "web-1"),
+                                   .init(mac: "52:54:00:00:00:06", ip: IPv4Address(parsing: "198.18.3.6")!)]),
+            domain: "lab.test", mtu: 1400, importing: NetworkImport(uuid: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"))
+        let text = ManifestWriter.network(lab, comments: ["Imported."])
+        #expect(text == """
+            # Imported.
+            apiVersion: vmplan/v1
+            kind: Network
+            metadata: {name: lab}
+            spec:
+              host: h
+              import: {uuid: 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d}
+              mode: nat
+              bridge: virbr3
+              address: 198.18.3.1/24
+              dhcp:
+                range: {start: 198.18.3.100, end: 198.18.3.199}
+                hosts:
+                  - {mac: "52:54:00:00:00:06", ip: 198.18.3.6}
+                  - {mac: "52:54:00:00:00:07", ip: 198.18.3.7, name: web-1}
+              domain: lab.test
+              mtu: 1400
+
+            """)
+        let manifest = try ManifestLoader.load(files: [("h.yaml", hostDocument), ("n.yaml", text)])
+        #expect(manifest.networks.first?.value == lab)
+        let layer2 = NetworkSpec(name: "l2", host: "h")
+        #expect(ManifestWriter.network(layer2).hasSuffix("spec:\n  host: h\n  mode: isolated\n"))
+        #expect(try ManifestLoader.load(files: [("h.yaml", hostDocument), ("n.yaml", ManifestWriter.network(layer2))]).networks.first?.value == layer2)
+    }
+
     @Test func theSameSpecAlwaysGivesTheSameText() {
         let texts = (0..<5).map { _ in ManifestWriter.virtualMachine(Self.fullVM) }
         #expect(Set(texts).count == 1)

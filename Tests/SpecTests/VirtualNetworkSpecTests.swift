@@ -81,8 +81,19 @@ struct VirtualNetworkSpecTests {
             "m.yaml:15:9: error: mode must be one of isolated, nat, bridge; got 'isolate'; did you mean 'isolated'?",
         ])
         #expect(diagnostics(hostAndNetwork(spec: "host: kvm-01\nmode: isolated\nforward: nat")) == [
-            "m.yaml:16:3: error: unknown field 'forward' in Network spec; valid fields: host, mode, bridge, address, dhcp, domain, mtu",
+            "m.yaml:16:3: error: unknown field 'forward' in Network spec; valid fields: host, import, mode, bridge, address, dhcp, domain, mtu",
         ])
+    }
+
+    @Test func importTakesTheNetworksUUIDAndLeavesTheHashAlone() throws {
+        let imported = try load("host: kvm-01\nimport: {uuid: 5B3F0A6E-0000-4000-8000-000000000001}\nmode: isolated")
+        #expect(imported.importing == NetworkImport(uuid: "5b3f0a6e-0000-4000-8000-000000000001"))
+        #expect(imported.specHash == (try load("host: kvm-01\nmode: isolated")).specHash, "import is never part of the recorded spec")
+        #expect(diagnostics(hostAndNetwork(spec: "host: kvm-01\nimport: {uuid: lab}\nmode: isolated")) == [
+            "m.yaml:15:18: error: import.uuid must be the network's UUID as `virsh net-uuid NAME` prints it, such as "
+                + "\"6f1c9a4e-2b7d-4c3a-9e8f-0a1b2c3d4e5f\"; got 'lab'",
+        ])
+        #expect(diagnostics(hostAndNetwork(spec: "host: kvm-01\nimport: {name: lab}\nmode: isolated")).contains { $0.contains("unknown field 'name' in import") })
     }
 
     @Test func namesAndNumbersAreCheckedBeforeTheyReachXML() {

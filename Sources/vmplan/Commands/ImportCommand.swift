@@ -12,16 +12,20 @@ struct ImportCommand: AsyncParsableCommand {
         usage: "vmplan import [PATH] --host <name> [<domain> ...] --out <dir>",
         discussion: """
             Reads each domain's persistent definition, autostart flag and running state on the Host named --host \
-            (a Host document under PATH), and writes its VirtualMachine (with import: {uuid: …}) and the \
-            StoragePool and Volume documents of its disks (reclaim: retain) to DIR: vm-NAME.yaml per domain, \
-            pool-NAME.yaml per pool. What the schema cannot express is listed in each file's comment and on \
-            standard error. Without DOMAIN names, every domain without vmplan's marker is imported.
+            (a Host document under PATH), and writes its VirtualMachine (with import: {uuid: …}), the \
+            StoragePool and Volume documents of its disks (reclaim: retain) and the Network documents of the \
+            libvirt networks its NICs use (with import: {uuid: …}) to DIR: vm-NAME.yaml per domain, \
+            pool-NAME.yaml per pool, network-NAME.yaml per network. What the schema cannot express is listed in \
+            each file's comment and on standard error; a network a Network document cannot express (and the \
+            host's default network) is used by name, with the reason. Without DOMAIN names, every domain without \
+            vmplan's marker is imported.
 
             Before writing, import plans over PATH plus the new files and refuses each domain whose plan would be \
             anything but its import, naming the differing fields. Domains vmplan already manages, and names the \
             manifests already declare, are skipped; domains vmplan cannot express safely (an empty cdrom drive, a \
             disk in no storage pool, a USB hostdev, …) are refused with the reason. Nothing on the host changes: \
-            `vmplan apply PATH` (with DIR under PATH) then writes vmplan's marker into each domain and records it.
+            `vmplan apply PATH` (with DIR under PATH) then writes vmplan's marker into each domain and network and \
+            records them.
 
             Exit status: 0 when every domain was written or skipped, 1 when one was refused (the others are written) \
             or on error. See docs/import.md.
@@ -55,10 +59,9 @@ struct ImportCommand: AsyncParsableCommand {
             printError("\(domain.name): vmplan cannot express (listed in \((out as NSString).appendingPathComponent(domain.file))):")
             for part in domain.unexpressed { printError("  \(part.fate == .kept ? "kept" : "lost on redefine"): \(part.what.terminalSafe)") }
         }
-        let networks = Set(result.draft.domains.flatMap(\.networks)).sorted()
-        if !networks.isEmpty {
-            printError("note: vmplan does not write Network documents yet; the imported NICs use the libvirt network\(networks.count == 1 ? "" : "s") "
-                + networks.joined(separator: ", ") + " as they are.")
+        for network in result.draft.usedNetworksByName {
+            printError("note: network \(network.name.terminalSafe) gets no Network document; the imported NICs use it by name as it is: "
+                + network.reason.terminalSafe)
         }
         if !result.draft.refused.isEmpty { throw ExitCode.failure }
     }
@@ -84,7 +87,8 @@ struct ImportCommand: AsyncParsableCommand {
             throw VMPlanError(.invalidInput, "error: \(error); `virsh -c \(hostSpec.uri) list --all` lists the host's domains. Nothing was written.")
         }
         let inventory = sources.contains { $0.inactiveXML.contains("<hostdev") } ? try await driver.inventory() : nil
-        let facts = ImportDraft.HostFacts(storage: try await driver.observeStorage(imagePaths: []), inventory: inventory)
+        let facts = ImportDraft.HostFacts(storage: try await driver.observeStorage(imagePaths: []), inventory: inventory,
+                                          networks: try await driver.importNetworkSources())
         let draft = ImportDraft(sources: sources, host: hostSpec, facts: facts, manifest: manifest, stateID: try store.stateID(),
                                 recorded: Set(try Reconciliation.recordedVMs(in: store).keys))
         for file in draft.files {
@@ -120,15 +124,11 @@ struct ImportCommand: AsyncParsableCommand {
             lines.append("Nothing to import from host \(draft.host); no file was written.")
         } else {
             lines.append("Wrote to \(out):")
-            let rows = draft.files.map { file -> [String] in
-                let what = draft.domains.first { $0.file == file.path }.map { domain in
-                    (["VirtualMachine \(domain.name)"] + domain.volumes.map { "Volume \($0.name)" }).joined(separator: ", ")
-                } ?? draft.pools.first { $0.file == file.path }.map { "StoragePool \($0.spec.name)" } ?? ""
-                return [file.path, what]
-            }
+            let rows = draft.files.map { file -> [String] in [file.path, contents(of: file.path, in: draft)] }
             lines += TextTable.lines(rows, indent: "    ")
         }
-        for (title, left) in [("Skipped", draft.skipped), ("Refused (not written)", draft.refused)] where !left.isEmpty {
+        for (title, left) in [("Networks used by name, without a Network document", draft.usedNetworksByName), ("Skipped", draft.skipped),
+                              ("Refused (not written)", draft.refused)] where !left.isEmpty {
             lines += ["", "\(title):"] + left.map { "    \($0.name.terminalSafe): \($0.reason.terminalSafe)" }
         }
         if let plan {
@@ -139,6 +139,15 @@ struct ImportCommand: AsyncParsableCommand {
                         + (isInside(out, path) ? "." : " (first move the files under \(path): plans read only the manifests there).")]
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// `VirtualMachine web, Volume web-root`: what one written file declares.
+    private static func contents(of file: String, in draft: ImportDraft) -> String {
+        if let domain = draft.domains.first(where: { $0.file == file }) {
+            return (["VirtualMachine \(domain.name)"] + domain.volumes.map { "Volume \($0.name)" }).joined(separator: ", ")
+        }
+        if let pool = draft.pools.first(where: { $0.file == file }) { return "StoragePool \(pool.spec.name)" }
+        return draft.networks.first { $0.file == file }.map { "Network \($0.spec.name)" } ?? ""
     }
 
     private static func isInside(_ directory: String, _ path: String) -> Bool {
