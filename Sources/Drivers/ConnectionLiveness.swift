@@ -21,8 +21,12 @@ public struct ConnectionLimits: Sendable, Hashable {
 
 /// libvirt sends keepalives only with an event loop registered before the first connection is
 /// opened, and run by the application: one thread, for the life of the process.
+/// libvirt writes to its sockets without MSG_NOSIGNAL: a connection the other end has closed
+/// would end the process with SIGPIPE, silently, instead of failing the call. Like virsh,
+/// vmplan ignores the signal, so the write fails with EPIPE and the call with an error.
 enum EventLoop {
     static let started: Void = {
+        signal(SIGPIPE, SIG_IGN)
         guard virEventRegisterDefaultImpl() == 0 else { return }
         let thread = Thread {
             while true { _ = virEventRunDefaultImpl() }

@@ -186,7 +186,13 @@ enum DomainAudit {
                     for child in extra { parts.append(UnexpressedPart(.lostOnRedefine, "hostdev \(type) " + describe(child))) }
                 }
             case "graphics" where reader.graphics != nil, "audio" where reader.graphics != nil:
-                continue  // the manifest's `graphics`
+                // The manifest's `graphics`, which always names its address.
+                if name == "graphics", let graphics = reader.graphics, graphics.listen == DomainXMLReader.listenFromQEMUConf {
+                    parts.append(UnexpressedPart(.refused, "graphics \(graphics.type.rawValue) without a listen address: QEMU listens where "
+                        + "qemu.conf's \(graphics.type.rawValue)_listen says, and vmplan writes the address; give it one "
+                        + "(virsh edit: <listen type='address' address='127.0.0.1'/>) and import again"))
+                }
+                continue
             case "channel" where device.childElements.contains { $0.name == "target" && $0.attribute("name") == ConsoleXML.guestAgentChannel }:
                 continue  // `guestAgent: true`
             default:

@@ -46,6 +46,9 @@ struct DomainXMLReader {
         return boot == BootSpec(type: .hvm) ? nil : boot  // plain HVM is what no boot means
     }
 
+    /// A display's listen address when the domain names none: QEMU's own setting decides.
+    static let listenFromQEMUConf = "qemu.conf default"
+
     static func read(_ xml: String) throws -> DomainXMLReader {
         var scan = Scan()
         try XMLPathReader.read(xml, what: "domain") { scan.start($0, $1) } end: { scan.end($0, $1) }
@@ -149,7 +152,7 @@ struct DomainXMLReader {
                 inGraphics = result.graphics == nil
                 if inGraphics, let kind = attributes["type"].flatMap(GraphicsSpec.Kind.init(rawValue:)) {
                     // Without an address QEMU listens where qemu.conf says (vnc_listen, spice_listen).
-                    result.graphics = GraphicsSpec(type: kind, listen: attributes["listen"] ?? "qemu.conf default")
+                    result.graphics = GraphicsSpec(type: kind, listen: attributes["listen"] ?? DomainXMLReader.listenFromQEMUConf)
                 } else {
                     inGraphics = false
                 }

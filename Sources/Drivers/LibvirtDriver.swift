@@ -59,7 +59,9 @@ public final class LibvirtDriver: Hypervisor, @unchecked Sendable {
             // One connection carries many calls at once: fetching and parsing in a few lanes
             // overlaps the round trips instead of paying them one after another. The lanes are
             // threads of their own: each spends most of its time waiting for libvirtd.
-            let lanes = min(8, max(1, listed.count / 64))
+            // libvirtd reads at most 5 calls of one client at a time (max_client_requests): 4
+            // lanes leave room for a keepalive answer.
+            let lanes = min(4, max(1, listed.count / 64))
             let results = LaneResults<ObservedDomain?>(count: listed.count)
             onThreads(lanes) { lane in
                 for index in stride(from: lane, to: listed.count, by: lanes) {

@@ -104,6 +104,7 @@ struct ImportTests {
               <devices>
                 <disk type='file' device='cdrom'><target dev='sda' bus='sata'/><readonly/></disk>
                 <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/var/tmp/\(refused).img'/><target dev='vda' bus='virtio'/></disk>
+                <graphics type='vnc' port='-1' autoport='yes'/>
               </devices>
             </domain>
             """)
@@ -116,6 +117,8 @@ struct ImportTests {
         #expect(imported.stdout.contains("pool-\(storage.pool.name).yaml"))
         #expect(imported.stdout.contains("\(refused): disk sda: a cdrom drive without a medium"), "\(imported.stdout)")
         #expect(imported.stdout.contains("disk /var/tmp/\(refused).img is in no active storage pool"), "\(imported.stdout)")
+        #expect(imported.stdout.contains("graphics vnc without a listen address: QEMU listens where qemu.conf's vnc_listen says"),
+                "\(imported.stdout)")
         #expect(imported.stdout.contains("  <= \(uefi) (import: local; the host is not changed)"), "\(imported.stdout)")
         #expect(imported.stdout.contains("Plan: 5 to import, 0 to add, 0 to change, 0 to destroy."), "\(imported.stdout)")
         #expect(!FileManager.default.fileExists(atPath: out + "/vm-\(refused).yaml"))
