@@ -37,9 +37,8 @@ public struct DomainTranslation: Sendable {
         // Only a full, declarable list of NICs can be owned; otherwise vmplan leaves them all alone.
         spec.networks = flavour == .kvm ? Self.expressibleNetworks(reader) : nil
         if spec.networks == nil, !reader.networks.isEmpty, flavour == .kvm {
-            let models = reader.networks.map(\.model).filter { !NICModel.declarable.contains($0) }.map(\.rawValue)
-            parts.append(UnexpressedPart(.kept, "networks: left out of the manifest (NIC model \(Set(models).sorted().joined(separator: ", ")) "
-                + "is not one a manifest can name: \(NICModel.declarable.map(\.rawValue).joined(separator: ", "))); vmplan leaves the NICs as they are"))
+            parts.append(UnexpressedPart(.kept, "networks: left out of the manifest (\(Self.undeclarable(reader.networks).joined(separator: "; "))); "
+                + "vmplan leaves the NICs as they are"))
         }
         if flavour == .xen, !reader.disks.isEmpty {
             parts.append(UnexpressedPart(.refused, "disks on a Xen guest: vmplan does not write Xen disks yet, so a redefine would drop them"))
@@ -59,14 +58,25 @@ public struct DomainTranslation: Sendable {
     /// The domain's network and bridge NICs as a manifest list, or nil when one cannot be declared
     /// (a model a manifest cannot name, a NIC without a MAC or source).
     static func expressibleNetworks(_ reader: DomainXMLReader) -> [NetworkInterface]? {
-        guard !reader.networks.isEmpty else { return nil }
-        let declarable = reader.networks.allSatisfy { nic in
+        guard !reader.networks.isEmpty, undeclarable(reader.networks).isEmpty else { return nil }
+        return reader.networks
+    }
+
+    /// Why NICs cannot be written in a manifest, one reason each; empty when all can.
+    static func undeclarable(_ nics: [NetworkInterface]) -> [String] {
+        var reasons: [String] = []
+        for (index, nic) in nics.enumerated() {
             let source = switch nic.source {
             case .network(let name), .bridge(let name): name
             }
-            return NICModel.declarable.contains(nic.model) && !nic.mac.isEmpty && !source.isEmpty
+            if !NICModel.declarable.contains(nic.model) {
+                reasons.append("NIC \(index + 1): model \(nic.model.rawValue) is not one a manifest can name: "
+                    + NICModel.declarable.map(\.rawValue).joined(separator: ", "))
+            }
+            if nic.mac.isEmpty { reasons.append("NIC \(index + 1): no MAC address vmplan can read") }
+            if source.isEmpty { reasons.append("NIC \(index + 1): no network or bridge it is plugged into") }
         }
-        return declarable ? reader.networks : nil
+        return reasons
     }
 }
 
