@@ -86,6 +86,18 @@ public struct SeedFile: Sendable, Hashable {
     }
 }
 
+/// A volume whose data moves with a migrating VM into the volume of the same name, in the pool
+/// of the same name, on the destination.
+public struct VolumeMove: Sendable, Hashable {
+    public var pool: String
+    public var volume: String
+
+    public init(pool: String, volume: String) {
+        self.pool = pool
+        self.volume = volume
+    }
+}
+
 /// How a new volume gets its content, resolved by the planner (base pools looked up).
 public enum VolumeContent: Sendable, Hashable {
     case empty

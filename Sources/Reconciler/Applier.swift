@@ -212,6 +212,13 @@ public struct Applier: Sendable {
         case .deleteVolume(let pool, let key):
             try await driver(for: change.host).deleteVolume(pool: pool, name: change.name, expectedKey: key, allowAttached: false)
             return .forget(kind: kind, host: change.host, pool: pool, name: change.name)
+        case .leaveBehind(let pool, let key, let delete):
+            if delete, change.kind == .storagePool {
+                try await driver(for: change.host).deletePool(change.name, expectedUUID: key)
+            } else if delete {
+                try await driver(for: change.host).deleteVolume(pool: pool, name: change.name, expectedKey: key, allowAttached: false)
+            }
+            return .forget(kind: kind, host: change.host, pool: pool, name: change.name)
         case .createNetwork(let spec):
             try await driver(for: change.host).createNetwork(spec, owner: owner)
             return .keep
@@ -243,8 +250,8 @@ public struct Applier: Sendable {
             try await driver.start(name)
         case .delete(let host):
             try await driver(for: host).delete(name, policy: policy, progress: progress)
-        case .migrate(let source):
-            try await driver(for: source).migrate(name, to: driver(for: change.host), progress: progress)
+        case .migrate(let source, let volumes):
+            try await driver(for: source).migrate(name, to: driver(for: change.host), volumes: volumes, progress: progress)
         }
     }
 
@@ -263,7 +270,7 @@ public struct Applier: Sendable {
         let hash = value.specHash
         let generation = (previous?.generation ?? 0) + (previous?.specHash == hash ? 0 : 1)
         return .upsert(ResourceRecord(
-            kind: change.kind.rawValue, name: change.name, host: change.host, specJSON: try value.canonicalJSON(), specHash: hash,
+            kind: change.kind.rawValue, name: change.name, host: change.recordHost ?? change.host, specJSON: try value.canonicalJSON(), specHash: hash,
             generation: max(generation, 1), commitID: commitID, appliedAt: Date(),
             pendingRestart: change.pendingRestart.map(\.rawValue)))
     }

@@ -89,6 +89,15 @@ public struct Plan: Sendable {
                 linked[user].requires.append(linked[index].address)
             }
         }
+        // What a move leaves on the old host goes only once the move is done: the VM migrated, and
+        // the pool or volume made on the new host.
+        for index in linked.indices {
+            guard case .leaveBehind = linked[index].effect else { continue }
+            let change = linked[index]
+            linked[index].requires += changes.filter { $0.kind == change.kind && $0.name == change.name && $0.host != change.host && $0.isApplied }
+                .map(\.address)
+            if let vm = change.usedBy, let vmAddress = vmChanges[vm] { linked[index].requires.append(vmAddress) }
+        }
         let networkBuilds = changes.filter { $0.kind == .network && $0.isApplied && !$0.action.isRemoval }.map(\.address)
         for index in linked.indices {
             guard let nics = linked[index].desiredVM?.networks, linked[index].isApplied else { continue }

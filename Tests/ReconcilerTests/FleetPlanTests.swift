@@ -142,8 +142,9 @@ struct FleetPlanTests {
         #expect(Set(try database.resources().map(\.name)) == Set(vms.map(\.name)))
     }
 
-    static func movePlan(running: Bool, rules: ChangeRules = .kvm) throws -> Plan {
-        let old = P.vm("web", host: "kvm-01", state: running ? .running : .stopped)
+    static func movePlan(running: Bool, rules: ChangeRules = .kvm, lifecycle: Lifecycle = Lifecycle()) throws -> Plan {
+        var old = P.vm("web", host: "kvm-01", state: running ? .running : .stopped)
+        old.lifecycle = lifecycle
         var moved = old
         moved.host = "kvm-02"
         let snapshot = Snapshot(desired: [Located(moved, at: P.here)], recorded: ["web": P.recorded(old)],
@@ -177,5 +178,28 @@ struct FleetPlanTests {
         #expect(Migration.blocker(bigger, observed: observed, migratable: true)?.contains("change too; change the host alone to migrate") == true)
         bigger.memory = .mebibytes(128)
         #expect(Migration.blocker(bigger, observed: observed, migratable: true) == nil)
+    }
+
+    @Test func lifecycleMigrateNeverMakesAHostChangeAReplaceAndWithProtectAnError() throws {
+        let plan = try Self.movePlan(running: true, lifecycle: Lifecycle(migrate: .never))
+        let change = try #require(plan.actionable.first)
+        #expect(change.action == .replace && change.reason == .hostChanged)
+        #expect(change.effect == .vm([.delete(host: "kvm-01"), .define(P.vm("web", host: "kvm-02").withLifecycle(Lifecycle(migrate: .never))), .start]))
+        #expect(change.notes == ["host changed from kvm-01 to kvm-02; not migrated: lifecycle forbids migration (lifecycle.migrate: never)"])
+        // It wins over every other reason: it is the manifest's own word.
+        #expect(try Self.movePlan(running: true, rules: .xen, lifecycle: Lifecycle(migrate: .never)).actionable.first?.notes
+            == ["host changed from kvm-01 to kvm-02; not migrated: lifecycle forbids migration (lifecycle.migrate: never)"])
+        let error = #expect(throws: PlanError.self) { try Self.movePlan(running: true, lifecycle: Lifecycle(protect: true, migrate: .never)) }
+        #expect(error?.description.contains("is protected (lifecycle.protect: true), but host changed from kvm-01 to kvm-02; "
+                + "not migrated: lifecycle forbids migration") == true)
+        #expect(try Self.movePlan(running: true, lifecycle: Lifecycle(migrate: .allowed)).actionable.first?.action == .migrate)
+    }
+}
+
+extension VirtualMachineSpec {
+    func withLifecycle(_ lifecycle: Lifecycle) -> VirtualMachineSpec {
+        var spec = self
+        spec.lifecycle = lifecycle
+        return spec
     }
 }
