@@ -64,7 +64,7 @@ enum StorageMoves {
             var change = ResourceChange(ResourceAddress(.volume, volume.name, host: old), action: .forget, reason: .hostChanged,
                                         effect: .leaveBehind(pool: volume.pool, expectedKey: "", delete: false),
                                         before: storage.recorded[StorageSnapshot.key(.volume, volume.name)]?.spec, after: .volume(volume),
-                                        summary: "left on \(old): pool \(volume.pool), \(volume.capacity) \(volume.format.rawValue)",
+                                        summary: "left on \(old): pool \(volume.pool), " + (isSeed ? "cloud-init seed" : "\(volume.capacity) \(volume.format.rawValue)"),
                                         usedBy: carriers[volume.name])
             change.recordHost = host
             let carrier = carriers[volume.name]
@@ -97,9 +97,9 @@ enum StorageMoves {
             change.action = .delete
             change.effect = .leaveBehind(pool: volume.pool, expectedKey: existing.key, delete: true)
             change.dataLoss = carrier == nil && !isSeed
-            change.notes = [carrier.map { "its copy on \(old) is deleted (reclaim: delete) once \($0) has moved: the data lives on in the copy on \(host)" }
-                ?? (isSeed ? "the cloud-init seed on \(old) is deleted: it is built again on \(host)"
-                    : "its copy on \(old) is DELETED with its data (reclaim: delete): nothing copies it to \(host)")]
+            change.notes = [isSeed ? "the cloud-init seed on \(old) is deleted: it is built again on \(host)"
+                : carrier.map { "its copy on \(old) is deleted (reclaim: delete) once \($0) has moved: the data lives on in the copy on \(host)" }
+                    ?? "its copy on \(old) is DELETED with its data (reclaim: delete): nothing copies it to \(host)"]
             changes.append(change)
         }
 

@@ -136,6 +136,12 @@ public enum StoragePlanner {
                 continue
             }
             guard let owner = storage.owner(.volume, host: host, pool: spec.pool, name: spec.name), owner.libvirtKey == existing.key else {
+                if let old = StorageMoves.movedFrom(storage, .volume, spec.name, to: host) {
+                    problems.append(Diagnostic("Volume '\(spec.name)' moves from host '\(old)' to '\(host)', but pool '\(spec.pool)' on '\(host)' already has "
+                        + "a volume of that name that vmplan did not create (storage both hosts share, or one left there); vmplan copies volumes "
+                        + "between hosts and does not move them on shared storage yet: keep the pool on '\(old)', or move that volume away by hand", at: located.location))
+                    continue
+                }
                 problems.append(Diagnostic("a volume named '\(spec.name)' already exists in pool '\(spec.pool)' on host '\(host)' and was not created by vmplan; "
                     + "vmplan never takes over a volume it did not create: rename the Volume, or move that volume away by hand", at: located.location))
                 continue

@@ -19,10 +19,10 @@ struct VolumeMovePlanTests {
 
     /// `vm` with `volumes` recorded and running on kvm-01; the manifests move the VM and pool p to kvm-02.
     static func snapshot(volumes: [VolumeSpec], disks: [DiskSpec], state: PowerState = .running,
-                         lifecycle: Lifecycle = Lifecycle(), kvm02Volumes: [ObservedVolume] = [], owned02: [OwnedStorage] = []) -> Snapshot {
+                         cloudInit: CloudInitSpec? = nil, kvm02Volumes: [ObservedVolume] = [], owned02: [OwnedStorage] = []) -> Snapshot {
         var old = P.vm("web", host: "kvm-01", state: state)
         old.disks = disks
-        old.lifecycle = lifecycle
+        old.cloudInit = cloudInit
         var moved = old
         moved.host = "kvm-02"
         var snapshot = Snapshot(desired: [Located(moved, at: P.here)], recorded: ["web": P.recorded(old)],
@@ -34,6 +34,11 @@ struct VolumeMovePlanTests {
                                              "kvm-02": ObservedStorage(pools: kvm02Volumes.isEmpty ? [] : [S.livePool], volumes: kvm02Volumes)])
         storage.recorded[StorageSnapshot.key(.storagePool, "p")] = ("kvm-01", .storagePool(S.pool))
         for volume in volumes { storage.recorded[StorageSnapshot.key(.volume, volume.name)] = ("kvm-01", .volume(volume)) }
+        for seed in StoragePlanner.seedVolumes([Located(old, at: P.here)]).map(\.value) {
+            storage.recorded[StorageSnapshot.key(.volume, seed.name)] = ("kvm-01", .volume(seed))
+            storage.owned.append(S.owned(seed.name))
+            storage.live["kvm-01"]?.volumes.append(S.live(seed.name, format: "raw"))
+        }
         snapshot.storage = storage
         return snapshot
     }
@@ -91,6 +96,20 @@ struct VolumeMovePlanTests {
         #expect(leftPool.action == .forget && leftPool.effect == .leaveBehind(pool: "p", expectedKey: "u-1", delete: false))
     }
 
+    @Test func aCloudInitSeedIsBuiltAgainOnTheNewHostAndDeletedOnTheOldOne() throws {
+        let plan = try Self.snapshot(volumes: [S.volume("data")], disks: [Self.disk("data")], cloudInit: CloudInitSpec(userData: "#cloud-config\n")).plan()
+        let vm = try Self.change(plan, .virtualMachine, "web", on: "kvm-02")
+        // The seed is read-only: the migration does not copy it, the new host builds it.
+        #expect(vm.effect == .vm([.migrate(from: "kvm-01", volumes: [VolumeMove(pool: "p", volume: "data")])]))
+        let seed = try Self.change(plan, .volume, "web-cidata.iso", on: "kvm-02")
+        #expect(seed.action == .migrate)
+        guard case .createVolume(_, .seed(let files)) = seed.effect else { Issue.record("\(seed.effect)"); return }
+        #expect(files.map(\.name) == ["user-data", "meta-data"])
+        let left = try Self.change(plan, .volume, "web-cidata.iso", on: "kvm-01")
+        #expect(left.action == .delete && !left.dataLoss && left.requires.contains(vm.address))
+        #expect(left.notes == ["the cloud-init seed on kvm-01 is deleted: it is built again on kvm-02"])
+    }
+
     @Test func anOverlayCannotMoveSoItsVMIsReplacedAndTheDeletedCopyIsDataLoss() throws {
         let base = S.volume("base", reclaim: .delete)
         let overlay = S.volume("root", source: .backing("base"), reclaim: .delete)
@@ -126,6 +145,13 @@ struct VolumeMovePlanTests {
         #expect(!there.isChange && there.recordHost == "kvm-01")
         #expect(try Self.change(plan, .virtualMachine, "web", on: "kvm-02").action == .migrate)
         #expect(try Self.change(plan, .volume, "data", on: "kvm-01").action == .delete)
+    }
+
+    @Test func aVolumeOfThatNameVmplanDidNotMakeOnTheNewHostFailsThePlan() throws {
+        let plan = Self.snapshot(volumes: [S.volume("data")], disks: [Self.disk("data")], kvm02Volumes: [S.live("data")])
+        let error = #expect(throws: PlanError.self) { try plan.plan() }
+        #expect(error?.description.contains("Volume 'data' moves from host 'kvm-01' to 'kvm-02', but pool 'p' on 'kvm-02' already has a volume "
+            + "of that name that vmplan did not create") == true, "\(String(describing: error))")
     }
 
     @Test func aVolumeMovingFromAnUnreachableHostIsUnknownNotMadeAnew() throws {
