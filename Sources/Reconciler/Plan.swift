@@ -89,6 +89,16 @@ public struct Plan: Sendable {
                 linked[user].requires.append(linked[index].address)
             }
         }
+        // A VM migrates with its volumes only into the copies made for them on its new host.
+        for index in linked.indices {
+            guard case .vm(let steps) = linked[index].effect else { continue }
+            let carried = Set(steps.flatMap { step -> [String] in
+                if case .migrate(_, let volumes) = step { volumes.map(\.volume) } else { [] }
+            })
+            let host = linked[index].host
+            linked[index].requires += changes.filter { $0.kind == .volume && $0.host == host && carried.contains($0.name) && $0.isApplied && !$0.action.isRemoval }
+                .map(\.address)
+        }
         // What a move leaves on the old host goes only once the move is done: the VM migrated, and
         // the pool or volume made on the new host.
         for index in linked.indices {
@@ -97,6 +107,12 @@ public struct Plan: Sendable {
             linked[index].requires += changes.filter { $0.kind == change.kind && $0.name == change.name && $0.host != change.host && $0.isApplied }
                 .map(\.address)
             if let vm = change.usedBy, let vmAddress = vmChanges[vm] { linked[index].requires.append(vmAddress) }
+            // A pool's old side waits for its volumes' (and so for their VMs).
+            guard change.kind == .storagePool else { continue }
+            linked[index].requires += changes.filter { volume in
+                guard volume.kind == .volume, volume.host == change.host, case .leaveBehind(let pool, _, _) = volume.effect else { return false }
+                return pool == change.name
+            }.map(\.address)
         }
         let networkBuilds = changes.filter { $0.kind == .network && $0.isApplied && !$0.action.isRemoval }.map(\.address)
         for index in linked.indices {

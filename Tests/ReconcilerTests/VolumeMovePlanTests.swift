@@ -69,11 +69,13 @@ struct VolumeMovePlanTests {
         #expect(left.action == .delete && !left.dataLoss)
         #expect(left.effect == .leaveBehind(pool: "p", expectedKey: "/srv/p/data", delete: true))
         #expect(left.recordHost == "kvm-02" && left.after == .volume(data))
+        #expect(vm.requires == [made.address], "the VM moves only into the copy made for it")
         // Never before the VM has moved and the new copy exists.
         #expect(Set(left.requires) == [vm.address, made.address])
         let leftPool = try Self.change(plan, .storagePool, "p", on: "kvm-01")
         #expect(leftPool.action == .delete && leftPool.effect == .leaveBehind(pool: "p", expectedKey: "u-1", delete: true))
         #expect(leftPool.recordHost == "kvm-02")
+        #expect(Set(leftPool.requires) == [pool.address, left.address])
 
         // Apply order: the new host's pool and volume, the VM, then what stays behind.
         #expect(plan.changes.filter(\.isApplied).map { "\($0.address)@\($0.host)" }
