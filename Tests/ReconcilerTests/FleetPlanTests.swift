@@ -79,10 +79,8 @@ struct FleetPlanTests {
     }
 
     /// A hypervisor whose defines take a while, counting how many run at once across all hosts.
-    final class SlowHost: Hypervisor, @unchecked Sendable {
+    final class SlowHost: QuietHypervisor, @unchecked Sendable {
         let hostName: String
-        var hostUUID: String? = nil
-        let features = DriverFeatures(changeRules: .kvm, mediatedDevices: false, mdevctl: false)
         let gauge: Gauge
 
         init(_ name: String, gauge: Gauge) {
@@ -95,27 +93,6 @@ struct FleetPlanTests {
             try await Task.sleep(for: .milliseconds(300))
             gauge.leave()
         }
-        func observe() async throws -> [ObservedDomain] { [] }
-        func guestStatus(_ name: String) async throws -> GuestStatus? { nil }
-        func update(_ spec: VirtualMachineSpec, owner: String, progress: ProgressHandler?) async throws {}
-        func importDomain(_ spec: VirtualMachineSpec, uuid: String, owner: String) async throws {}
-        func observeNetworks() async throws -> [ObservedNetwork] { [] }
-        func createNetwork(_ spec: NetworkSpec, owner: String) async throws {}
-        func updateNetwork(_ spec: NetworkSpec, owner: String, restart: Bool) async throws {}
-        func deleteNetwork(_ name: String, owner: String) async throws {}
-        func dhcpLeases(network: String) async throws -> [DHCPLease] { [] }
-        func start(_ name: String) async throws {}
-        func stop(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws {}
-        func delete(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws {}
-        func inventory() async throws -> HostInventory { HostInventory(pciDevices: [], mediatedDevices: []) }
-        func createMediatedDevice(uuid: String, type: String, parent: PCIAddress) async throws {}
-        func removeMediatedDevice(libvirtName: String) async throws {}
-        func observeStorage(imagePaths: [String]) async throws -> ObservedStorage { ObservedStorage() }
-        func createPool(_ spec: StoragePoolSpec) async throws -> String { "" }
-        func deletePool(_ name: String, expectedUUID: String) async throws {}
-        func createVolume(_ spec: VolumeSpec, content: VolumeContent) async throws -> String { "" }
-        func growVolume(pool: String, name: String, to capacity: ByteCount) async throws -> String? { nil }
-        func deleteVolume(pool: String, name: String, expectedKey: String, allowAttached: Bool) async throws {}
     }
 
     @Test(arguments: [1, 3])

@@ -11,10 +11,8 @@ import State
 @Suite("Volume moves: a failed migration")
 struct VolumeMoveApplyTests {
     /// A host that makes pools and volumes and cannot migrate anything.
-    final class StandIn: Hypervisor, @unchecked Sendable {
+    final class StandIn: QuietHypervisor, @unchecked Sendable {
         let hostName: String
-        var hostUUID: String? = nil
-        let features = DriverFeatures(changeRules: .kvm, mediatedDevices: false, mdevctl: false)
         let calls = Mutex<[String]>([])
 
         init(_ name: String) { hostName = name }
@@ -31,24 +29,6 @@ struct VolumeMoveApplyTests {
         func deleteVolume(pool: String, name: String, expectedKey: String, allowAttached: Bool) async throws {
             calls.withLock { $0.append("deleteVolume \(name)") }
         }
-        func define(_ spec: VirtualMachineSpec, owner: String) async throws {}
-        func observe() async throws -> [ObservedDomain] { [] }
-        func guestStatus(_ name: String) async throws -> GuestStatus? { nil }
-        func update(_ spec: VirtualMachineSpec, owner: String, progress: ProgressHandler?) async throws {}
-        func importDomain(_ spec: VirtualMachineSpec, uuid: String, owner: String) async throws {}
-        func observeNetworks() async throws -> [ObservedNetwork] { [] }
-        func createNetwork(_ spec: NetworkSpec, owner: String) async throws {}
-        func updateNetwork(_ spec: NetworkSpec, owner: String, restart: Bool) async throws {}
-        func deleteNetwork(_ name: String, owner: String) async throws {}
-        func dhcpLeases(network: String) async throws -> [DHCPLease] { [] }
-        func start(_ name: String) async throws {}
-        func stop(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws {}
-        func delete(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws {}
-        func inventory() async throws -> HostInventory { HostInventory(pciDevices: [], mediatedDevices: []) }
-        func createMediatedDevice(uuid: String, type: String, parent: PCIAddress) async throws {}
-        func removeMediatedDevice(libvirtName: String) async throws {}
-        func observeStorage(imagePaths: [String]) async throws -> ObservedStorage { ObservedStorage() }
-        func growVolume(pool: String, name: String, to capacity: ByteCount) async throws -> String? { nil }
     }
 
     @Test func aFailedMigrationKeepsTheOldCopyAndTheRecordsOnTheOldHost() async throws {
