@@ -213,7 +213,9 @@ public enum Reconciliation {
     /// What an interrupted apply journaled as being created and never settled: it may exist without a record.
     public static func creates(in interrupted: [JournalEntry]) -> Set<ResourceAddress> {
         Set(interrupted.compactMap { entry in
-            guard entry.action == Action.create.rawValue, let kind = ResourceKind(rawValue: entry.kind) else { return nil }
+            // A volume made on the new host of a move is journaled as a migrate.
+            guard let kind = ResourceKind(rawValue: entry.kind),
+                  entry.action == Action.create.rawValue || (entry.action == Action.migrate.rawValue && kind == .volume) else { return nil }
             return ResourceAddress(kind, entry.name, host: entry.host)
         })
     }

@@ -31,7 +31,7 @@ enum StorageMoves {
     static func onNewHost(_ change: inout ResourceChange, from old: String, carrier: String?) {
         change.recordHost = old
         change.previousHost = old
-        change.reason = .hostChanged
+        if change.action == .create { change.reason = .hostChanged }
         let isSeed = if case .volume(let spec)? = change.after, case .seed? = spec.source { true } else { false }
         switch (change.kind, change.action, carrier) {
         case (.volume, .create, let vm?):
@@ -58,8 +58,11 @@ enum StorageMoves {
                            domains: [String: [ObservedDomain]], changes: inout [ResourceChange], problems: inout [Diagnostic]) {
         let poolHosts = Dictionary(storage.pools.map { ($0.value.name, $0.value.host) }, uniquingKeysWith: { first, _ in first })
         for volume in volumes.map(\.value) {
-            guard let host = poolHosts[volume.pool], let old = movedFrom(storage, .volume, volume.name, to: host),
-                  let live = storage.live[old] else { continue }
+            guard let host = poolHosts[volume.pool], let old = movedFrom(storage, .volume, volume.name, to: host) else { continue }
+            guard let live = storage.live[old] else {
+                problems.append(Self.unobserved("Volume", volume.name, from: old, to: host))
+                continue
+            }
             let isSeed = if case .seed = volume.source { true } else { false }
             var change = ResourceChange(ResourceAddress(.volume, volume.name, host: old), action: .forget, reason: .hostChanged,
                                         effect: .leaveBehind(pool: volume.pool, expectedKey: "", delete: false),
@@ -104,7 +107,11 @@ enum StorageMoves {
         }
 
         for pool in storage.pools.map(\.value) {
-            guard let old = movedFrom(storage, .storagePool, pool.name, to: pool.host), let live = storage.live[old] else { continue }
+            guard let old = movedFrom(storage, .storagePool, pool.name, to: pool.host) else { continue }
+            guard let live = storage.live[old] else {
+                problems.append(Self.unobserved("StoragePool", pool.name, from: old, to: pool.host))
+                continue
+            }
             var change = ResourceChange(ResourceAddress(.storagePool, pool.name, host: old), action: .forget, reason: .hostChanged,
                                         effect: .leaveBehind(pool: pool.name, expectedKey: "", delete: false),
                                         before: storage.recorded[StorageSnapshot.key(.storagePool, pool.name)]?.spec, after: .storagePool(pool),
@@ -127,5 +134,11 @@ enum StorageMoves {
             }
             changes.append(change)
         }
+    }
+
+    /// A move from a host the run did not observe (no Host document names it any more) could never clear it.
+    private static func unobserved(_ kind: String, _ name: String, from old: String, to host: String) -> Diagnostic {
+        Diagnostic("\(kind) '\(name)' moves from host '\(old)' to '\(host)', but no Host document names '\(old)' any more; "
+            + "keep that Host document until the move is applied (its copy there is deleted or left as reclaim says)", at: nil)
     }
 }

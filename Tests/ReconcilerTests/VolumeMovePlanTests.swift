@@ -156,6 +156,24 @@ struct VolumeMovePlanTests {
             + "of that name that vmplan did not create") == true, "\(String(describing: error))")
     }
 
+    @Test func aCopyAnInterruptedApplyMadeIsAdoptedNotRefused() throws {
+        var snapshot = Self.snapshot(volumes: [S.volume("data")], disks: [Self.disk("data")], kvm02Volumes: [S.live("data")])
+        let journaled = JournalEntry(runID: 1, kind: "Volume", name: "data", host: "kvm-02", action: "migrate", detail: "")
+        snapshot.interruptedCreates = Reconciliation.creates(in: [journaled])
+        let plan = try snapshot.plan()
+        let there = try Self.change(plan, .volume, "data", on: "kvm-02")
+        #expect(there.action == .adopt && there.reason == .interruptedCreate && there.recordHost == "kvm-01")
+        #expect(there.effect == .adoptStorage(pool: "p", key: "/srv/p/data"))
+    }
+
+    @Test func aMoveFromAHostNoLongerNamedFailsThePlan() throws {
+        var snapshot = Self.snapshot(volumes: [S.volume("data")], disks: [Self.disk("data")])
+        snapshot.storage.live["kvm-01"] = nil
+        let error = #expect(throws: PlanError.self) { try snapshot.plan() }
+        #expect(error?.description.contains("Volume 'data' moves from host 'kvm-01' to 'kvm-02', but no Host document names 'kvm-01' any more") == true)
+        #expect(error?.description.contains("StoragePool 'p' moves from host 'kvm-01'") == true)
+    }
+
     @Test func aVolumeMovingFromAnUnreachableHostIsUnknownNotMadeAnew() throws {
         var snapshot = Self.snapshot(volumes: [S.volume("data")], disks: [Self.disk("data")])
         snapshot.unreachable = [HostFailure(host: "kvm-01", uri: "qemu+tcp://127.0.10.1/system", reason: "Connection refused")]
