@@ -14,7 +14,12 @@ enum StorageMoves {
                 blockers[volume.name] = "is a qcow2 overlay of volume \(base) (from: {backing}), and overlays are not copied between hosts"
                 blockers[base] = blockers[base] ?? "is the base of overlay \(volume.name), and bases are not copied between hosts"
             default:
-                break
+                // An imported qcow2 may have a backing file of its own: a stream copies the
+                // reference, not the file it points to.
+                let host = storage.recorded[StorageSnapshot.key(.volume, volume.name)]?.host
+                if let backing = host.flatMap({ storage.live[$0]?.volume(pool: volume.pool, name: volume.name) })?.backingPath, !backing.isEmpty {
+                    blockers[volume.name] = "has a backing file (\(backing)) on its host, and backing files are not copied between hosts"
+                }
             }
         }
         return blockers

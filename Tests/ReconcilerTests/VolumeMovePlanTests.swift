@@ -128,6 +128,15 @@ struct VolumeMovePlanTests {
         #expect(left.notes == ["its copy on kvm-01 is DELETED with its data (reclaim: delete): nothing copies it to kvm-02"])
     }
 
+    @Test func aVolumeWithABackingFileOfItsOwnIsNotMoved() throws {
+        var snapshot = Self.snapshot(volumes: [S.volume("data")], disks: [Self.disk("data")])
+        snapshot.storage.live["kvm-01"]?.volumes[0].backingPath = "/srv/images/base.qcow2"
+        let vm = try Self.change(snapshot.plan(), .virtualMachine, "web", on: "kvm-02")
+        #expect(vm.action == .replace)
+        #expect(vm.notes.first?.hasSuffix("its volume data has a backing file (/srv/images/base.qcow2) on its host, "
+            + "and backing files are not copied between hosts") == true, "\(vm.notes)")
+    }
+
     @Test func readOnlyAndShareableDisksAreReplacedWithTheReason() throws {
         var readonly = Self.disk("data")
         readonly.readonly = true
