@@ -130,4 +130,14 @@ public protocol StorageHost: Sendable {
     /// Deletes a volume whose key is `expectedKey`. Unless `allowAttached` (a seed being rebuilt),
     /// refuses a volume that is a disk of any domain.
     func deleteVolume(pool: String, name: String, expectedKey: String, allowAttached: Bool) async throws
+
+    /// The key of a volume another host made in storage this one shares, read after refreshing
+    /// the pool (a pool lists what was there when it was last read).
+    func sharedVolumeKey(pool: String, name: String) async throws -> String
+}
+
+extension StorageHost {
+    public func sharedVolumeKey(pool: String, name: String) async throws -> String {
+        throw DriverError(.operation, "this host cannot look volumes up in shared storage")
+    }
 }

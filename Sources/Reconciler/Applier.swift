@@ -207,6 +207,9 @@ public struct Applier: Sendable {
             guard let spec = change.desiredVM else { throw DriverError(.invalidInput, "the import of \(change.name) has no spec to record") }
             try await driver(for: change.host).importDomain(spec, uuid: uuid, owner: owner)
             return .keep
+        case .adoptSharedVolume(let pool):
+            let key = try await driver(for: change.host).sharedVolumeKey(pool: pool, name: change.name)
+            return .record(OwnedStorage(kind: kind, host: change.host, pool: pool, name: change.name, libvirtKey: key))
         case .adoptStorage(let pool, let key):
             return .record(OwnedStorage(kind: kind, host: change.host, pool: pool, name: change.name, libvirtKey: key))
         case .deleteVolume(let pool, let key):

@@ -89,12 +89,12 @@ public struct Plan: Sendable {
                 linked[user].requires.append(linked[index].address)
             }
         }
-        // A VM migrates with its volumes only into the copies made for them on its new host.
+        // A VM migrates only once its volumes (and seed) are there on its new host: copies made
+        // for them, or volumes of shared storage recorded there.
         for index in linked.indices {
-            guard case .vm(let steps) = linked[index].effect else { continue }
-            let carried = Set(steps.flatMap { step -> [String] in
-                if case .migrate(_, let volumes) = step { volumes.map(\.volume) } else { [] }
-            })
+            guard case .vm(let steps) = linked[index].effect,
+                  steps.contains(where: { if case .migrate = $0 { true } else { false } }) else { continue }
+            let carried = Set((linked[index].desiredVM?.attachedDisks ?? []).map(\.volume))
             let host = linked[index].host
             linked[index].requires += changes.filter { $0.kind == .volume && $0.host == host && carried.contains($0.name) && $0.isApplied && !$0.action.isRemoval }
                 .map(\.address)

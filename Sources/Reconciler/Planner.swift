@@ -21,7 +21,8 @@ public enum Planner {
         recordedDevices: [RecordedDevice] = [],
         interruptedCreates: Set<ResourceAddress> = [],
         stateID: String? = nil,
-        volumeBlockers: [String: String] = [:]
+        volumeBlockers: [String: String] = [:],
+        sharedVolumes: Set<String> = []
     ) throws(PlanError) -> Plan {
         var problems: [Diagnostic] = []
         var changes: [ResourceChange] = []
@@ -99,7 +100,7 @@ public enum Planner {
             let change = change(for: spec, record: recorded[spec.name], observed: managed[spec.name],
                                 rules: rules[spec.host] ?? .kvm, forceReplace: options.replace.contains(spec.name),
                                 migratable: rules[spec.host]?.migration == true && from.flatMap { rules[$0] }?.migration == true,
-                                volumeBlockers: volumeBlockers)
+                                volumeBlockers: volumeBlockers, sharedVolumes: sharedVolumes)
             if change.action == .replace, spec.lifecycle.protect {
                 let cause = change.notes.first ?? "a replace"
                 problems.append(Diagnostic(
@@ -200,7 +201,7 @@ public enum Planner {
 
     private static func change(for manifest: VirtualMachineSpec, record: RecordedVM?, observed: ObservedDomain?,
                                rules: ChangeRules, forceReplace: Bool, migratable: Bool = false,
-                               volumeBlockers: [String: String] = [:]) -> ResourceChange {
+                               volumeBlockers: [String: String] = [:], sharedVolumes: Set<String> = []) -> ResourceChange {
         let address = ResourceAddress(.virtualMachine, manifest.name, host: manifest.host)
         let before = record.map { ResourceValue.virtualMachine($0.spec) }
         guard let observed else {
@@ -217,11 +218,13 @@ public enum Planner {
         if config.host != manifest.host || forceReplace {
             let moved = config.host != manifest.host
             let hostDiff = FieldDiff(.host, before: config.host, after: manifest.host, origin: .manifest)
-            let blocker = Migration.blocker(manifest, observed: observed, migratable: migratable, volumeBlockers: volumeBlockers)
+            let blocker = Migration.blocker(manifest, observed: observed, migratable: migratable, volumeBlockers: volumeBlockers,
+                                            sharedVolumes: sharedVolumes)
             if moved, !forceReplace, blocker == nil {
-                let volumes = Migration.carried(manifest)
+                let volumes = Migration.carried(manifest, sharedVolumes: sharedVolumes)
+                let shared = manifest.disks.map(\.volume).filter(sharedVolumes.contains)
                 return ResourceChange(address, action: .migrate, reason: .hostChanged, effect: .vm([.migrate(from: config.host, volumes: volumes)]),
-                                      diffs: [hostDiff], notes: [Migration.note(observed, from: config.host, to: manifest.host, volumes: volumes)],
+                                      diffs: [hostDiff], notes: [Migration.note(observed, from: config.host, to: manifest.host, volumes: volumes, shared: shared)],
                                       before: before, after: .virtualMachine(manifest), previousHost: config.host)
             }
             let note = !moved ? "a replace was requested with --replace"

@@ -52,7 +52,7 @@ public struct Snapshot: Sendable {
         let vmPlan = Result { () throws(PlanError) in
             try Planner.plan(desired: desired, recorded: recorded, live: live, rules: rules, options: options,
                              devices: devices, recordedDevices: recordedDevices, interruptedCreates: interruptedCreates, stateID: stateID,
-                             volumeBlockers: StorageMoves.blockers(storage))
+                             volumeBlockers: StorageMoves.blockers(storage), sharedVolumes: StorageMoves.sharedVolumes(storage))
         }
         // The volumes a migrating VM takes along: made empty on its new host, filled by the migration.
         let migrating = (try? vmPlan.get())?.changes.filter { $0.action == .migrate } ?? []

@@ -149,6 +149,9 @@ public enum Effect: Sendable, Hashable {
     /// moved it to another host. Deleted when `delete` (checked against libvirt's key), else left
     /// there; either way vmplan's ownership of it here is dropped.
     case leaveBehind(pool: String, expectedKey: String, delete: Bool)
+    /// A volume that moved hosts in a shared pool: the new host sees the same file. Its key is
+    /// read there (after a pool refresh) and recorded as vmplan's; nothing is copied.
+    case adoptSharedVolume(pool: String)
     /// A pool or volume an interrupted apply created but did not record: its ownership is
     /// written now, from libvirt's key (a pool's UUID, a volume's key).
     case adoptStorage(pool: String, key: String)

@@ -8,7 +8,8 @@ enum StorageMoves {
     /// Why a volume cannot move with a migrating VM, by volume name; volumes not named can.
     static func blockers(_ storage: StorageSnapshot) -> [String: String] {
         var blockers: [String: String] = [:]
-        for volume in storage.volumes.map(\.value) {
+        let shared = sharedVolumes(storage)
+        for volume in storage.volumes.map(\.value) where !shared.contains(volume.name) {
             switch volume.source {
             case .backing(let base)?:
                 blockers[volume.name] = "is a qcow2 overlay of volume \(base) (from: {backing}), and overlays are not copied between hosts"
@@ -25,6 +26,12 @@ enum StorageMoves {
         return blockers
     }
 
+    /// Volumes in pools that are shared storage (`shared: true`): they stay where they are when their VM moves.
+    static func sharedVolumes(_ storage: StorageSnapshot) -> Set<String> {
+        let pools = Set(storage.pools.map(\.value).filter(\.shared).map(\.name))
+        return Set(storage.volumes.map(\.value).filter { pools.contains($0.pool) }.map(\.name))
+    }
+
     /// The host `kind/name` is recorded on, when the manifests put it on another one.
     static func movedFrom(_ storage: StorageSnapshot, _ kind: ResourceKind, _ name: String, to host: String) -> String? {
         guard let recorded = storage.recorded[StorageSnapshot.key(kind, name)], recorded.host != host else { return nil }
@@ -33,10 +40,15 @@ enum StorageMoves {
 
     /// What a change made on the new host of a moving pool or volume says and records: the record
     /// stays on the old host until the change that clears the old host (`leftBehind`) is done.
-    static func onNewHost(_ change: inout ResourceChange, from old: String, carrier: String?) {
+    static func onNewHost(_ change: inout ResourceChange, from old: String, carrier: String?, shared: Bool) {
         change.recordHost = old
         change.previousHost = old
         if change.action == .create { change.reason = .hostChanged }
+        if shared, change.kind == .volume, change.action == .create {
+            change.action = .migrate
+            change.notes = ["moves from \(old) to \(change.host) in shared storage: the same file, nothing is copied; recorded as vmplan's here"]
+            return
+        }
         let isSeed = if case .volume(let spec)? = change.after, case .seed? = spec.source { true } else { false }
         switch (change.kind, change.action, carrier) {
         case (.volume, .create, let vm?):
@@ -62,6 +74,7 @@ enum StorageMoves {
     static func leftBehind(_ storage: StorageSnapshot, volumes: [Located<VolumeSpec>], carriers: [String: String], handledVMs: Set<String>,
                            domains: [String: [ObservedDomain]], changes: inout [ResourceChange], problems: inout [Diagnostic]) {
         let poolHosts = Dictionary(storage.pools.map { ($0.value.name, $0.value.host) }, uniquingKeysWith: { first, _ in first })
+        let sharedPools = Set(storage.pools.map(\.value).filter(\.shared).map(\.name))
         for volume in volumes.map(\.value) {
             guard let host = poolHosts[volume.pool], let old = movedFrom(storage, .volume, volume.name, to: host) else { continue }
             guard let live = storage.live[old] else {
@@ -78,6 +91,12 @@ enum StorageMoves {
             let carrier = carriers[volume.name]
             guard let existing = live.volume(pool: volume.pool, name: volume.name) else {
                 change.notes = ["moved to \(host); already gone from \(old): only the record moves"]
+                changes.append(change)
+                continue
+            }
+            if sharedPools.contains(volume.pool) {
+                change.effect = .leaveBehind(pool: volume.pool, expectedKey: existing.key, delete: false)
+                change.notes = ["pool \(volume.pool) is shared storage: on \(old) this is the file \(host) now uses; nothing is deleted, vmplan forgets it on \(old)"]
                 changes.append(change)
                 continue
             }
@@ -130,8 +149,12 @@ enum StorageMoves {
                 changes.append(change)
                 continue
             }
-            change.effect = .leaveBehind(pool: pool.name, expectedKey: existing.uuid, delete: remaining.isEmpty)
-            if remaining.isEmpty {
+            // A shared pool's directory is the one the new host uses: never removed.
+            change.effect = .leaveBehind(pool: pool.name, expectedKey: existing.uuid, delete: remaining.isEmpty && !pool.shared)
+            if pool.shared {
+                change.notes = ["moved to \(pool.host); shared storage: its directory is the one \(pool.host) uses, so the pool stays defined on \(old) "
+                    + "and vmplan forgets it there (undefine it by hand: virsh pool-undefine, never pool-delete)"]
+            } else if remaining.isEmpty {
                 change.action = .delete
                 change.notes = ["moved to \(pool.host); empty on \(old) once its volumes have moved: stopped, its directory removed and undefined there"]
             } else {

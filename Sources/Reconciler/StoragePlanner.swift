@@ -85,7 +85,14 @@ public enum StoragePlanner {
                 planned.insert(spec.name)  // one error for it, none for its copies
                 continue
             }
+            let sharedMove = poolSpec.shared && StorageMoves.movedFrom(storage, .volume, spec.name, to: host) != nil
             guard let existing = live.volume(pool: spec.pool, name: spec.name) else {
+                if sharedMove {  // the pool here may list it only once it is refreshed, or made
+                    changes.append(ResourceChange(address, action: .create, reason: .hostChanged, effect: .adoptSharedVolume(pool: spec.pool),
+                                                  before: recorded?.spec, after: .volume(spec), summary: summary))
+                    planned.insert(spec.name)
+                    continue
+                }
                 // A migration fills it: its source is not read again.
                 let carried = StorageMoves.movedFrom(storage, .volume, spec.name, to: host) != nil && carriers[spec.name] != nil
                 let content: VolumeContent
@@ -135,11 +142,16 @@ public enum StoragePlanner {
                                               after: .volume(spec), summary: summary))
                 continue
             }
+            if sharedMove, storage.owner(.volume, host: host, pool: spec.pool, name: spec.name) == nil {
+                changes.append(ResourceChange(address, action: .create, reason: .hostChanged, effect: .adoptStorage(pool: spec.pool, key: existing.key),
+                                              before: recorded?.spec, after: .volume(spec), summary: summary))
+                continue
+            }
             guard let owner = storage.owner(.volume, host: host, pool: spec.pool, name: spec.name), owner.libvirtKey == existing.key else {
                 if let old = StorageMoves.movedFrom(storage, .volume, spec.name, to: host) {
                     problems.append(Diagnostic("Volume '\(spec.name)' moves from host '\(old)' to '\(host)', but pool '\(spec.pool)' on '\(host)' already has "
-                        + "a volume of that name that vmplan did not create (storage both hosts share, or one left there); vmplan copies volumes "
-                        + "between hosts and does not move them on shared storage yet: keep the pool on '\(old)', or move that volume away by hand", at: located.location))
+                        + "a volume of that name that vmplan did not create (storage both hosts share, or one left there): if the pool's directory "
+                        + "is storage both hosts share, say so with shared: true on the StoragePool; otherwise move that volume away by hand", at: located.location))
                     continue
                 }
                 problems.append(Diagnostic("a volume named '\(spec.name)' already exists in pool '\(spec.pool)' on host '\(host)' and was not created by vmplan; "
@@ -198,7 +210,8 @@ public enum StoragePlanner {
         for index in changes.indices {
             let change = changes[index]
             guard let old = StorageMoves.movedFrom(storage, change.kind, change.name, to: change.host) else { continue }
-            StorageMoves.onNewHost(&changes[index], from: old, carrier: carriers[change.name])
+            let shared = if case .volume(let spec)? = change.after { poolSpecs[spec.pool]?.shared ?? false } else { false }
+            StorageMoves.onNewHost(&changes[index], from: old, carrier: carriers[change.name], shared: shared)
         }
 
         for (pool, bytes) in needed.sorted(by: { $0.key < $1.key }) {

@@ -183,6 +183,28 @@ struct VolumeMovePlanTests {
         #expect(error?.description.contains("StoragePool 'p' moves from host 'kvm-01'") == true)
     }
 
+    @Test func aVolumeInSharedStorageIsRecordedOnTheNewHostNotCopiedAndNeverDeleted() throws {
+        var snapshot = Self.snapshot(volumes: [S.volume("data", reclaim: .delete)], disks: [Self.disk("data")])
+        snapshot.storage.pools[0].value.shared = true
+        let plan = try snapshot.plan()
+        let vm = try Self.change(plan, .virtualMachine, "web", on: "kvm-02")
+        #expect(vm.effect == .vm([.migrate(from: "kvm-01", volumes: [])]), "nothing is copied")
+        #expect(vm.notes.first?.hasSuffix("its volumes in shared storage (data) are not copied") == true)
+        let there = try Self.change(plan, .volume, "data", on: "kvm-02")
+        #expect(there.action == .migrate && there.effect == .adoptSharedVolume(pool: "p") && there.recordHost == "kvm-01")
+        #expect(vm.requires == [there.address])
+        let left = try Self.change(plan, .volume, "data", on: "kvm-01")
+        #expect(left.action == .forget && !left.dataLoss, "reclaim: delete would delete the file the new host uses")
+        #expect(left.effect == .leaveBehind(pool: "p", expectedKey: "/srv/p/data", delete: false))
+        let leftPool = try Self.change(plan, .storagePool, "p", on: "kvm-01")
+        #expect(leftPool.effect == .leaveBehind(pool: "p", expectedKey: "u-1", delete: false), "its directory is the new host's")
+
+        // The new host already lists it (its pool was there): recorded with the key it has there.
+        var listed = Self.snapshot(volumes: [S.volume("data")], disks: [Self.disk("data")], kvm02Volumes: [S.live("data")])
+        listed.storage.pools[0].value.shared = true
+        #expect(try Self.change(listed.plan(), .volume, "data", on: "kvm-02").effect == .adoptStorage(pool: "p", key: "/srv/p/data"))
+    }
+
     @Test func aVolumeMovingFromAnUnreachableHostIsUnknownNotMadeAnew() throws {
         var snapshot = Self.snapshot(volumes: [S.volume("data")], disks: [Self.disk("data")])
         snapshot.unreachable = [HostFailure(host: "kvm-01", uri: "qemu+tcp://127.0.10.1/system", reason: "Connection refused")]

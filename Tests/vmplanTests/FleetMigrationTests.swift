@@ -154,4 +154,70 @@ extension FleetTests {
         let delete = try CLI.run("apply", workspace.path, "--auto-approve")
         #expect(delete.status == 0, "\(delete.stdout)\n\(delete.stderr)")
     }
+
+    /// A pool under /tmp, which the extra hosts do not bind-mount: both see the same directory, as
+    /// NFS would make them. A shut-off VM moves with nothing copied. libvirt itself checks the file
+    /// system before a live migration without copies, and refuses a local one (this /tmp): the
+    /// running VM stays where it is, and so do its volume and records. (A live migration on real
+    /// shared storage cannot be made here: the machine has no NFS or cluster file system.)
+    @Test func aVolumeInSharedStorageMovesWithoutACopy() throws {
+        let stopped = TestHost.uniqueName("sstop"), running = TestHost.uniqueName("srun")
+        let stopVolume = stopped + "-data", runVolume = running + "-data"
+        let pool = try TestPool()
+        let workspace = try Self.workspace()
+        defer {
+            Self.remove([[stopped, running], [stopped, running]])
+            for index in [1, 2] {
+                _ = try? TestHosts.virsh(index, "pool-destroy", pool.name)
+                _ = try? TestHosts.virsh(index, "pool-undefine", pool.name)
+            }
+            try? FileManager.default.removeItem(at: pool.directory)
+            workspace.delete()
+        }
+        let write = { (host: String) in
+            try workspace.write("vms.yaml", [
+                "apiVersion: vmplan/v1\nkind: StoragePool\nmetadata: {name: \(pool.name)}\nspec: {host: \(host), type: dir, path: \(pool.path), shared: true}\n",
+                TestPool.volume(stopVolume, pool: pool.name, "capacity: 8MiB, format: qcow2, reclaim: delete"),
+                TestPool.volume(runVolume, pool: pool.name, "capacity: 8MiB, format: qcow2, reclaim: delete"),
+                Workspace.vm(stopped, state: "stopped", host: host) + "\n  disks: [{volume: \(stopVolume)}]\n",
+                Workspace.vm(running, host: host) + "\n  disks: [{volume: \(runVolume)}]\n",
+            ].documents)
+        }
+        try write("host1")
+        let setUp = try CLI.run("apply", workspace.path, "--auto-approve")
+        try #require(setUp.status == 0, "\(setUp.stdout)\n\(setUp.stderr)")
+        #expect(try Self.qemuIO(pool.file(stopVolume), format: "qcow2", "write -P 0x5a 0 4k", write: true).status == 0)
+        let inode = { (path: String) in (try? FileManager.default.attributesOfItem(atPath: path)[.systemFileNumber]) as? Int }
+        let fileBefore = inode(pool.file(stopVolume))
+
+        try write("host2")
+        let plan = try CLI.run("plan", workspace.path)
+        #expect(plan.stdout.contains("  ~> volume \(stopVolume) (migrate: host1 -> host2; pool \(pool.name), 8MiB qcow2)"), "\(plan.stdout)")
+        #expect(plan.stdout.contains("moves from host1 to host2 in shared storage: the same file, nothing is copied"))
+        #expect(plan.stdout.contains("its volumes in shared storage (\(stopVolume)) are not copied"))
+        #expect(plan.stdout.contains("  - volume \(stopVolume) (kept on host1; vmplan forgets it there)"), "reclaim: delete never deletes shared storage")
+        #expect(!plan.stdout.contains("DATA LOSS") && plan.stdout.contains("0 to destroy."), "\(plan.stdout)")
+
+        let apply = try CLI.run("apply", workspace.path, "--auto-approve")
+        #expect(apply.status == 1, "\(apply.stdout)\n\(apply.stderr)")
+        #expect(apply.stderr.contains("error: \(running) (host2): cannot migrate domain \(running)"), "\(apply.stderr)")
+        #expect(apply.stderr.contains("Migration without shared storage is unsafe"), "\(apply.stderr)")
+        // The shut-off VM moved, and its volume is the same file with the same data.
+        #expect(try TestHosts.virsh(2, "domstate", stopped).stdout.contains("shut off"))
+        #expect(try Self.defined(on: 1).isDisjoint(with: [stopped]))
+        #expect(inode(pool.file(stopVolume)) == fileBefore && fileBefore != nil)
+        let data = try Self.qemuIO(pool.file(stopVolume), format: "qcow2", "read -P 0x5a 0 4k")
+        #expect(data.status == 0 && !data.stdout.contains("Pattern verification failed"), "\(data.stdout)")
+        // The running VM stayed, with its volume and its records.
+        #expect(try TestHosts.virsh(1, "domstate", running).stdout.contains("running"))
+        #expect(FileManager.default.fileExists(atPath: pool.file(runVolume)))
+        let list = try CLI.run("state", "list", workspace.path).stdout
+        let host = { (name: String) in list.split(separator: "\n").first { $0.contains(" \(name) ") }.map(String.init) ?? "" }
+        #expect(host(stopped).contains("host2") && host(stopVolume).contains("host2"), "\(list)")
+        #expect(host(running).contains("host1") && host(runVolume).contains("host1") && host(pool.name).contains("host1"), "\(list)")
+
+        try workspace.remove("vms.yaml")
+        let delete = try CLI.run("apply", workspace.path, "--auto-approve", "--shutdown-timeout", "1")
+        #expect(delete.status == 0, "\(delete.stdout)\n\(delete.stderr)")
+    }
 }
