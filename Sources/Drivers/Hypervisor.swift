@@ -130,12 +130,14 @@ public protocol Hypervisor: StorageHost, NetworkHost {
 
     /// Moves the managed domain `name` from this host to `destination`, keeping its UUID: a
     /// running one live, a shut-off one by its definition. Afterwards only the destination has it.
-    func migrate(_ name: String, to destination: any Hypervisor, progress: ProgressHandler?) async throws
+    /// The data of `volumes` goes along into the volumes of the same name the destination already
+    /// has (made empty by the caller); the copies here are left as they are.
+    func migrate(_ name: String, to destination: any Hypervisor, volumes: [VolumeMove], progress: ProgressHandler?) async throws
 }
 
 extension Hypervisor {
     /// Hosts that cannot migrate say so; the planner plans a replace for them instead.
-    public func migrate(_ name: String, to destination: any Hypervisor, progress: ProgressHandler?) async throws {
+    public func migrate(_ name: String, to destination: any Hypervisor, volumes: [VolumeMove], progress: ProgressHandler?) async throws {
         throw DriverError(.operation, "host '\(hostName)' cannot migrate domains; replace \(name) instead")
     }
 }

@@ -188,6 +188,18 @@ extension LibvirtDriver: StorageHost {
         }
     }
 
+    public func sharedVolumeKey(pool: String, name: String) async throws -> String {
+        try await blocking { [connection, hostName] in
+            let found = try connection.pool(named: pool)
+            try found.refresh()
+            guard let volume = try? found.volume(named: name) else {
+                throw DriverError(.notFound, "volume \(name) is not in pool \(pool) on host '\(hostName)', even after a refresh: that pool's "
+                    + "directory is not the storage the volume was in (shared: true is wrong for it); set shared: false to have the volume copied")
+            }
+            return volume.key
+        }
+    }
+
     public func deleteVolume(pool: String, name: String, expectedKey: String, allowAttached: Bool) async throws {
         try await blocking { [connection] in
             let volume = try connection.pool(named: pool).volume(named: name)

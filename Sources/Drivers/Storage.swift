@@ -86,6 +86,18 @@ public struct SeedFile: Sendable, Hashable {
     }
 }
 
+/// A volume whose data moves with a migrating VM into the volume of the same name, in the pool
+/// of the same name, on the destination.
+public struct VolumeMove: Sendable, Hashable {
+    public var pool: String
+    public var volume: String
+
+    public init(pool: String, volume: String) {
+        self.pool = pool
+        self.volume = volume
+    }
+}
+
 /// How a new volume gets its content, resolved by the planner (base pools looked up).
 public enum VolumeContent: Sendable, Hashable {
     case empty
@@ -118,4 +130,14 @@ public protocol StorageHost: Sendable {
     /// Deletes a volume whose key is `expectedKey`. Unless `allowAttached` (a seed being rebuilt),
     /// refuses a volume that is a disk of any domain.
     func deleteVolume(pool: String, name: String, expectedKey: String, allowAttached: Bool) async throws
+
+    /// The key of a volume another host made in storage this one shares, read after refreshing
+    /// the pool (a pool lists what was there when it was last read).
+    func sharedVolumeKey(pool: String, name: String) async throws -> String
+}
+
+extension StorageHost {
+    public func sharedVolumeKey(pool: String, name: String) async throws -> String {
+        throw DriverError(.operation, "this host cannot look volumes up in shared storage")
+    }
 }

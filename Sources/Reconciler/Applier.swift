@@ -250,10 +250,20 @@ public struct Applier: Sendable {
             guard let spec = change.desiredVM else { throw DriverError(.invalidInput, "the import of \(change.name) has no spec to record") }
             try await driver(for: change.host).importDomain(spec, uuid: uuid, owner: owner)
             return .keep
+        case .adoptSharedVolume(let pool):
+            let key = try await driver(for: change.host).sharedVolumeKey(pool: pool, name: change.name)
+            return .record(OwnedStorage(kind: kind, host: change.host, pool: pool, name: change.name, libvirtKey: key))
         case .adoptStorage(let pool, let key):
             return .record(OwnedStorage(kind: kind, host: change.host, pool: pool, name: change.name, libvirtKey: key))
         case .deleteVolume(let pool, let key):
             try await driver(for: change.host).deleteVolume(pool: pool, name: change.name, expectedKey: key, allowAttached: false)
+            return .forget(kind: kind, host: change.host, pool: pool, name: change.name)
+        case .leaveBehind(let pool, let key, let delete):
+            if delete, change.kind == .storagePool {
+                try await driver(for: change.host).deletePool(change.name, expectedUUID: key)
+            } else if delete {
+                try await driver(for: change.host).deleteVolume(pool: pool, name: change.name, expectedKey: key, allowAttached: false)
+            }
             return .forget(kind: kind, host: change.host, pool: pool, name: change.name)
         case .createNetwork(let spec):
             try await driver(for: change.host).createNetwork(spec, owner: owner)
@@ -290,8 +300,8 @@ public struct Applier: Sendable {
             try await driver.start(name)
         case .delete(let host):
             try await driver(for: host).delete(name, policy: policy, progress: progress)
-        case .migrate(let source):
-            try await driver(for: source).migrate(name, to: driver(for: change.host), progress: progress)
+        case .migrate(let source, let volumes):
+            try await driver(for: source).migrate(name, to: driver(for: change.host), volumes: volumes, progress: progress)
         }
     }
 
@@ -310,7 +320,7 @@ public struct Applier: Sendable {
         let hash = value.specHash
         let generation = (previous?.generation ?? 0) + (previous?.specHash == hash ? 0 : 1)
         return .upsert(ResourceRecord(
-            kind: change.kind.rawValue, name: change.name, host: change.host, specJSON: try value.canonicalJSON(), specHash: hash,
+            kind: change.kind.rawValue, name: change.name, host: change.recordHost ?? change.host, specJSON: try value.canonicalJSON(), specHash: hash,
             generation: max(generation, 1), commitID: commitID, appliedAt: Date(),
             pendingRestart: change.pendingRestart.map(\.rawValue)))
     }

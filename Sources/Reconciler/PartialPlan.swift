@@ -40,24 +40,36 @@ extension Snapshot {
         part.live = live.mapValues { $0.filter { vms[$0.name] == nil } }
         unknown += vms.values
 
-        let pools = Set(storage.pools.map(\.value).filter { out.contains($0.host) }.map(\.name))
+        // Pools and volumes on such a host, or moving from one: a volume whose data is out of reach
+        // is neither made anew elsewhere nor recorded there.
+        let movingFrom = Set(storage.recorded.filter { out.contains($0.value.host) }.map(\.key))
+        let pools = Set(storage.pools.map(\.value).filter {
+            out.contains($0.host) || movingFrom.contains(StorageSnapshot.key(.storagePool, $0.name))
+        }.map(\.name))
+        let volumesOut = Set(storage.volumes.map(\.value).filter {
+            pools.contains($0.pool) || movingFrom.contains(StorageSnapshot.key(.volume, $0.name))
+        }.map(\.name))
         part.storage.pools.removeAll { pools.contains($0.value.name) }
-        part.storage.volumes.removeAll { pools.contains($0.value.pool) }
+        part.storage.volumes.removeAll { volumesOut.contains($0.value.name) }
         part.storage.recorded = storage.recorded.filter { !out.contains($0.value.host) }
         part.storage.owned = storage.owned.filter { !out.contains($0.host) }
+        let unreachableOf = { (kind: ResourceKind, name: String, host: String) in
+            out.contains(host) ? host : storage.recorded[StorageSnapshot.key(kind, name)]?.host ?? host
+        }
         for pool in storage.pools.map(\.value) where pools.contains(pool.name) {
-            unknown.append(UnknownResource(ResourceAddress(.storagePool, pool.name, host: pool.host), unreachableHost: pool.host))
+            unknown.append(UnknownResource(ResourceAddress(.storagePool, pool.name, host: pool.host),
+                                           unreachableHost: unreachableOf(.storagePool, pool.name, pool.host)))
         }
         let poolHosts = Dictionary(storage.pools.map { ($0.value.name, $0.value.host) }, uniquingKeysWith: { first, _ in first })
-        for volume in storage.volumes.map(\.value) where pools.contains(volume.pool) {
+        for volume in storage.volumes.map(\.value) where volumesOut.contains(volume.name) {
             let host = poolHosts[volume.pool] ?? ""
-            unknown.append(UnknownResource(ResourceAddress(.volume, volume.name, host: host), unreachableHost: host))
+            unknown.append(UnknownResource(ResourceAddress(.volume, volume.name, host: host), unreachableHost: unreachableOf(.volume, volume.name, host)))
         }
-        let listed = Set(unknown.map(\.address))
+        let listed = Set(unknown.map { StorageSnapshot.key($0.address.kind, $0.address.name) })
         for (key, record) in storage.recorded where out.contains(record.host) {
             let kind: ResourceKind = key.hasPrefix(ResourceKind.storagePool.rawValue + "/") ? .storagePool : .volume
             let address = ResourceAddress(kind, String(key.drop { $0 != "/" }.dropFirst()), host: record.host)
-            if !listed.contains(address) { unknown.append(UnknownResource(address, unreachableHost: record.host)) }
+            if !listed.contains(key) { unknown.append(UnknownResource(address, unreachableHost: record.host)) }
         }
 
         part.recordedDevices = recordedDevices.filter { !out.contains($0.host) }

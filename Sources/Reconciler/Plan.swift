@@ -89,6 +89,31 @@ public struct Plan: Sendable {
                 linked[user].requires.append(linked[index].address)
             }
         }
+        // A VM migrates only once its volumes (and seed) are there on its new host: copies made
+        // for them, or volumes of shared storage recorded there.
+        for index in linked.indices {
+            guard case .vm(let steps) = linked[index].effect,
+                  steps.contains(where: { if case .migrate = $0 { true } else { false } }) else { continue }
+            let carried = Set((linked[index].desiredVM?.attachedDisks ?? []).map(\.volume))
+            let host = linked[index].host
+            linked[index].requires += changes.filter { $0.kind == .volume && $0.host == host && carried.contains($0.name) && $0.isApplied && !$0.action.isRemoval }
+                .map(\.address)
+        }
+        // What a move leaves on the old host goes only once the move is done: the VM migrated, and
+        // the pool or volume made on the new host.
+        for index in linked.indices {
+            guard case .leaveBehind = linked[index].effect else { continue }
+            let change = linked[index]
+            linked[index].requires += changes.filter { $0.kind == change.kind && $0.name == change.name && $0.host != change.host && $0.isApplied }
+                .map(\.address)
+            if let vm = change.usedBy, let vmAddress = vmChanges[vm] { linked[index].requires.append(vmAddress) }
+            // A pool's old side waits for its volumes' (and so for their VMs).
+            guard change.kind == .storagePool else { continue }
+            linked[index].requires += changes.filter { volume in
+                guard volume.kind == .volume, volume.host == change.host, case .leaveBehind(let pool, _, _) = volume.effect else { return false }
+                return pool == change.name
+            }.map(\.address)
+        }
         let networkBuilds = changes.filter { $0.kind == .network && $0.isApplied && !$0.action.isRemoval }.map(\.address)
         for index in linked.indices {
             guard let nics = linked[index].desiredVM?.networks, linked[index].isApplied else { continue }

@@ -231,6 +231,7 @@ public struct PlanInputs: Codable, Sendable, Hashable {
         if !spec.lifecycle.isDefault {
             let lifecycle = spec.lifecycle
             fields[VMField.lifecycle.rawValue] = "protect=\(lifecycle.protect) restart=\(lifecycle.restart.rawValue) forceStop=\(lifecycle.forceStop) ignoreChanges=\(lifecycle.ignoreChanges.map(\.rawValue).joined(separator: ","))"
+                + (lifecycle.migrate == .allowed ? "" : " migrate=\(lifecycle.migrate.rawValue)")
         }
         return fields
     }

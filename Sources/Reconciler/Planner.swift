@@ -10,6 +10,7 @@ public enum Planner {
     ///   - rules: each host's capability table, by Host name (KVM's when missing).
     ///   - stateID: this state's id; domains whose marker names another are another state's.
     ///     nil takes every marked domain for this state's (unit tests of other rules).
+    ///   - volumeBlockers: why a volume cannot move with a migrating VM, by volume name (`StorageMoves.blockers`).
     public static func plan(
         desired: [Located<VirtualMachineSpec>],
         recorded: [String: RecordedVM],
@@ -19,7 +20,9 @@ public enum Planner {
         devices: [String: HostDeviceView] = [:],
         recordedDevices: [RecordedDevice] = [],
         interruptedCreates: Set<ResourceAddress> = [],
-        stateID: String? = nil
+        stateID: String? = nil,
+        volumeBlockers: [String: String] = [:],
+        sharedVolumes: Set<String> = []
     ) throws(PlanError) -> Plan {
         var problems: [Diagnostic] = []
         var changes: [ResourceChange] = []
@@ -96,7 +99,8 @@ public enum Planner {
             let from = managed[spec.name]?.spec.host
             let change = change(for: spec, record: recorded[spec.name], observed: managed[spec.name],
                                 rules: rules[spec.host] ?? .kvm, forceReplace: options.replace.contains(spec.name),
-                                migratable: rules[spec.host]?.migration == true && from.flatMap { rules[$0] }?.migration == true)
+                                migratable: rules[spec.host]?.migration == true && from.flatMap { rules[$0] }?.migration == true,
+                                volumeBlockers: volumeBlockers, sharedVolumes: sharedVolumes)
             if change.action == .replace, spec.lifecycle.protect {
                 let cause = change.notes.first ?? "a replace"
                 problems.append(Diagnostic(
@@ -198,7 +202,8 @@ public enum Planner {
     }
 
     private static func change(for manifest: VirtualMachineSpec, record: RecordedVM?, observed: ObservedDomain?,
-                               rules: ChangeRules, forceReplace: Bool, migratable: Bool = false) -> ResourceChange {
+                               rules: ChangeRules, forceReplace: Bool, migratable: Bool = false,
+                               volumeBlockers: [String: String] = [:], sharedVolumes: Set<String> = []) -> ResourceChange {
         let address = ResourceAddress(.virtualMachine, manifest.name, host: manifest.host)
         let before = record.map { ResourceValue.virtualMachine($0.spec) }
         guard let observed else {
@@ -215,10 +220,13 @@ public enum Planner {
         if config.host != manifest.host || forceReplace {
             let moved = config.host != manifest.host
             let hostDiff = FieldDiff(.host, before: config.host, after: manifest.host, origin: .manifest)
-            let blocker = Migration.blocker(manifest, observed: observed, migratable: migratable)
+            let blocker = Migration.blocker(manifest, observed: observed, migratable: migratable, volumeBlockers: volumeBlockers,
+                                            sharedVolumes: sharedVolumes)
             if moved, !forceReplace, blocker == nil {
-                return ResourceChange(address, action: .migrate, reason: .hostChanged, effect: .vm([.migrate(from: config.host)]),
-                                      diffs: [hostDiff], notes: [Migration.note(observed, from: config.host, to: manifest.host)],
+                let volumes = Migration.carried(manifest, sharedVolumes: sharedVolumes)
+                let shared = manifest.disks.map(\.volume).filter(sharedVolumes.contains)
+                return ResourceChange(address, action: .migrate, reason: .hostChanged, effect: .vm([.migrate(from: config.host, volumes: volumes)]),
+                                      diffs: [hostDiff], notes: [Migration.note(observed, from: config.host, to: manifest.host, volumes: volumes, shared: shared)],
                                       before: before, after: .virtualMachine(manifest), previousHost: config.host)
             }
             let note = !moved ? "a replace was requested with --replace"

@@ -49,18 +49,23 @@ public struct Snapshot: Sendable {
     }
 
     private func planReachable(_ options: PlanOptions) throws(PlanError) -> Plan {
+        let vmPlan = Result { () throws(PlanError) in
+            try Planner.plan(desired: desired, recorded: recorded, live: live, rules: rules, options: options,
+                             devices: devices, recordedDevices: recordedDevices, interruptedCreates: interruptedCreates, stateID: stateID,
+                             volumeBlockers: StorageMoves.blockers(storage), sharedVolumes: StorageMoves.sharedVolumes(storage))
+        }
+        // The volumes a migrating VM takes along: made empty on its new host, filled by the migration.
+        let migrating = (try? vmPlan.get())?.changes.filter { $0.action == .migrate } ?? []
+        let carriers = Dictionary(migrating.flatMap { change in (change.desiredVM?.attachedDisks ?? []).map { ($0.volume, change.name) } },
+                                  uniquingKeysWith: { first, _ in first })
         let storagePlan = Result { () throws(PlanError) in
             var storage = storage
             storage.interruptedCreates = interruptedCreates
-            return try StoragePlanner.plan(storage, vms: desired, recordedVMs: Set(recorded.keys), domains: live)
+            return try StoragePlanner.plan(storage, vms: desired, recordedVMs: Set(recorded.keys), domains: live, carriers: carriers)
         }
         let networkPlan = Result { () throws(PlanError) in
             try NetworkPlanner.plan(networks, vms: desired, recordedVMs: Set(recorded.keys), domains: live, stateID: stateID,
                                     interruptedCreates: interruptedCreates, targets: options.targets)
-        }
-        let vmPlan = Result { () throws(PlanError) in
-            try Planner.plan(desired: desired, recorded: recorded, live: live, rules: rules, options: options,
-                             devices: devices, recordedDevices: recordedDevices, interruptedCreates: interruptedCreates, stateID: stateID)
         }
         switch (vmPlan, storagePlan, networkPlan) {
         case (.success(let plan), .success(let storageChanges), .success(let networkChanges)):
@@ -208,7 +213,9 @@ public enum Reconciliation {
     /// What an interrupted apply journaled as being created and never settled: it may exist without a record.
     public static func creates(in interrupted: [JournalEntry]) -> Set<ResourceAddress> {
         Set(interrupted.compactMap { entry in
-            guard entry.action == Action.create.rawValue, let kind = ResourceKind(rawValue: entry.kind) else { return nil }
+            // A volume made on the new host of a move is journaled as a migrate.
+            guard let kind = ResourceKind(rawValue: entry.kind),
+                  entry.action == Action.create.rawValue || (entry.action == Action.migrate.rawValue && kind == .volume) else { return nil }
             return ResourceAddress(kind, entry.name, host: entry.host)
         })
     }

@@ -125,8 +125,9 @@ public enum VMStep: Sendable, Hashable {
     case restart
     /// Stop and undefine the domain on this host.
     case delete(host: String)
-    /// Move the domain from `from` to the change's host (live when it runs).
-    case migrate(from: String)
+    /// Move the domain from `from` to the change's host (live when it runs), with the data of
+    /// `volumes` (each made empty on the new host by a volume change before).
+    case migrate(from: String, volumes: [VolumeMove] = [])
 }
 
 /// What the applier carries out. It never re-derives this from the diffs.
@@ -145,6 +146,13 @@ public enum Effect: Sendable, Hashable {
     case rebuildVolume(VolumeSpec, VolumeContent, expectedKey: String)
     case deletePool(expectedUUID: String)
     case deleteVolume(pool: String, expectedKey: String)
+    /// What a move leaves on the old host (the change's host): a pool or volume whose manifest
+    /// moved it to another host. Deleted when `delete` (checked against libvirt's key), else left
+    /// there; either way vmplan's ownership of it here is dropped.
+    case leaveBehind(pool: String, expectedKey: String, delete: Bool)
+    /// A volume that moved hosts in a shared pool: the new host sees the same file. Its key is
+    /// read there (after a pool refresh) and recorded as vmplan's; nothing is copied.
+    case adoptSharedVolume(pool: String)
     /// A pool or volume an interrupted apply created but did not record: its ownership is
     /// written now, from libvirt's key (a pool's UUID, a volume's key).
     case adoptStorage(pool: String, key: String)
@@ -230,6 +238,9 @@ public struct ResourceChange: Sendable, Hashable {
     public var summary: String?
     /// For a VM replaced or deleted: the host its old domain is on.
     public var previousHost: String?
+    /// The host the record names once this change is done, when not the change's own: storage a
+    /// move makes on the new host is recorded there only once the move is complete.
+    public var recordHost: String?
     /// Differences left alone because `lifecycle.ignoreChanges` names their field.
     public var ignored: [FieldDiff]
     /// Fields whose new value the running VM only sees at its next boot, once this change is applied.
@@ -255,6 +266,7 @@ public struct ResourceChange: Sendable, Hashable {
         self.dataLoss = dataLoss
         self.summary = summary
         self.previousHost = previousHost
+        self.recordHost = nil
         self.ignored = []
         self.pendingRestart = []
         self.usedBy = usedBy

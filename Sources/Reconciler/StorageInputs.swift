@@ -47,7 +47,9 @@ extension PlanInputs {
     }
 
     private static func fields(_ pool: StoragePoolSpec) -> [String: String] {
-        ["host": pool.host, "type": pool.type.rawValue, "path": pool.path]
+        var fields = ["host": pool.host, "type": pool.type.rawValue, "path": pool.path]
+        if pool.shared { fields["shared"] = "true" }
+        return fields
     }
 
     private static func fields(_ volume: VolumeSpec) -> [String: String] {

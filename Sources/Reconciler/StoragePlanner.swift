@@ -5,10 +5,12 @@ import Spec
 /// Nothing absent from the ownership table is ever deleted; a volume's data goes only when its
 /// recorded spec says `reclaim: delete`.
 public enum StoragePlanner {
-    /// - Parameter recordedVMs: names of the VMs in the state database; with the desired ones, the
-    ///   domains whose disks the VM planner takes care of.
+    /// - Parameters:
+    ///   - recordedVMs: names of the VMs in the state database; with the desired ones, the
+    ///     domains whose disks the VM planner takes care of.
+    ///   - carriers: the VM whose migration carries a volume's data to its new host, by volume name.
     public static func plan(_ storage: StorageSnapshot, vms: [Located<VirtualMachineSpec>], recordedVMs: Set<String>,
-                            domains: [String: [ObservedDomain]]) throws(PlanError) -> [ResourceChange] {
+                            domains: [String: [ObservedDomain]], carriers: [String: String] = [:]) throws(PlanError) -> [ResourceChange] {
         var problems: [Diagnostic] = []
         var changes: [ResourceChange] = []
         let poolSpecs = Dictionary(storage.pools.map { ($0.value.name, $0.value) }, uniquingKeysWith: { first, _ in first })
@@ -83,9 +85,19 @@ public enum StoragePlanner {
                 planned.insert(spec.name)  // one error for it, none for its copies
                 continue
             }
+            let sharedMove = poolSpec.shared && StorageMoves.movedFrom(storage, .volume, spec.name, to: host) != nil
             guard let existing = live.volume(pool: spec.pool, name: spec.name) else {
+                if sharedMove {  // the pool here may list it only once it is refreshed, or made
+                    changes.append(ResourceChange(address, action: .create, reason: .hostChanged, effect: .adoptSharedVolume(pool: spec.pool),
+                                                  before: recorded?.spec, after: .volume(spec), summary: summary))
+                    planned.insert(spec.name)
+                    continue
+                }
+                // A migration fills it: its source is not read again.
+                let carried = StorageMoves.movedFrom(storage, .volume, spec.name, to: host) != nil && carriers[spec.name] != nil
                 let content: VolumeContent
                 switch spec.source {
+                case _ where carried && !isSeed: content = .empty
                 case nil: content = .empty
                 case .image(let path)?:
                     content = .image(path: path)
@@ -130,7 +142,18 @@ public enum StoragePlanner {
                                               after: .volume(spec), summary: summary))
                 continue
             }
+            if sharedMove, storage.owner(.volume, host: host, pool: spec.pool, name: spec.name) == nil {
+                changes.append(ResourceChange(address, action: .create, reason: .hostChanged, effect: .adoptStorage(pool: spec.pool, key: existing.key),
+                                              before: recorded?.spec, after: .volume(spec), summary: summary))
+                continue
+            }
             guard let owner = storage.owner(.volume, host: host, pool: spec.pool, name: spec.name), owner.libvirtKey == existing.key else {
+                if let old = StorageMoves.movedFrom(storage, .volume, spec.name, to: host) {
+                    problems.append(Diagnostic("Volume '\(spec.name)' moves from host '\(old)' to '\(host)', but pool '\(spec.pool)' on '\(host)' already has "
+                        + "a volume of that name that vmplan did not create (storage both hosts share, or one left there): if the pool's directory "
+                        + "is storage both hosts share, say so with shared: true on the StoragePool; otherwise move that volume away by hand", at: located.location))
+                    continue
+                }
                 problems.append(Diagnostic("a volume named '\(spec.name)' already exists in pool '\(spec.pool)' on host '\(host)' and was not created by vmplan; "
                     + "vmplan never takes over a volume it did not create: rename the Volume, or move that volume away by hand", at: located.location))
                 continue
@@ -184,6 +207,13 @@ public enum StoragePlanner {
             changes.append(change)
         }
 
+        for index in changes.indices {
+            let change = changes[index]
+            guard let old = StorageMoves.movedFrom(storage, change.kind, change.name, to: change.host) else { continue }
+            let shared = if case .volume(let spec)? = change.after { poolSpecs[spec.pool]?.shared ?? false } else { false }
+            StorageMoves.onNewHost(&changes[index], from: old, carrier: carriers[change.name], shared: shared)
+        }
+
         for (pool, bytes) in needed.sorted(by: { $0.key < $1.key }) {
             guard let poolSpec = poolSpecs[pool], let live = storage.live[poolSpec.host]?.pool(pool), live.isActive, bytes > live.available else { continue }
             let first = desiredVolumes.first { $0.value.pool == pool }
@@ -192,8 +222,10 @@ public enum StoragePlanner {
                 + "but the pool has only \(live.available) free (libvirt's pool info); lower the capacities or free space in \(live.path)", at: location))
         }
 
-        removals(storage, desiredVolumes: desiredVolumes, handledVMs: recordedVMs.union(vms.map(\.value.name)), domains: domains,
-                 changes: &changes, problems: &problems)
+        let handledVMs = recordedVMs.union(vms.map(\.value.name))
+        removals(storage, desiredVolumes: desiredVolumes, handledVMs: handledVMs, domains: domains, changes: &changes, problems: &problems)
+        StorageMoves.leftBehind(storage, volumes: desiredVolumes, carriers: carriers, handledVMs: handledVMs, domains: domains,
+                                changes: &changes, problems: &problems)
         guard problems.isEmpty else { throw PlanError(problems) }
         return changes
     }

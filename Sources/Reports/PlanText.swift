@@ -116,7 +116,7 @@ public enum PlanText {
     /// What goes in parentheses after the name: the mode, the reason for a replace, the host; for
     /// storage, networks and mdevs their summary (a network's with its mode), and DATA LOSS in capitals.
     public static func headerDetail(_ change: ResourceChange) -> String {
-        if change.action == .forget { return "kept on the host; vmplan forgets it" }
+        if change.action == .forget { return change.reason == .hostChanged ? "kept on \(change.host); vmplan forgets it there" : "kept on the host; vmplan forgets it" }
         if change.action == .import { return "import: \(change.kind == .virtualMachine ? change.host : change.summary ?? change.host); the host is not changed" }
         if change.kind == .virtualMachine {
             switch change.action {
@@ -131,6 +131,7 @@ public enum PlanText {
         // A network update is live or restarts the network: as plain as a VM's mode.
         if change.kind == .network, let mode = change.mode { return "\(mode.rawValue): \(summary)" }
         switch change.action {
+        case .migrate: return "migrate: \(change.previousHost ?? "?") -> \(change.host); \(summary)"
         case .delete where change.dataLoss: return "DATA LOSS: reclaim: delete; \(summary)"
         case .create where change.dataLoss: return "DATA LOSS: build: true erases its devices; \(summary)"
         default: return change.kind == .mediatedDevice ? "\(summary), host \(change.host)" : summary

@@ -31,7 +31,7 @@ enum DocumentDecoder {
     static let metadataFields = ["name", "labels"]
     static let hostFields = ["uri", "hypervisor", "deviceChecks", "storageRoots", "acceleration"]
     static let hostRequired = ["uri", "hypervisor"]
-    static let lifecycleFields = ["protect", "restart", "forceStop", "ignoreChanges"]
+    static let lifecycleFields = ["protect", "restart", "forceStop", "ignoreChanges", "migrate"]
     /// libvirt refuses a domain XML with a multi-megabyte description only at apply.
     static let maximumDescriptionBytes = 64 << 10
 
@@ -274,6 +274,9 @@ enum DocumentDecoder {
         }
         if let field = fields["restart"] {
             if let value = checker.choice(field, name: "lifecycle.restart", as: RestartPolicy.self) { lifecycle.restart = value } else { valid = false }
+        }
+        if let field = fields["migrate"] {
+            if let value = checker.choice(field, name: "lifecycle.migrate", as: MigrationPolicy.self) { lifecycle.migrate = value } else { valid = false }
         }
         if let field = fields["ignoreChanges"] {
             if let names = checker.words(field, name: "lifecycle.ignoreChanges", among: VMField.ignorable.map(\.rawValue)) {

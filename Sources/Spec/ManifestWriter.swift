@@ -163,6 +163,7 @@ public enum ManifestWriter {
         if lifecycle.protect != defaults.protect { pairs.append(("protect", String(lifecycle.protect))) }
         if lifecycle.restart != defaults.restart { pairs.append(("restart", lifecycle.restart.rawValue)) }
         if lifecycle.forceStop != defaults.forceStop { pairs.append(("forceStop", String(lifecycle.forceStop))) }
+        if lifecycle.migrate != defaults.migrate { pairs.append(("migrate", lifecycle.migrate.rawValue)) }
         if !lifecycle.ignoreChanges.isEmpty { pairs.append(("ignoreChanges", "[" + lifecycle.ignoreChanges.map(\.rawValue).joined(separator: ", ") + "]")) }
         return flow(pairs)
     }

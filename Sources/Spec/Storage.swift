@@ -21,6 +21,9 @@ public struct StoragePoolSpec: Hashable, Sendable, Codable {
     public var devices: [String]
     /// A logical pool only: vmplan creates the volume group on `devices` (`virStoragePoolBuild`), erasing them.
     public var build: Bool
+    /// A dir pool only: its directory is storage every host sees at the same path (NFS, a cluster
+    /// file system), so a VM moving hosts with it keeps its volumes where they are: nothing is copied.
+    public var shared: Bool
 
     public init(name: String, host: String, type: PoolType = .dir, path: String) {
         self.name = name
@@ -30,6 +33,7 @@ public struct StoragePoolSpec: Hashable, Sendable, Codable {
         self.volumeGroup = nil
         self.devices = []
         self.build = false
+        self.shared = false
     }
 
     /// A logical (LVM) pool on the volume group `volumeGroup`; its path is `/dev/VG`.
@@ -41,7 +45,7 @@ public struct StoragePoolSpec: Hashable, Sendable, Codable {
         return spec
     }
 
-    private enum CodingKeys: String, CodingKey { case name, host, type, path, volumeGroup, devices, build }
+    private enum CodingKeys: String, CodingKey { case name, host, type, path, volumeGroup, devices, build, shared }
 
     // Records written before logical pools existed have none of the LVM fields, and dir pools
     // keep writing none of them, so their recorded JSON (and hash) stays the same.
@@ -54,6 +58,7 @@ public struct StoragePoolSpec: Hashable, Sendable, Codable {
         volumeGroup = try container.decodeIfPresent(String.self, forKey: .volumeGroup)
         devices = try container.decodeIfPresent([String].self, forKey: .devices) ?? []
         build = try container.decodeIfPresent(Bool.self, forKey: .build) ?? false
+        shared = try container.decodeIfPresent(Bool.self, forKey: .shared) ?? false
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -65,12 +70,13 @@ public struct StoragePoolSpec: Hashable, Sendable, Codable {
         try container.encodeIfPresent(volumeGroup, forKey: .volumeGroup)
         if !devices.isEmpty { try container.encode(devices, forKey: .devices) }
         if build { try container.encode(build, forKey: .build) }
+        if shared { try container.encode(shared, forKey: .shared) }
     }
 
     /// For plans: `dir /srv/p`, `logical vg0 on /dev/sdb`.
     public var shortDescription: String {
         switch type {
-        case .dir: return "dir \(path)"
+        case .dir: return "dir \(path)" + (shared ? ", shared" : "")
         case .logical:
             let vg = volumeGroup ?? path
             return devices.isEmpty ? "logical \(vg)" : "logical \(vg) on \(devices.joined(separator: ", "))"

@@ -19,7 +19,7 @@ struct DecodedStorage {
 }
 
 extension DocumentDecoder {
-    static let poolFields = ["host", "type", "path", "volumeGroup", "devices", "build"]
+    static let poolFields = ["host", "type", "path", "volumeGroup", "devices", "build", "shared"]
     static let volumeFields = ["pool", "capacity", "format", "from", "backing", "reclaim", "shareable"]
     static let diskFields = ["volume", "bus", "device", "boot", "readonly"]
     static let cloudInitFields = ["userData", "metaData", "networkConfig", "pool"]
@@ -89,11 +89,12 @@ extension DocumentDecoder {
             _ = spec["path"].map { checker.path($0, name: "path") }  // still worth a word when the type is wrong
             return
         }
-        let others = type == .dir ? ["volumeGroup", "devices", "build"] : ["path"]
+        let others = type == .dir ? ["volumeGroup", "devices", "build"] : ["path", "shared"]
         var valid = true
         for key in others {
             guard let field = spec[key] else { continue }
-            let why = type == .dir ? "only a logical (LVM) pool has \(key)" : "a logical pool's path is /dev/VOLUMEGROUP, set by volumeGroup"
+            let why = type == .dir ? "only a logical (LVM) pool has \(key)"
+                : key == "shared" ? "only a dir pool can be on storage several hosts share" : "a logical pool's path is /dev/VOLUMEGROUP, set by volumeGroup"
             checker.error("\(key) does not belong in a type: \(type.rawValue) pool; \(why)", at: field.key)
             valid = false
         }
@@ -105,8 +106,11 @@ extension DocumentDecoder {
             }
             let path = checker.path(field, name: "path")
             if let name { decoded.storage.fieldLocations["StoragePool/\(name).path"] = checker.document.location(of: field.value) }
-            if valid, let name, let host, let path {
-                decoded.storage.pool = Located(StoragePoolSpec(name: name, host: host, type: .dir, path: path), at: location)
+            let shared = spec["shared"].map { checker.boolean($0, name: "shared") } ?? false
+            if valid, let name, let host, let path, let shared {
+                var pool = StoragePoolSpec(name: name, host: host, type: .dir, path: path)
+                pool.shared = shared
+                decoded.storage.pool = Located(pool, at: location)
             }
         case .logical:
             guard let groupField = spec["volumeGroup"] else {

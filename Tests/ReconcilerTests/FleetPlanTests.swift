@@ -79,10 +79,8 @@ struct FleetPlanTests {
     }
 
     /// A hypervisor whose defines take a while, counting how many run at once across all hosts.
-    final class SlowHost: Hypervisor, @unchecked Sendable {
+    final class SlowHost: QuietHypervisor, @unchecked Sendable {
         let hostName: String
-        var hostUUID: String? = nil
-        let features = DriverFeatures(changeRules: .kvm, mediatedDevices: false, mdevctl: false)
         let gauge: Gauge
 
         init(_ name: String, gauge: Gauge) {
@@ -95,28 +93,6 @@ struct FleetPlanTests {
             try await Task.sleep(for: .milliseconds(300))
             gauge.leave()
         }
-        func observe() async throws -> [ObservedDomain] { [] }
-        func guestStatus(_ name: String) async throws -> GuestStatus? { nil }
-        func update(_ spec: VirtualMachineSpec, owner: String, progress: ProgressHandler?) async throws {}
-        func importDomain(_ spec: VirtualMachineSpec, uuid: String, owner: String) async throws {}
-        func observeNetworks() async throws -> [ObservedNetwork] { [] }
-        func createNetwork(_ spec: NetworkSpec, owner: String) async throws {}
-        func updateNetwork(_ spec: NetworkSpec, owner: String, restart: Bool) async throws {}
-        func deleteNetwork(_ name: String, owner: String) async throws {}
-        func importNetwork(_ spec: NetworkSpec, uuid: String, owner: String) async throws {}
-        func dhcpLeases(network: String) async throws -> [DHCPLease] { [] }
-        func start(_ name: String) async throws {}
-        func stop(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws {}
-        func delete(_ name: String, policy: StopPolicy, progress: ProgressHandler?) async throws {}
-        func inventory() async throws -> HostInventory { HostInventory(pciDevices: [], mediatedDevices: []) }
-        func createMediatedDevice(uuid: String, type: String, parent: PCIAddress) async throws {}
-        func removeMediatedDevice(libvirtName: String) async throws {}
-        func observeStorage(imagePaths: [String]) async throws -> ObservedStorage { ObservedStorage() }
-        func createPool(_ spec: StoragePoolSpec) async throws -> String { "" }
-        func deletePool(_ name: String, expectedUUID: String) async throws {}
-        func createVolume(_ spec: VolumeSpec, content: VolumeContent) async throws -> String { "" }
-        func growVolume(pool: String, name: String, to capacity: ByteCount) async throws -> String? { nil }
-        func deleteVolume(pool: String, name: String, expectedKey: String, allowAttached: Bool) async throws {}
     }
 
     @Test(arguments: [1, 3])
@@ -143,8 +119,9 @@ struct FleetPlanTests {
         #expect(Set(try database.resources().map(\.name)) == Set(vms.map(\.name)))
     }
 
-    static func movePlan(running: Bool, rules: ChangeRules = .kvm) throws -> Plan {
-        let old = P.vm("web", host: "kvm-01", state: running ? .running : .stopped)
+    static func movePlan(running: Bool, rules: ChangeRules = .kvm, lifecycle: Lifecycle = Lifecycle()) throws -> Plan {
+        var old = P.vm("web", host: "kvm-01", state: running ? .running : .stopped)
+        old.lifecycle = lifecycle
         var moved = old
         moved.host = "kvm-02"
         let snapshot = Snapshot(desired: [Located(moved, at: P.here)], recorded: ["web": P.recorded(old)],
@@ -178,5 +155,28 @@ struct FleetPlanTests {
         #expect(Migration.blocker(bigger, observed: observed, migratable: true)?.contains("change too; change the host alone to migrate") == true)
         bigger.memory = .mebibytes(128)
         #expect(Migration.blocker(bigger, observed: observed, migratable: true) == nil)
+    }
+
+    @Test func lifecycleMigrateNeverMakesAHostChangeAReplaceAndWithProtectAnError() throws {
+        let plan = try Self.movePlan(running: true, lifecycle: Lifecycle(migrate: .never))
+        let change = try #require(plan.actionable.first)
+        #expect(change.action == .replace && change.reason == .hostChanged)
+        #expect(change.effect == .vm([.delete(host: "kvm-01"), .define(P.vm("web", host: "kvm-02").withLifecycle(Lifecycle(migrate: .never))), .start]))
+        #expect(change.notes == ["host changed from kvm-01 to kvm-02; not migrated: lifecycle forbids migration (lifecycle.migrate: never)"])
+        // It wins over every other reason: it is the manifest's own word.
+        #expect(try Self.movePlan(running: true, rules: .xen, lifecycle: Lifecycle(migrate: .never)).actionable.first?.notes
+            == ["host changed from kvm-01 to kvm-02; not migrated: lifecycle forbids migration (lifecycle.migrate: never)"])
+        let error = #expect(throws: PlanError.self) { try Self.movePlan(running: true, lifecycle: Lifecycle(protect: true, migrate: .never)) }
+        #expect(error?.description.contains("is protected (lifecycle.protect: true), but host changed from kvm-01 to kvm-02; "
+                + "not migrated: lifecycle forbids migration") == true)
+        #expect(try Self.movePlan(running: true, lifecycle: Lifecycle(migrate: .allowed)).actionable.first?.action == .migrate)
+    }
+}
+
+extension VirtualMachineSpec {
+    func withLifecycle(_ lifecycle: Lifecycle) -> VirtualMachineSpec {
+        var spec = self
+        spec.lifecycle = lifecycle
+        return spec
     }
 }

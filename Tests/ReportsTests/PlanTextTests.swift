@@ -125,4 +125,21 @@ struct PlanTextTests {
         #expect(lines == ["Unmanaged domains (not created by vmplan; never changed or deleted):",
                           "    kvm-01: d1 (running), d2 (shut off), and 10 more (--show-unmanaged lists them)"])
     }
+
+    /// A volume moving with its VM: the new host's copy says where it comes from, the old host's
+    /// copy says which host it is on (the address alone would not).
+    @Test func aMovingVolumeNamesBothHosts() {
+        let volume = VolumeSpec(name: "data", pool: "p", capacity: .mebibytes(16))
+        var made = ResourceChange(ResourceAddress(.volume, "data", host: "kvm-02"), action: .migrate, reason: .hostChanged,
+                                  effect: .createVolume(volume, .empty), notes: ["moves from kvm-01 to kvm-02 with web"],
+                                  after: .volume(volume), summary: "pool p, 16MiB qcow2", previousHost: "kvm-01")
+        made.recordHost = "kvm-01"
+        #expect(PlanText.render(made).first == "  ~> volume data (migrate: kvm-01 -> kvm-02; pool p, 16MiB qcow2)")
+        let kept = ResourceChange(ResourceAddress(.volume, "data", host: "kvm-01"), action: .forget, reason: .hostChanged,
+                                  effect: .leaveBehind(pool: "p", expectedKey: "/srv/p/data", delete: false), after: .volume(volume))
+        #expect(PlanText.render(kept).first == "  - volume data (kept on kvm-01; vmplan forgets it there)")
+        let removed = ResourceChange(ResourceAddress(.volume, "data", host: "kvm-01"), action: .forget, reason: .removedFromManifests,
+                                     effect: .recordOnly, before: .volume(volume))
+        #expect(PlanText.render(removed).first == "  - volume data (kept on the host; vmplan forgets it)")
+    }
 }

@@ -13,10 +13,10 @@ struct LifecycleTests {
     }
 
     @Test func allFieldsLoad() throws {
-        let spec = base + "lifecycle:\n  protect: true\n  restart: never\n  forceStop: false\n  ignoreChanges: [memory, vcpus]"
+        let spec = base + "lifecycle:\n  protect: true\n  restart: never\n  forceStop: false\n  ignoreChanges: [memory, vcpus]\n  migrate: never"
         let manifest = try ManifestLoader.load(files: [("m.yaml", hostAndVM(spec: spec))])
         #expect(manifest.virtualMachines.first?.value.lifecycle
-            == Lifecycle(protect: true, restart: .never, forceStop: false, ignoreChanges: [.memory, .vcpus]))
+            == Lifecycle(protect: true, restart: .never, forceStop: false, ignoreChanges: [.memory, .vcpus], migrate: .never))
     }
 
     @Test func everyMistakeIsNamedWithItsPlace() {
@@ -28,6 +28,30 @@ struct LifecycleTests {
             "m.yaml:21:21: error: lifecycle.ignoreChanges cannot name 'memroy'; valid: vcpus, maxVcpus, memory, maxMemory, firmware, state, autostart, description, labels, gpus, vgpus, networks, graphics, guestAgent; did you mean 'memory'?",
             "m.yaml:21:29: error: lifecycle.ignoreChanges cannot name 'host'; valid: vcpus, maxVcpus, memory, maxMemory, firmware, state, autostart, description, labels, gpus, vgpus, networks, graphics, guestAgent",
         ])
+    }
+
+    @Test func migrateTakesAllowedOrNeverAndABadValueIsNamedWithItsPlace() throws {
+        #expect(Lifecycle().migrate == .allowed)
+        #expect(diagnostics(hostAndVM(spec: base + "lifecycle: {migrate: false}")) == [
+            "m.yaml:17:24: error: lifecycle.migrate must be one of allowed, never; got 'false'",
+        ])
+        #expect(diagnostics(hostAndVM(spec: base + "lifecycle: {migrate: nevr}")) == [
+            "m.yaml:17:24: error: lifecycle.migrate must be one of allowed, never; got 'nevr'; did you mean 'never'?",
+        ])
+        #expect(diagnostics(hostAndVM(spec: base + "lifecycle: {migrates: never}")) == [
+            "m.yaml:17:15: error: unknown field 'migrates' in lifecycle; did you mean 'migrate'?",
+        ])
+    }
+
+    /// The spec hash, in every domain's marker, covers the lifecycle's JSON: a VM that does not set
+    /// migrate keeps the JSON (and hash) it had before the field existed.
+    @Test func migrateIsWrittenOnlyWhenNever() throws {
+        let json = { (lifecycle: Lifecycle) in String(decoding: try CanonicalJSON.encode(lifecycle), as: UTF8.self) }
+        #expect(try json(Lifecycle()) == #"{"forceStop":true,"ignoreChanges":[],"protect":false,"restart":"allowed"}"#)
+        #expect(try json(Lifecycle(migrate: .never)).contains(#""migrate":"never""#))
+        let decoded = try JSONDecoder().decode(Lifecycle.self, from: Data(try json(Lifecycle(migrate: .never)).utf8))
+        #expect(decoded.migrate == .never)
+        #expect(ManifestWriter.lifecycleFlow(Lifecycle(migrate: .never)) == "{migrate: never}")
     }
 
     @Test func ignoreChangesMustBeAList() {

@@ -82,6 +82,22 @@ struct StorageSpecTests {
         ])
     }
 
+    @Test func aDirPoolMayBeSharedStorageAndALogicalOneMayNot() throws {
+        let shared = "apiVersion: vmplan/v1\nkind: StoragePool\nmetadata: {name: nfs}\nspec: {host: kvm-01, type: dir, path: /srv/nfs, shared: true}\n"
+        let manifest = try ManifestLoader.load(files: [("m.yaml", Self.host + shared)])
+        #expect(manifest.storage.pool(named: "nfs")?.shared == true)
+        #expect(manifest.storage.pool(named: "pool-a")?.shared == false)
+        // Written only when true: pools recorded before the field keep their JSON and hash.
+        #expect(try !String(decoding: CanonicalJSON.encode(StoragePoolSpec(name: "a", host: "h", path: "/srv/a")), as: UTF8.self).contains("shared"))
+        #expect(diagnostics(Self.host + "apiVersion: vmplan/v1\nkind: StoragePool\nmetadata: {name: vg}\n"
+            + "spec: {host: kvm-01, type: logical, volumeGroup: vg0, shared: true}\n") == [
+            "m.yaml:14:55: error: shared does not belong in a type: logical pool; only a dir pool can be on storage several hosts share",
+        ])
+        #expect(diagnostics(Self.host + shared.replacingOccurrences(of: "shared: true", with: "shared: yes please")) == [
+            "m.yaml:14:57: error: shared must be true or false; got 'yes please'",
+        ])
+    }
+
     @Test func unknownPoolsAndVolumesGetADidYouMean() {
         let text = Self.host
             + Self.volume("data", "pool: pool-b\ncapacity: 1GiB")
