@@ -133,7 +133,7 @@ public final class StateDatabase: StateStore {
     }
 
     static func serial(_ db: Database) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT serial FROM identity WHERE id = 1") ?? 0
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT serial FROM identity WHERE id = 1")) ?? 0
     }
 
     // MARK: Resources
@@ -185,12 +185,13 @@ public final class StateDatabase: StateStore {
         var next = condition
         try queue.inTransaction(.immediate) { db in
             try check(condition, db)
-            try db.execute(sql: "UPDATE journal SET status = 'done', finished_at = ? WHERE id = ?", arguments: [Date(), id])
+            // Statements an apply runs once per change are prepared once (SQLite parses each anew otherwise).
+            try db.cachedStatement(sql: "UPDATE journal SET status = 'done', finished_at = ? WHERE id = ?").execute(arguments: [Date(), id])
             switch update {
             case .keep: break
             case .upsert(let record): try record.save(db)
             case .remove(let kind, let name):
-                try db.execute(sql: "DELETE FROM resource WHERE kind = ? AND name = ?", arguments: [kind, name])
+                try db.cachedStatement(sql: "DELETE FROM resource WHERE kind = ? AND name = ?").execute(arguments: [kind, name])
             }
             switch ownership {
             case .keep: break
@@ -200,7 +201,7 @@ public final class StateDatabase: StateStore {
                                arguments: [kind, host, pool, name])
             }
             if case .keep = update, case .keep = ownership { return .commit }
-            try db.execute(sql: "UPDATE identity SET serial = serial + 1 WHERE id = 1")
+            try db.cachedStatement(sql: "UPDATE identity SET serial = serial + 1 WHERE id = 1").execute()
             next.serial += 1
             return .commit
         }
@@ -209,8 +210,8 @@ public final class StateDatabase: StateStore {
 
     public func journalFailed(_ id: Int64, error: String) throws {
         try queue.write { db in
-            try db.execute(sql: "UPDATE journal SET status = 'failed', error = ?, finished_at = ? WHERE id = ?",
-                           arguments: [error, Date(), id])
+            try db.cachedStatement(sql: "UPDATE journal SET status = 'failed', error = ?, finished_at = ? WHERE id = ?")
+                .execute(arguments: [error, Date(), id])
         }
     }
 

@@ -110,6 +110,8 @@ struct FleetPlanTests {
         var applier = try Applier(drivers: Dictionary(uniqueKeysWithValues: hosts.map { ($0, SlowHost($0, gauge: gauge) as any Hypervisor) }),
                                   store: database, shutdownTimeout: .seconds(1))
         applier.parallelism = parallelism
+        // Hosts are counted here: one VM at a time on each (ApplierOrderTests counts VMs on one host).
+        applier.perHostConcurrency = 1
         let run = try database.beginRun(.apply, actor: "test")
         let outcome = try await applier.apply(plan, runID: run) { _ in }
         #expect(outcome.succeeded)
