@@ -317,10 +317,11 @@ public struct Applier: Sendable {
         guard let value = change.after else {
             return .remove(kind: change.kind.rawValue, name: change.name)
         }
-        let hash = value.specHash
+        let json = try value.canonicalJSON()
+        let hash = value.specHash(canonicalJSON: json)
         let generation = (previous?.generation ?? 0) + (previous?.specHash == hash ? 0 : 1)
         return .upsert(ResourceRecord(
-            kind: change.kind.rawValue, name: change.name, host: change.recordHost ?? change.host, specJSON: try value.canonicalJSON(), specHash: hash,
+            kind: change.kind.rawValue, name: change.name, host: change.recordHost ?? change.host, specJSON: json, specHash: hash,
             generation: max(generation, 1), commitID: commitID, appliedAt: Date(),
             pendingRestart: change.pendingRestart.map(\.rawValue)))
     }

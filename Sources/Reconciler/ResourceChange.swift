@@ -204,6 +204,13 @@ public enum ResourceValue: Sendable, Hashable {
         }
     }
 
+    /// `specHash` from the canonical JSON already made: every kind but an mdev hashes exactly
+    /// those bytes (`Fingerprint.of`), so an apply encodes each spec it records once, not twice.
+    func specHash(canonicalJSON json: String) -> String {
+        if case .mediatedDevice(let device) = self { return device.uuid }
+        return Fingerprint.fnv1a64(json.utf8)
+    }
+
     /// What tells two versions apart. A VM's is the hash its domain's marker carries.
     var specHash: String {
         switch self {

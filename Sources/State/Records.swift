@@ -37,6 +37,38 @@ public struct ResourceRecord: Codable, Sendable, Hashable, FetchableRecord, Pers
         case specJSON = "spec_json", specHash = "spec_hash", commitID = "commit_id", appliedAt = "applied_at"
         case pendingRestart = "pending_restart"
     }
+
+    /// Written by hand: GRDB would make a JSONEncoder for the one array, once per change an apply
+    /// records. `pending_restart` holds the same JSON text (`["vcpus","memory"]`) it reads back.
+    public func encode(to container: inout PersistenceContainer) throws {
+        container[CodingKeys.kind.stringValue] = kind
+        container[CodingKeys.name.stringValue] = name
+        container[CodingKeys.host.stringValue] = host
+        container[CodingKeys.specJSON.stringValue] = specJSON
+        container[CodingKeys.specHash.stringValue] = specHash
+        container[CodingKeys.generation.stringValue] = generation
+        container[CodingKeys.commitID.stringValue] = commitID
+        container[CodingKeys.appliedAt.stringValue] = appliedAt
+        container[CodingKeys.pendingRestart.stringValue] = Self.jsonArray(pendingRestart)
+    }
+
+    /// A JSON array of strings; field names need no escaping beyond quotes and backslashes, but
+    /// every control character is escaped all the same.
+    static func jsonArray(_ strings: [String]) -> String {
+        let items = strings.map { string in
+            var escaped = "\""
+            for scalar in string.unicodeScalars {
+                switch scalar {
+                case "\"": escaped += "\\\""
+                case "\\": escaped += "\\\\"
+                case _ where scalar.value < 0x20: escaped += String(format: "\\u%04x", scalar.value)
+                default: escaped.unicodeScalars.append(scalar)
+                }
+            }
+            return escaped + "\""
+        }
+        return "[" + items.joined(separator: ",") + "]"
+    }
 }
 
 public enum RunKind: String, Codable, Sendable { case plan, apply, drift, reconcile }
