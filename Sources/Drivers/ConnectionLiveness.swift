@@ -43,7 +43,8 @@ func blocking<T: Sendable>(deadline: Duration, _ timeout: @escaping @Sendable ()
     let once = ResumeOnce<T>()
     return try await withCheckedThrowingContinuation { continuation in
         once.set(continuation)
-        DispatchQueue.global().async { once.resume(with: Result { try body() }) }
+        // Its own thread (see `blocking(_:)`): a host that hangs holds only that one.
+        Thread.detachNewThread { once.resume(with: Result { try body() }) }
         let (seconds, attoseconds) = deadline.components
         let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
         DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { once.resume(with: .failure(timeout())) }

@@ -288,10 +288,13 @@ func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
     group.wait()
 }
 
-/// Runs a blocking libvirt call off Swift's cooperative thread pool.
+/// Runs a blocking libvirt call off Swift's cooperative thread pool, on a thread of its own:
+/// Dispatch's global queues run about as many blocking calls at once as there are cores, which
+/// would hold an apply across ten hosts to two calls at a time on a two-core machine. How many
+/// calls run at once is bounded by the callers (`--parallelism`, `perHostConcurrency`).
 func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async {
+        Thread.detachNewThread {
             continuation.resume(with: Result { try body() })
         }
     }
