@@ -24,6 +24,8 @@ let package = Package(
             pkgConfig: "libvirt",
             providers: [.apt(["libvirt-dev"])]
         ),
+        // glibc's <malloc.h>, for the command's memory tuning.
+        .systemLibrary(name: "CMalloc"),
         // Resource model, YAML loading with file:line:column diagnostics, validation, units.
         .target(
             name: "Spec",
@@ -66,6 +68,7 @@ let package = Package(
             name: "vmplan",
             dependencies: [
                 "Spec", "State", "PostgresState", "Drivers", "Reconciler", "Reports",
+                .target(name: "CMalloc", condition: .when(platforms: [.linux])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
