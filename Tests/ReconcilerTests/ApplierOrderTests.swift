@@ -233,6 +233,28 @@ struct ApplierOrderTests {
         #expect(try database.pendingJournal().map(\.name) == ["a"])
     }
 
+    /// With creations running alongside each other, a failed state write lets those already
+    /// running finish (each was journaled before it reached the host) and starts no other.
+    @Test func noChangeStartsAfterAStateWriteFailsWhileOthersRunAlongside() async throws {
+        let (database, directory) = try database()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let host = RecordingHost()
+        host.pause = .milliseconds(50)
+        var applier = try Applier(drivers: ["kvm-01": host], store: FailingStore(database, failAt: 1), shutdownTimeout: .seconds(1))
+        applier.perHostConcurrency = 2
+        let run = try database.beginRun(.apply, actor: "test")
+        await #expect {
+            _ = try await applier.apply(Plan(changes: try Self.creations((1...6).map { "vm-\($0)" })), runID: run) { _ in }
+        } throws: { error in
+            (error as? VMPlanError)?.code == .state
+        }
+        // The stand-in's calls end early when cancelled (libvirt's do not): one or both of the two running reached it.
+        let defined = host.calls.map { $0.replacingOccurrences(of: "define ", with: "") }
+        #expect(!defined.isEmpty && Set(defined).isSubset(of: ["vm-1", "vm-2"]), "nothing after the first two started: \(defined)")
+        #expect(Set(try database.pendingJournal().map(\.name)) == Set(defined), "each that reached the host left its pending entry")
+        #expect(try database.journal(runID: run).allSatisfy { ["vm-1", "vm-2"].contains($0.name) }, "no other change was even journaled")
+    }
+
     static func creations(_ names: [String], gpu: Bool = false) throws -> [ResourceChange] {
         let pci = try #require(PCIAddress(parsing: "0000:3b:00.0"))
         return names.map { name in
